@@ -1,0 +1,59 @@
+/* code_server.h: the current and old slot of every module, as Erlang's code
+ * server keeps them. Loading moves current to old; purging empties old. */
+#ifndef MOLT_LOADER_CODE_SERVER_H
+#define MOLT_LOADER_CODE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "version.h"
+
+/* Called by a hard purge for a version that still runs actors: the hook
+ * must kill them (asynchronously is fine; each actor drops its reference
+ * when it is gone). Returns the number of actors signalled. */
+typedef int (*molt_code_kill_cb)(molt_version_t* v, void* arg);
+
+/* Set up the code server; private copies go under copy_dir (created 0700 if
+ * missing). Returns 0 or a MOLT_E*. */
+int molt__code_init(const char* copy_dir);
+/* Drop every slot's reference; versions still referenced close later. */
+void molt__code_close(void);
+void molt__code_set_kill_hook(molt_code_kill_cb cb, void* arg);
+
+/* Load path as the new current version of its module (the descriptor's
+ * name; if expect_name is non-NULL the name must match). The previous
+ * current becomes old. Refused with MOLT_EOLDCODE, nothing changed, if the
+ * old slot is occupied. On success *out (may be NULL) is the new version,
+ * borrowed: the slot holds it. */
+int molt__code_load(const char* path, const char* expect_name,
+                    molt_version_t** out, char* err, size_t errlen);
+
+/* Install a builtin version (no file) as the current one of its name. */
+int molt__code_install_builtin(molt_version_t* v);
+
+/* Undo a load that nothing has used yet: current is dropped and old, if
+ * any, becomes current again. For aborted upgrades. */
+int molt__code_unload_current(const char* name, char* err, size_t errlen);
+
+/* Make name have no current version (current moves to old), as
+ * erlang:delete_module/1. MOLT_EOLDCODE if old is occupied. */
+int molt__code_delete(const char* name, char* err, size_t errlen);
+
+/* Empty the old slot of name. Soft: MOLT_EOLDCODE if any actor runs the old
+ * code. Hard: kill those actors via the kill hook, then empty the slot (the
+ * version closes when the last of them is gone). MOLT_ENOMODULE if the
+ * module is unknown; 0 if there was nothing to purge. */
+int molt__code_purge(const char* name, bool hard, char* err, size_t errlen);
+
+/* The current version of name with a reference taken (the caller unrefs),
+ * or NULL. Any thread. */
+molt_version_t* molt__code_get_current(const char* name);
+
+/* Snapshot of the slots for status: calls cb for every module name with its
+ * current and old versions (either may be NULL), under the code server's
+ * lock (cb must not call back into the code server). Any thread. */
+typedef void (*molt_code_visit_cb)(const char* name, molt_version_t* current,
+                                   molt_version_t* old, void* arg);
+void molt__code_foreach(molt_code_visit_cb cb, void* arg);
+
+#endif
