@@ -1,0 +1,17 @@
+/* alloc.h: molt's allocator, private side. Every runtime and module
+ * allocation goes through it so tests can fail the Nth one. */
+#ifndef MOLT_RUNTIME_ALLOC_H
+#define MOLT_RUNTIME_ALLOC_H
+
+#include <stddef.h>
+
+void* molt__alloc(size_t size);
+void* molt__calloc(size_t n, size_t size);
+void molt__free(void* p);
+char* molt__strdup(const char* s);
+
+/* Fault injection for tests: the nth allocation from now (1 = the next)
+ * fails, and every one after it too if sticky. 0 disarms. */
+void molt__alloc_fail_at(unsigned long nth, int sticky);
+
+#endif

@@ -1,0 +1,53 @@
+/* message.h: a message in flight, as the runtime owns it: the public
+ * molt_msg_t a handler sees, plus the queue link, the incarnation it is
+ * addressed to and, for system messages, what the runtime must do. */
+#ifndef MOLT_RUNTIME_MESSAGE_H
+#define MOLT_RUNTIME_MESSAGE_H
+
+#include <stdalign.h>
+#include <stdint.h>
+
+#include "molt/module.h"
+#include "mpsc.h"
+
+struct molt_actor;
+
+/* System messages travel in the same FIFO as user messages, so signals
+ * between two actors keep their order (as Erlang guarantees). */
+typedef enum {
+  MOLT__SYS_NONE = 0, /* user-visible: pub.kind is USER, EXIT or DOWN */
+  MOLT__SYS_LINK,     /* pub.from links to us */
+  MOLT__SYS_UNLINK,
+  MOLT__SYS_MONITOR,  /* pub.from monitors us with pub.ref */
+  MOLT__SYS_DEMONITOR,
+  MOLT__SYS_EXIT,     /* exit signal: pub.from, pub.reason, flags */
+  MOLT__SYS_CALL,     /* run a runtime function in the actor's context */
+} molt__sys_t;
+
+#define MOLT__MSGF_LINKED 1u /* SYS_EXIT: propagated through a link */
+
+/* SYS_CALL: fn runs on the actor's scheduler between two messages with the
+ * actor (status RUNNING or SUSPENDED), or with NULL if the actor is gone,
+ * so the requester always hears back. */
+typedef void (*molt__call_fn)(struct molt_actor* a, void* arg);
+
+typedef struct molt__msg {
+  molt_mpsc_node_t node; /* first: mailboxes link through it */
+  uint32_t target_gen;   /* the incarnation this is for; others drop it */
+  molt_pid_t to;         /* the pid it was sent to (rejections answer for it) */
+  uint16_t sys;          /* molt__sys_t */
+  uint16_t flags;
+  molt_msg_t pub;
+  struct molt__msg* saved_next; /* held while the actor is suspended */
+  alignas(16) unsigned char data[];
+} molt__msg_t;
+
+/* A message with room for size payload bytes, pub.data pointing at it.
+ * NULL when out of memory. */
+molt__msg_t* molt__msg_new(uint32_t kind, uint32_t tag, const void* data, size_t size);
+molt__msg_t* molt__msg_sys(molt__sys_t sys, molt_pid_t from, uint64_t ref, int32_t reason);
+molt__msg_t* molt__msg_call(molt__call_fn fn, void* arg);
+void molt__msg_call_args(const molt__msg_t* m, molt__call_fn* fn, void** arg);
+void molt__msg_free(molt__msg_t* m);
+
+#endif

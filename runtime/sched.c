@@ -1,0 +1,190 @@
+/* sched.c: a scheduler thread. It runs a uv loop; actors with messages sit
+ * in a local FIFO run queue and are run one turn each (a bounded number of
+ * messages) from an idle handle, so I/O and timers on the same loop are
+ * polled between batches and no actor starves the others. Actors woken
+ * from other threads arrive through a lock-free inbound queue and a
+ * uv_async wake-up. Not the actor turn itself (actor.c). */
+#include "sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "runtime.h"
+
+/* Actor turns per idle callback before the loop polls for I/O again. */
+#define TURNS_PER_BATCH 256
+
+static __thread molt_sched_t* current;
+
+molt_sched_t* molt__sched_current(void) { return current; }
+
+static void runq_push(molt_sched_t* s, molt_actor_t* a) {
+  a->run_next = NULL;
+  if (s->runq_tail)
+    s->runq_tail->run_next = a;
+  else
+    s->runq_head = a;
+  s->runq_tail = a;
+}
+
+static molt_actor_t* runq_pop(molt_sched_t* s) {
+  molt_actor_t* a = s->runq_head;
+  if (a) {
+    s->runq_head = a->run_next;
+    if (!s->runq_head) s->runq_tail = NULL;
+  }
+  return a;
+}
+
+static void drain_inbound(molt_sched_t* s) {
+  molt_mpsc_node_t* n;
+  while ((n = molt__mpsc_pop(&s->inbound)) != NULL)
+    runq_push(s, (molt_actor_t*)((char*)n - offsetof(molt_actor_t, qnode)));
+}
+
+
+static void run_tasks(molt_sched_t* s) {
+  pthread_mutex_lock(&s->task_lock);
+  molt_task_t* t = s->tasks_head;
+  s->tasks_head = s->tasks_tail = NULL;
+  pthread_mutex_unlock(&s->task_lock);
+  while (t) {
+    molt_task_t* next = t->next;
+    t->fn(t->arg);
+    molt__free(t);
+    t = next;
+  }
+}
+
+static void on_runner(uv_idle_t* h) {
+  molt_sched_t* s = h->data;
+  drain_inbound(s);
+  for (int i = 0; i < TURNS_PER_BATCH; i++) {
+    molt_actor_t* a = runq_pop(s);
+    if (!a) break;
+    s->turns++;
+    molt__actor_run(a);
+  }
+  if (!s->runq_head && molt__mpsc_empty(&s->inbound)) uv_idle_stop(h);
+}
+
+void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a) {
+  if (s == current) {
+    runq_push(s, a);
+    uv_idle_start(&s->runner, on_runner); /* no-op while already active */
+    return;
+  }
+  molt__mpsc_push(&s->inbound, &a->qnode);
+  uv_async_send(&s->wake);
+}
+
+static void close_handle(uv_handle_t* h, void* arg) {
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void on_wake(uv_async_t* h) {
+  molt_sched_t* s = h->data;
+  run_tasks(s);
+  drain_inbound(s);
+  if (atomic_load(&s->stopping)) {
+    molt__actor_kill_all_here();
+    /* Killing actors may have left stale slots queued; drain them. */
+    drain_inbound(s);
+    molt_actor_t* a;
+    while ((a = runq_pop(s)) != NULL) molt__actor_run(a);
+    uv_walk(&s->loop, close_handle, NULL);
+    return;
+  }
+  if (s->runq_head) uv_idle_start(&s->runner, on_runner);
+}
+
+int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg) {
+  molt_task_t* t = molt__alloc(sizeof(*t));
+  if (!t) return MOLT_ENOMEM;
+  t->next = NULL;
+  t->fn = fn;
+  t->arg = arg;
+  pthread_mutex_lock(&s->task_lock);
+  if (s->tasks_tail)
+    s->tasks_tail->next = t;
+  else
+    s->tasks_head = t;
+  s->tasks_tail = t;
+  pthread_mutex_unlock(&s->task_lock);
+  uv_async_send(&s->wake);
+  return 0;
+}
+
+typedef struct {
+  void (*fn)(void*);
+  void* arg;
+  uv_sem_t done;
+} sync_call;
+
+static void run_sync(void* p) {
+  sync_call* c = p;
+  c->fn(c->arg);
+  uv_sem_post(&c->done);
+}
+
+int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg) {
+  if (current == s) {
+    fn(arg);
+    return 0;
+  }
+  sync_call c = {.fn = fn, .arg = arg};
+  int rc = uv_sem_init(&c.done, 0);
+  if (rc) return rc;
+  rc = molt__sched_post(s, run_sync, &c);
+  if (rc == 0) uv_sem_wait(&c.done);
+  uv_sem_destroy(&c.done);
+  return rc;
+}
+
+static void thread_main(void* arg) {
+  molt_sched_t* s = arg;
+  current = s;
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  current = NULL;
+}
+
+int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen) {
+  memset(s, 0, sizeof(*s));
+  s->id = id;
+  molt__mpsc_init(&s->inbound);
+  pthread_mutex_init(&s->task_lock, NULL);
+  pthread_mutex_init(&s->free_lock, NULL);
+  int rc = uv_loop_init(&s->loop);
+  if (rc) goto fail_loop;
+  rc = uv_async_init(&s->loop, &s->wake, on_wake);
+  if (rc) goto fail_async;
+  s->wake.data = s;
+  uv_idle_init(&s->loop, &s->runner);
+  s->runner.data = s;
+  rc = uv_thread_create(&s->thread, thread_main, s);
+  if (rc) goto fail_thread;
+  return 0;
+
+fail_thread:
+  uv_close((uv_handle_t*)&s->runner, NULL);
+  uv_close((uv_handle_t*)&s->wake, NULL);
+  uv_run(&s->loop, UV_RUN_NOWAIT);
+fail_async:
+  uv_loop_close(&s->loop);
+fail_loop:
+  if (err) snprintf(err, errlen, "scheduler %u: %s", id, uv_strerror(rc));
+  pthread_mutex_destroy(&s->task_lock);
+  pthread_mutex_destroy(&s->free_lock);
+  return rc;
+}
+
+void molt__sched_stop(molt_sched_t* s) {
+  atomic_store(&s->stopping, true);
+  uv_async_send(&s->wake);
+  uv_thread_join(&s->thread);
+  run_tasks(s); /* anything posted after the loop ended: run it here */
+  uv_loop_close(&s->loop);
+  pthread_mutex_destroy(&s->task_lock);
+  pthread_mutex_destroy(&s->free_lock);
+}

@@ -1,0 +1,29 @@
+/* send.c: the send half of the public API. Payloads are copied into a
+ * runtime-owned message here; delivery is molt__deliver's. */
+#include "actor.h"
+#include "message.h"
+#include "runtime.h"
+
+int molt_send_ref(molt_pid_t to, uint32_t tag, uint64_t ref, const void* data, size_t size) {
+  if (size > MOLT_MSG_MAX) return MOLT_EMSGSIZE;
+  if (size && !data) return MOLT_EINVAL;
+  molt__msg_t* m = molt__msg_new(MOLT_MSG_USER, tag, data, size);
+  if (!m) return MOLT_ENOMEM;
+  m->pub.from = molt_self();
+  m->pub.ref = ref;
+  return molt__deliver(to, m);
+}
+
+int molt_send(molt_pid_t to, uint32_t tag, const void* data, size_t size) {
+  return molt_send_ref(to, tag, 0, data, size);
+}
+
+int molt_reply(const molt_msg_t* req, uint32_t tag, const void* data, size_t size) {
+  if (!req) return MOLT_EINVAL;
+  return molt_send_ref(req->from, tag, req->ref, data, size);
+}
+
+int molt_send_named(const char* name, uint32_t tag, const void* data, size_t size) {
+  molt_pid_t pid = molt_whereis(name);
+  return pid == MOLT_PID_NONE ? MOLT_ESRCH : molt_send(pid, tag, data, size);
+}

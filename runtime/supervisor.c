@@ -1,0 +1,369 @@
+/* supervisor.c: OTP's supervisor as a builtin module: an ordinary actor
+ * that traps exits, starts its children in order, restarts them by its
+ * strategy (one_for_one, one_for_all, rest_for_one) and their restart type
+ * (permanent, transient, temporary), and gives up when restarts exceed its
+ * intensity within its period. Not the release or the spec's parsing.
+ *
+ * Children are stopped one at a time in reverse start order, as OTP does,
+ * each with exit(shutdown) and a timer that kills it after shutdown_ms;
+ * the supervisor is a small state machine driven by its children's EXIT
+ * messages because an actor never blocks. */
+#include "supervisor.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actor.h"
+#include "alloc.h"
+#include "args.h"
+#include "log.h"
+#include "runtime.h"
+
+enum { TAG_KILL = 1, TAG_RETRY = 2 };
+enum { PHASE_RUNNING, PHASE_RESTARTING, PHASE_SHUTDOWN };
+
+typedef struct child {
+  char* id;
+  const molt_child_spec_t* spec; /* inside the supervisor's own spec copy */
+  molt_pid_t pid;                /* MOLT_PID_NONE while not running */
+  bool stopping;                 /* exit(shutdown) sent, waiting for its EXIT */
+  bool gone;                     /* a temporary child that ended: never again */
+} child_t;
+
+typedef struct sup {
+  molt_sup_spec_t* spec; /* deep copy, owned */
+  child_t* kids;
+  size_t n;
+  uint64_t* restarts; /* times (ms) of the last intensity+1 restarts, a ring */
+  uint32_t nrestarts, restart_pos;
+  int phase;
+  size_t restart_from;
+  int shutdown_reason;
+} sup_t;
+
+typedef struct {
+  const molt_sup_spec_t* spec;
+  char* err;
+  size_t errlen;
+} sup_init_arg;
+
+static molt_version_t* sup_version;
+
+/* ---- spec copies: a supervisor outlives the manifest it came from. */
+
+static void free_spec(molt_sup_spec_t* s);
+
+static void free_child_spec(molt_child_spec_t* c) {
+  molt__free(c->id);
+  molt__free(c->module);
+  molt__free(c->args_json);
+  if (c->sup) free_spec(c->sup);
+}
+
+static void free_spec(molt_sup_spec_t* s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->nchildren; i++) free_child_spec(&s->children[i]);
+  molt__free(s->children);
+  molt__free(s->name);
+  molt__free(s);
+}
+
+static char* dup_or_null(const char* s) { return s ? molt__strdup(s) : NULL; }
+
+static molt_sup_spec_t* copy_spec(const molt_sup_spec_t* from) {
+  molt_sup_spec_t* s = molt__calloc(1, sizeof(*s));
+  if (!s) return NULL;
+  *s = *from;
+  s->name = NULL;
+  s->children = NULL;
+  s->nchildren = 0;
+  if (from->name && !(s->name = molt__strdup(from->name))) goto fail;
+  if (from->nchildren && !(s->children = molt__calloc(from->nchildren, sizeof(molt_child_spec_t))))
+    goto fail;
+  for (size_t i = 0; i < from->nchildren; i++, s->nchildren++) {
+    const molt_child_spec_t* fc = &from->children[i];
+    molt_child_spec_t* c = &s->children[i];
+    *c = *fc;
+    c->id = dup_or_null(fc->id);
+    c->module = dup_or_null(fc->module);
+    c->args_json = molt__strdup(fc->args_json ? fc->args_json : "{}");
+    c->sup = fc->sup ? copy_spec(fc->sup) : NULL;
+    if (!c->id || (fc->module && !c->module) || !c->args_json || (fc->sup && !c->sup)) {
+      s->nchildren++;
+      goto fail;
+    }
+  }
+  return s;
+fail:
+  free_spec(s);
+  return NULL;
+}
+
+/* ---- the actor */
+
+static void free_sup(sup_t* s) {
+  for (size_t i = 0; i < s->n; i++) molt__free(s->kids[i].id);
+  molt__free(s->kids);
+  molt__free(s->restarts);
+  free_spec(s->spec);
+  molt__free(s);
+}
+
+static const char* sup_name(const sup_t* s) { return s->spec->name ? s->spec->name : "supervisor"; }
+
+static int start_child(sup_t* s, child_t* k, char* err, size_t errlen) {
+  const molt_child_spec_t* c = k->spec;
+  molt_pid_t pid = MOLT_PID_NONE;
+  int rc;
+  char sub[512] = "";
+  if (c->sup) {
+    sup_init_arg arg = {c->sup, sub, sizeof(sub)};
+    rc = molt__actor_spawn(sup_version, NULL, &arg, MOLT_SPAWN_LINK, molt__sched_current(), &pid, NULL);
+  } else {
+    /* Workers spread over the schedulers; init still runs here, so a
+     * failure is known now, as OTP's start order requires. */
+    rc = molt_spawn_opt(c->module, c->args_json, MOLT_SPAWN_LINK | MOLT_SPAWN_ANY, &pid, NULL);
+  }
+  if (rc) {
+    if (err)
+      snprintf(err, errlen, "child %s (%s): %s", k->id, c->sup ? "supervisor" : c->module,
+               *sub ? sub : molt_strerror(rc));
+    return rc;
+  }
+  k->pid = pid;
+  return 0;
+}
+
+/* Record a restart; false if that exceeds intensity within period. */
+static bool restart_allowed(sup_t* s) {
+  uint32_t cap = s->spec->intensity + 1;
+  uint64_t now = molt_now_ms();
+  s->restarts[s->restart_pos] = now;
+  s->restart_pos = (s->restart_pos + 1) % cap;
+  if (s->nrestarts < cap) s->nrestarts++;
+  if (s->nrestarts < cap) return true;
+  /* The ring is full: the oldest of the last intensity+1 restarts is at
+   * restart_pos. Too many if it falls inside the period. */
+  return now - s->restarts[s->restart_pos] >= s->spec->period_ms;
+}
+
+static void begin_shutdown(sup_t* s, int reason);
+
+/* Stop the highest running child at or above floor; true if one was. */
+static bool stop_next(sup_t* s, size_t floor) {
+  for (size_t j = s->n; j-- > floor;) {
+    child_t* k = &s->kids[j];
+    if (k->pid == MOLT_PID_NONE) continue;
+    if (k->stopping) return true; /* still waiting for it */
+    k->stopping = true;
+    if (k->spec->shutdown_ms == 0) {
+      molt_exit(k->pid, MOLT_EXIT_KILL); /* brutal_kill */
+    } else {
+      molt_exit(k->pid, MOLT_EXIT_SHUTDOWN);
+      molt_send_after(k->spec->shutdown_ms, molt_self(), TAG_KILL, &k->pid, sizeof(k->pid), NULL);
+    }
+    return true;
+  }
+  return false;
+}
+
+static void restart_rest(sup_t* s) {
+  s->phase = PHASE_RUNNING;
+  for (size_t j = s->restart_from; j < s->n; j++) {
+    child_t* k = &s->kids[j];
+    if (k->gone || k->pid != MOLT_PID_NONE) continue;
+    char err[512];
+    if (start_child(s, k, err, sizeof(err)) == 0) continue;
+    molt_log("%s: restart failed: %s", sup_name(s), err);
+    if (!restart_allowed(s)) {
+      begin_shutdown(s, MOLT_EXIT_SHUTDOWN);
+      return;
+    }
+    s->phase = PHASE_RESTARTING;
+    s->restart_from = j;
+    molt_send(molt_self(), TAG_RETRY, NULL, 0); /* try again after other messages */
+    return;
+  }
+}
+
+static void progress(sup_t* s) {
+  if (s->phase == PHASE_SHUTDOWN) {
+    if (!stop_next(s, 0)) molt_exit(molt_self(), s->shutdown_reason);
+  } else if (s->phase == PHASE_RESTARTING) {
+    if (!stop_next(s, s->restart_from)) restart_rest(s);
+  }
+}
+
+static void begin_shutdown(sup_t* s, int reason) {
+  s->phase = PHASE_SHUTDOWN;
+  s->shutdown_reason = reason;
+  progress(s);
+}
+
+static bool should_restart(const child_t* k, int reason) {
+  switch (k->spec->restart) {
+    case MOLT_PERMANENT: return true;
+    case MOLT_TRANSIENT: return reason != MOLT_EXIT_NORMAL && reason != MOLT_EXIT_SHUTDOWN;
+    case MOLT_TEMPORARY: return false;
+  }
+  return false;
+}
+
+static void child_exited(sup_t* s, size_t i, int reason) {
+  child_t* k = &s->kids[i];
+  k->pid = MOLT_PID_NONE;
+  if (k->stopping || s->phase != PHASE_RUNNING) {
+    k->stopping = false;
+    if (!should_restart(k, reason) && k->spec->restart == MOLT_TEMPORARY) k->gone = true;
+    progress(s);
+    return;
+  }
+  if (!should_restart(k, reason)) {
+    if (k->spec->restart == MOLT_TEMPORARY) k->gone = true;
+    return;
+  }
+  if (!restart_allowed(s)) {
+    molt_log("%s: reached maximum restart intensity (%u restarts in %u ms), shutting down", sup_name(s),
+             s->spec->intensity, s->spec->period_ms);
+    begin_shutdown(s, MOLT_EXIT_SHUTDOWN);
+    return;
+  }
+  s->phase = PHASE_RESTARTING;
+  s->restart_from = s->spec->strategy == MOLT_ONE_FOR_ALL ? 0 : i;
+  if (s->spec->strategy == MOLT_ONE_FOR_ONE) {
+    restart_rest(s); /* the others keep running: only i is down */
+    return;
+  }
+  progress(s);
+}
+
+static int sup_handle(void* state, const molt_msg_t* msg) {
+  sup_t* s = state;
+  if (msg->kind == MOLT_MSG_EXIT) {
+    for (size_t i = 0; i < s->n; i++)
+      if (s->kids[i].pid == msg->from) {
+        child_exited(s, i, msg->reason);
+        return MOLT_OK;
+      }
+    /* Not a child: our parent (or the container) asks us to stop. */
+    if (s->phase != PHASE_SHUTDOWN)
+      begin_shutdown(s, msg->reason == MOLT_EXIT_NORMAL ? MOLT_EXIT_SHUTDOWN : msg->reason);
+    return MOLT_OK;
+  }
+  if (msg->kind == MOLT_MSG_USER && msg->tag == TAG_KILL && msg->size == sizeof(molt_pid_t)) {
+    molt_pid_t pid;
+    memcpy(&pid, msg->data, sizeof(pid));
+    for (size_t i = 0; i < s->n; i++)
+      if (s->kids[i].pid == pid && s->kids[i].stopping) molt_exit(pid, MOLT_EXIT_KILL);
+    return MOLT_OK;
+  }
+  if (msg->kind == MOLT_MSG_USER && msg->tag == TAG_RETRY && s->phase == PHASE_RESTARTING) {
+    restart_rest(s);
+  }
+  return MOLT_OK;
+}
+
+static size_t count_kids(const molt_sup_spec_t* spec) {
+  size_t n = 0;
+  for (size_t i = 0; i < spec->nchildren; i++)
+    n += spec->children[i].sup ? 1 : (spec->children[i].count ? spec->children[i].count : 1);
+  return n;
+}
+
+static int expand_children(sup_t* s) {
+  s->n = count_kids(s->spec);
+  if (s->n && !(s->kids = molt__calloc(s->n, sizeof(child_t)))) return MOLT_ENOMEM;
+  size_t j = 0;
+  for (size_t i = 0; i < s->spec->nchildren; i++) {
+    const molt_child_spec_t* c = &s->spec->children[i];
+    uint32_t count = c->sup || !c->count ? 1 : c->count;
+    for (uint32_t r = 0; r < count; r++, j++) {
+      char id[256];
+      snprintf(id, sizeof(id), count > 1 ? "%s.%u" : "%s", c->id, r);
+      s->kids[j].spec = c;
+      if (!(s->kids[j].id = molt__strdup(id))) return MOLT_ENOMEM;
+    }
+  }
+  return 0;
+}
+
+static int sup_init(const molt_args_t* args, void** state) {
+  sup_init_arg* arg = molt__args_internal(args);
+  if (!arg || !arg->spec) return MOLT_EINVAL;
+  sup_t* s = molt__calloc(1, sizeof(*s));
+  if (!s) return MOLT_ENOMEM;
+  int rc = MOLT_ENOMEM;
+  if (!(s->spec = copy_spec(arg->spec))) goto fail;
+  if (!(s->restarts = molt__calloc(s->spec->intensity + 1, sizeof(uint64_t)))) goto fail;
+  if ((rc = expand_children(s))) goto fail;
+  molt_trap_exit(true);
+  if (s->spec->name && (rc = molt_register(s->spec->name))) {
+    snprintf(arg->err, arg->errlen, "supervisor name %s: %s", s->spec->name, molt_strerror(rc));
+    goto fail;
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    if ((rc = start_child(s, &s->kids[i], arg->err, arg->errlen))) goto fail;
+  }
+  *state = s;
+  return 0;
+fail:
+  /* Children already started are linked to us: our exit with rc takes
+   * them down, each running its terminate. */
+  if (rc == MOLT_ENOMEM && arg->err && !*arg->err) snprintf(arg->err, arg->errlen, "out of memory");
+  free_sup(s);
+  return rc;
+}
+
+static void sup_free_state(void* state) { free_sup(state); }
+
+static char* sup_format_state(const void* state) {
+  const sup_t* s = state;
+  size_t cap = 64 + s->n * 96, len = 0;
+  char* out = molt_alloc(cap);
+  if (!out) return NULL;
+  len += (size_t)snprintf(out, cap, "{\"children\":[");
+  for (size_t i = 0; i < s->n && len < cap; i++) {
+    char pid[24];
+    len += (size_t)snprintf(out + len, cap - len, "%s{\"id\":\"%.40s\",\"pid\":\"%s\"}", i ? "," : "",
+                            s->kids[i].id, molt__pid_str(s->kids[i].pid, pid, sizeof(pid)));
+  }
+  if (len < cap) snprintf(out + len, cap - len, "]}");
+  return out;
+}
+
+static const molt_module_t sup_desc = {
+    .magic = MOLT_MAGIC,
+    .abi = MOLT_ABI_VERSION,
+    .size = sizeof(molt_module_t),
+    .state_vsn = 1,
+    .name = "supervisor",
+    .vsn = "builtin",
+    .init = sup_init,
+    .handle = sup_handle,
+    .free_state = sup_free_state,
+    .format_state = sup_format_state,
+};
+
+int molt__supervisor_init(void) { return sup_version ? 0 : molt__version_builtin(&sup_desc, &sup_version); }
+
+void molt__supervisor_close(void) {
+  if (sup_version) molt__version_unref(sup_version);
+  sup_version = NULL;
+}
+
+int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen) {
+  char sub[512] = "";
+  sup_init_arg arg = {spec, sub, sizeof(sub)};
+  int rc = molt__runtime_spawn_version(sup_version, NULL, &arg, pid);
+  if (rc && err) snprintf(err, errlen, "%s", *sub ? sub : molt_strerror(rc));
+  return rc;
+}
+
+int molt__supervisor_stop(molt_pid_t pid, uint64_t timeout_ms) {
+  int rc = molt__runtime_exit(pid, MOLT_EXIT_SHUTDOWN);
+  if (rc) return rc;
+  if (molt__runtime_wait_exit(pid, timeout_ms) == 0) return 0;
+  molt__runtime_exit(pid, MOLT_EXIT_KILL);
+  molt__runtime_wait_exit(pid, 1000);
+  return MOLT_ETIMEDOUT;
+}

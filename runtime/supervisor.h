@@ -1,0 +1,26 @@
+/* supervisor.h: supervisors, a builtin module whose actors start, watch
+ * and restart the children a molt_sup_spec_t describes. */
+#ifndef MOLT_RUNTIME_SUPERVISOR_H
+#define MOLT_RUNTIME_SUPERVISOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "molt/module.h"
+
+/* Create and drop the builtin version (runtime start and stop). */
+int molt__supervisor_init(void);
+void molt__supervisor_close(void);
+
+/* Start a top-level supervisor for spec (copied) from any thread. Children
+ * start in order; if one fails, those started are stopped and the error is
+ * returned with a reason naming the child ("child counter (counter): ..."). */
+int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen);
+
+/* Shut a supervisor down: its children stop in reverse start order (each
+ * runs terminate), then it exits. Waits up to timeout_ms, then kills it.
+ * Any thread but a scheduler's. */
+int molt__supervisor_stop(molt_pid_t pid, uint64_t timeout_ms);
+
+#endif
