@@ -1,0 +1,32 @@
+/* commands.h: what the control server's commands do to a running
+ * container (status, stop, ...). Runs on the control thread. */
+#ifndef MOLT_RUNTIME_COMMANDS_H
+#define MOLT_RUNTIME_COMMANDS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "manifest.h"
+#include "molt/module.h"
+
+/* The container as the commands see it. Owned by container.c. */
+typedef struct molt_container_state {
+  char* home;
+  char* release_dir;
+  molt_manifest_t* manifest;
+  molt_pid_t root; /* the release's root supervisor */
+  uint64_t started_ns;
+  molt_control_t* control;
+  void (*request_stop)(void* data); /* any thread */
+  void* request_stop_data;
+} molt_container_state_t;
+
+/* The control server's dispatcher; data is the molt_container_state_t. */
+void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data);
+
+/* Ask every actor still alive to shut down (their terminate runs), wait
+ * up to timeout_ms, then leave the rest to the runtime's kill. */
+void molt__commands_shutdown_strays(uint64_t timeout_ms);
+
+#endif

@@ -1,0 +1,212 @@
+/* container.c: `molt run`: set up the home, verify and load the release,
+ * start its supervision tree, serve the control socket, and on stop take
+ * everything down in order. The control commands themselves live in
+ * commands.c. */
+#include "container.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "alloc.h"
+#include "code_server.h"
+#include "commands.h"
+#include "control.h"
+#include "log.h"
+#include "manifest.h"
+#include "runtime.h"
+#include "supervisor.h"
+
+/* How long the release tree and then stray actors get to stop cleanly
+ * before they are killed. */
+#define STOP_TREE_MS 10000
+#define STOP_STRAYS_MS 5000
+
+char* molt__abspath(const char* path) {
+  char buf[PATH_MAX];
+  return realpath(path, buf) ? strdup(buf) : NULL;
+}
+
+static int make_dir(const char* path, char* err, size_t errlen) {
+  if (mkdir(path, 0700) == 0 || errno == EEXIST) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    snprintf(err, errlen, "%s: not a directory", path);
+    return MOLT_ENOTDIR;
+  }
+  int rc = -errno;
+  snprintf(err, errlen, "%s: %s", path, strerror(errno));
+  return rc;
+}
+
+/* Private copies of a previous run are stale: nothing maps them now. */
+static void clear_code_dir(const char* dir) {
+  uv_fs_t req;
+  uv_dirent_t ent;
+  if (uv_fs_scandir(NULL, &req, dir, 0, NULL) < 0) return;
+  while (uv_fs_scandir_next(&req, &ent) != UV_EOF) {
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof(path), "%s/%s", dir, ent.name);
+    if (ent.type == UV_DIRENT_FILE) unlink(path);
+  }
+  uv_fs_req_cleanup(&req);
+}
+
+/* Load every module of m from dir, checking each file's descriptor against
+ * the manifest. On failure the versions loaded so far are unloaded. */
+static int load_modules(const molt_manifest_t* m, const char* dir, char* err, size_t errlen) {
+  size_t i;
+  int rc = 0;
+  for (i = 0; i < m->nmodules; i++) {
+    const molt_manifest_module_t* mod = &m->modules[i];
+    char path[PATH_MAX];
+    molt_version_t* v = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, mod->file);
+    rc = molt__code_load(path, mod->name, &v, err, errlen);
+    if (rc) break;
+    if (strcmp(v->vsn, mod->vsn) != 0) {
+      snprintf(err, errlen, "%s: vsn: manifest says %s, module says %s", mod->file, mod->vsn, v->vsn);
+      molt__code_unload_current(mod->name, NULL, 0);
+      rc = MOLT_EMANIFEST;
+      break;
+    }
+  }
+  if (rc)
+    while (i--) molt__code_unload_current(m->modules[i].name, NULL, 0);
+  return rc;
+}
+
+typedef struct container {
+  molt_container_state_t st;
+  uv_loop_t loop;
+  uv_async_t stop_async;
+  uv_signal_t sigint, sigterm;
+} container_t;
+
+static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
+
+static void on_signal(uv_signal_t* h, int signum) {
+  molt__log("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  uv_stop(h->loop);
+}
+
+static void request_stop(void* data) {
+  container_t* c = data;
+  uv_async_send(&c->stop_async);
+}
+
+/* Set up before the control server starts, so a `molt stop` arriving at
+ * once already has somewhere to land. */
+static int setup_wait(container_t* c) {
+  int rc = uv_loop_init(&c->loop);
+  if (rc) return rc;
+  uv_async_init(&c->loop, &c->stop_async, on_stop);
+  uv_signal_init(&c->loop, &c->sigint);
+  uv_signal_init(&c->loop, &c->sigterm);
+  uv_signal_start(&c->sigint, on_signal, SIGINT);
+  uv_signal_start(&c->sigterm, on_signal, SIGTERM);
+  c->st.request_stop = request_stop;
+  c->st.request_stop_data = c;
+  return 0;
+}
+
+static void close_wait_loop(container_t* c) {
+  uv_close((uv_handle_t*)&c->stop_async, NULL);
+  uv_close((uv_handle_t*)&c->sigint, NULL);
+  uv_close((uv_handle_t*)&c->sigterm, NULL);
+  uv_run(&c->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&c->loop);
+}
+
+static void stop_everything(container_t* c) {
+  if (c->st.root != MOLT_PID_NONE && molt__supervisor_stop(c->st.root, STOP_TREE_MS) != 0)
+    molt__log("the release tree did not stop within %u ms; killed", STOP_TREE_MS);
+  molt__commands_shutdown_strays(STOP_STRAYS_MS);
+}
+
+static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_t errlen) {
+  char path[PATH_MAX];
+  int rc;
+  snprintf(path, sizeof(path), "%s/%s", c->st.release_dir, MOLT_MANIFEST_FILE);
+  if ((rc = molt__manifest_read(path, true, &c->st.manifest, err, errlen))) return rc;
+  if ((rc = molt__manifest_verify_files(c->st.manifest, c->st.release_dir, err, errlen))) return rc;
+  if ((rc = molt__runtime_start(o->schedulers, err, errlen))) return rc;
+  if ((rc = load_modules(c->st.manifest, c->st.release_dir, err, errlen))) return rc;
+  if (c->st.manifest->sup) {
+    char why[512] = "";
+    rc = molt__supervisor_start(c->st.manifest->sup, &c->st.root, why, sizeof(why));
+    if (rc) {
+      snprintf(err, errlen, "release %s %s: %s", c->st.manifest->name, c->st.manifest->version, why);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen) {
+  container_t c;
+  memset(&c, 0, sizeof(c));
+  char code_dir[PATH_MAX];
+  int rc;
+  if (!o->release_dir) {
+    snprintf(err, errlen, "no release to run: give --release BUNDLE_DIR");
+    return MOLT_EINVAL;
+  }
+  if ((rc = make_dir(o->home, err, errlen))) return rc;
+  c.st.home = molt__abspath(o->home);
+  c.st.release_dir = molt__abspath(o->release_dir);
+  if (!c.st.home || !c.st.release_dir) {
+    rc = MOLT_ENOENT;
+    snprintf(err, errlen, "%s: %s", c.st.release_dir ? o->home : o->release_dir, strerror(errno));
+    goto out_paths;
+  }
+  /* Refuse before touching anything if another container serves here. */
+  if (molt__control_call(c.st.home, "status", NULL, 1000, NULL, NULL, 0) != MOLT_ENOTRUNNING) {
+    snprintf(err, errlen, "%s: another container is running in this home", c.st.home);
+    rc = MOLT_EADDRINUSE;
+    goto out_paths;
+  }
+  snprintf(code_dir, sizeof(code_dir), "%s/code", c.st.home);
+  if ((rc = make_dir(code_dir, err, errlen))) goto out_paths;
+  clear_code_dir(code_dir);
+  if ((rc = molt__code_init(code_dir))) {
+    snprintf(err, errlen, "%s: %s", code_dir, molt_strerror(rc));
+    goto out_paths;
+  }
+  c.st.started_ns = molt__now_ns();
+  if ((rc = boot(&c, o, err, errlen))) goto out_runtime;
+  if ((rc = setup_wait(&c))) {
+    snprintf(err, errlen, "event loop: %s", molt_strerror(rc));
+    goto out_tree;
+  }
+  if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen))) {
+    close_wait_loop(&c);
+    goto out_tree;
+  }
+  printf("molt: running release %s %s in %s (%u schedulers, %lu actors)\n", c.st.manifest->name,
+         c.st.manifest->version, c.st.home, molt__rt.nsched, molt__actor_count());
+  fflush(stdout);
+  uv_run(&c.loop, UV_RUN_DEFAULT);
+  molt__log("stopping release %s %s", c.st.manifest->name, c.st.manifest->version);
+  stop_everything(&c);
+  molt__control_stop(c.st.control);
+  close_wait_loop(&c);
+  molt__log("stopped");
+  goto out_runtime;
+
+out_tree:
+  stop_everything(&c);
+out_runtime:
+  molt__runtime_stop();
+  molt__code_close();
+  if (c.st.manifest) molt__manifest_free(c.st.manifest);
+out_paths:
+  free(c.st.home);
+  free(c.st.release_dir);
+  return rc;
+}
