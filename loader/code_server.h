@@ -14,7 +14,8 @@
 typedef int (*molt_code_kill_cb)(molt_version_t* v, void* arg);
 
 /* Set up the code server; private copies go under copy_dir (created 0700 if
- * missing). Returns 0 or a MOLT_E*. */
+ * missing). Returns 0 or a MOLT_E*: MOLT_EPERM if copy_dir belongs to another
+ * user or others may write to it, MOLT_EBUSY if already set up. */
 int molt__code_init(const char* copy_dir);
 /* Drop every slot's reference; versions still referenced close later. */
 void molt__code_close(void);
@@ -28,21 +29,26 @@ void molt__code_set_kill_hook(molt_code_kill_cb cb, void* arg);
 int molt__code_load(const char* path, const char* expect_name,
                     molt_version_t** out, char* err, size_t errlen);
 
-/* Install a builtin version (no file) as the current one of its name. */
+/* Install a builtin version (no file) as the current one of its name. The
+ * slot takes its own reference; the caller keeps (and later drops) theirs. */
 int molt__code_install_builtin(molt_version_t* v);
 
 /* Undo a load that nothing has used yet: current is dropped and old, if
- * any, becomes current again. For aborted upgrades. */
+ * any, becomes current again. For aborted upgrades. MOLT_ENOMODULE if name
+ * has no current version, MOLT_EBUSY if actors still run it. */
 int molt__code_unload_current(const char* name, char* err, size_t errlen);
 
 /* Make name have no current version (current moves to old), as
- * erlang:delete_module/1. MOLT_EOLDCODE if old is occupied. */
+ * erlang:delete_module/1. MOLT_EOLDCODE if old is occupied, MOLT_ENOMODULE
+ * if there is no current version. */
 int molt__code_delete(const char* name, char* err, size_t errlen);
 
 /* Empty the old slot of name. Soft: MOLT_EOLDCODE if any actor runs the old
  * code. Hard: kill those actors via the kill hook, then empty the slot (the
- * version closes when the last of them is gone). MOLT_ENOMODULE if the
- * module is unknown; 0 if there was nothing to purge. */
+ * version closes when the last of them is gone); MOLT_EOLDCODE, nothing
+ * changed, if actors run it and no kill hook is set. The hook runs without
+ * the code server's lock held. MOLT_ENOMODULE if the module is unknown; 0 if
+ * there was nothing to purge. */
 int molt__code_purge(const char* name, bool hard, char* err, size_t errlen);
 
 /* The current version of name with a reference taken (the caller unrefs),

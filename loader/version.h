@@ -14,8 +14,8 @@
  * load so that nothing outside the image points into it except the
  * callbacks, which are only called while a reference is held. */
 typedef struct molt_version {
-  char* name;          /* copy of desc->name (molt_alloc) */
-  char* vsn;           /* copy of desc->vsn */
+  char* name;          /* copy of desc->name (malloc, not molt_alloc) */
+  char* vsn;           /* copy of desc->vsn (malloc) */
   uint32_t state_vsn;
   unsigned revision;   /* 1 for the first load of this name, then 2, 3, ... */
   char* src_path;      /* the file it was loaded from */

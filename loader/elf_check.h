@@ -1,0 +1,22 @@
+/* elf_check.h: verifies the in-memory image of a module file before it is
+ * dlopen'd. Not a loader: it reads a buffer, never the file system. */
+#ifndef MOLT_LOADER_ELF_CHECK_H
+#define MOLT_LOADER_ELF_CHECK_H
+
+#include <stddef.h>
+
+/* Check that bytes[0, len) is a complete ELF shared object for this machine
+ * (the host's class, byte order and e_machine, ET_DYN), that every program
+ * header's file range and the section header table lie inside it, that it
+ * has a PT_DYNAMIC and that its PT_GNU_STACK does not ask for an executable
+ * stack. path only names the file in the message.
+ *
+ * Returns 0, MOLT_ENOTELF (not ELF, or not for this machine: class, byte
+ * order, ELF version, machine or file type), MOLT_EELF (malformed or
+ * truncated) or MOLT_EEXECSTACK. On failure writes "<path>: <field>:
+ * expected ..., found ..." into err (if non-NULL). Never reads outside the
+ * buffer, whatever the headers claim, and needs no particular alignment. */
+int molt__elf_check(const void* bytes, size_t len, const char* path, char* err,
+                    size_t errlen);
+
+#endif

@@ -1,0 +1,248 @@
+/* version.c: one loaded module version, a dlopen'd private copy of a module
+ * file that passed every check. Not the slots (code_server.c) nor actors. */
+#include "version.h"
+
+#include <assert.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "descriptor.h"
+#include "elf_check.h"
+#include "errmsg.h"
+
+/* Memory here comes from plain malloc, not molt_alloc: the allocator
+ * belongs to the runtime, and the loader builds and is tested without it. */
+
+static int sys_fail(char* err, size_t errlen, const char* path, const char* what, int e) {
+  return molt__errmsg_set(err, errlen, -e, "%s: %s: %s", path, what, strerror(e));
+}
+
+/* Read the whole file once. Everything after works on these bytes (ELF
+ * check, hash, private copy), so what was verified is exactly what gets
+ * loaded even if someone rewrites the file meanwhile. Reads to EOF rather
+ * than trusting st_size, which a concurrent writer can change. */
+static int read_whole(const char* path, unsigned char** out, size_t* outlen, char* err,
+                      size_t errlen) {
+  int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sys_fail(err, errlen, path, "open", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    rc = sys_fail(err, errlen, path, "fstat", errno);
+    goto fail_close;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: expected a regular file", path);
+    goto fail_close;
+  }
+  /* One spare byte, so reaching EOF needs no second allocation. */
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  unsigned char* buf = malloc(cap);
+  for (;;) {
+    if (buf && n == cap) {
+      unsigned char* bigger = realloc(buf, cap * 2);
+      if (!bigger) free(buf);
+      buf = bigger;
+      cap *= 2;
+    }
+    if (!buf) {
+      rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: read: out of memory", path);
+      goto fail_close;
+    }
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got == 0) break;
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      rc = sys_fail(err, errlen, path, "read", errno);
+      free(buf);
+      goto fail_close;
+    }
+    n += (size_t)got;
+  }
+  close(fd);
+  *out = buf;
+  *outlen = n;
+  return 0;
+
+fail_close:
+  close(fd);
+  return rc;
+}
+
+static int write_all(int fd, const unsigned char* bytes, size_t len) {
+  while (len > 0) {
+    ssize_t put = write(fd, bytes, len);
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) return errno;
+    bytes += put;
+    len -= (size_t)put;
+  }
+  return 0;
+}
+
+/* glibc caches dlopen by path and by inode: a module rebuilt in place would
+ * come back as the old code. So every version is dlopen'd from a copy at a
+ * name no other version ever had, <copy_dir>/<basename>.<pid>.<n>.so. O_EXCL
+ * means a leftover of a crashed process that had our pid is skipped, never
+ * reused; mode 0600 in a 0700 directory means nobody else can swap the bytes
+ * between this write and dlopen. */
+static atomic_uint copy_seq;
+
+static int write_copy(const char* copy_dir, const char* path, const unsigned char* bytes,
+                      size_t len, char** out, char* err, size_t errlen) {
+  const char* slash = strrchr(path, '/');
+  const char* base = slash ? slash + 1 : path;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    char* priv = NULL;
+    if (asprintf(&priv, "%s/%s.%ld.%u.so", copy_dir, base, (long)getpid(),
+                 atomic_fetch_add(&copy_seq, 1) + 1) < 0)
+      return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: private copy: out of memory",
+                              path);
+    int fd = open(priv, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      free(priv);
+      continue;
+    }
+    int e = fd < 0 ? errno : write_all(fd, bytes, len);
+    if (fd >= 0 && close(fd) != 0 && e == 0) e = errno;
+    if (e != 0) {
+      int rc = sys_fail(err, errlen, priv, "private copy", e);
+      if (fd >= 0) unlink(priv);
+      free(priv);
+      return rc;
+    }
+    *out = priv;
+    return 0;
+  }
+  return molt__errmsg_set(err, errlen, MOLT_EEXIST,
+                          "%s: private copy: every name tried already exists", copy_dir);
+}
+
+/* Copy out of the descriptor what outlives a look at it. Callbacks past
+ * free_state are optional: read only if the module's descriptor is long
+ * enough to hold them, else NULL. */
+static int take_descriptor(molt_version_t* v, const molt_module_t* d) {
+  v->desc = d;
+  v->state_vsn = d->state_vsn;
+  v->init = d->init;
+  v->handle = d->handle;
+  v->free_state = d->free_state;
+  v->terminate = MOLT_HAS_FIELD(d, terminate) ? d->terminate : NULL;
+  v->code_change = MOLT_HAS_FIELD(d, code_change) ? d->code_change : NULL;
+  v->format_state = MOLT_HAS_FIELD(d, format_state) ? d->format_state : NULL;
+  v->name = strdup(d->name);
+  v->vsn = strdup(d->vsn);
+  atomic_init(&v->refs, 1);
+  atomic_init(&v->actors, 0);
+  return v->name && v->vsn ? 0 : MOLT_ENOMEM;
+}
+
+static void free_version(molt_version_t* v) {
+  free(v->name);
+  free(v->vsn);
+  free(v->src_path);
+  free(v->priv_path);
+  free(v);
+}
+
+int molt__version_open(const char* path, const char* expect_name, const char* copy_dir,
+                       molt_version_t** out, char* err, size_t errlen) {
+  unsigned char* bytes = NULL;
+  size_t len = 0;
+  molt_version_t* v = NULL;
+  const molt_module_t* desc = NULL;
+  int rc = read_whole(path, &bytes, &len, err, errlen);
+  if (rc != 0) return rc;
+  rc = molt__elf_check(bytes, len, path, err, errlen);
+  if (rc != 0) goto fail_bytes;
+
+  /* Thread-safe and idempotent since libsodium 1.0.11, so calling it on
+   * every open is the simplest way to have it called once before use. */
+  if (sodium_init() < 0) {
+    rc = molt__errmsg_set(err, errlen, MOLT_EIO, "%s: sha256: libsodium failed to start",
+                          path);
+    goto fail_bytes;
+  }
+  v = calloc(1, sizeof *v);
+  if (!v) {
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", path);
+    goto fail_bytes;
+  }
+  crypto_hash_sha256(v->sha256, bytes, len);
+  rc = write_copy(copy_dir, path, bytes, len, &v->priv_path, err, errlen);
+  if (rc != 0) goto fail_version;
+
+  v->dl = dlopen(v->priv_path, RTLD_NOW | RTLD_LOCAL);
+  if (!v->dl) {
+    /* dlerror names the private copy and what failed, e.g. "undefined
+     * symbol: x": the message carries both paths. */
+    rc = molt__errmsg_set(err, errlen, MOLT_EDLOPEN, "%s: dlopen: %s", path, dlerror());
+    goto fail_unlink;
+  }
+  desc = dlsym(v->dl, MOLT_DESCRIPTOR_SYMBOL);
+  if (!desc) {
+    rc = molt__errmsg_set(err, errlen, MOLT_ENODESC,
+                          "%s: %s: expected an exported module descriptor, found none", path,
+                          MOLT_DESCRIPTOR_SYMBOL);
+    goto fail_dlclose;
+  }
+  rc = molt__descriptor_check(desc, path, expect_name, err, errlen);
+  if (rc != 0) goto fail_dlclose;
+  v->src_path = strdup(path);
+  if (take_descriptor(v, desc) != 0 || !v->src_path) {
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", path);
+    goto fail_dlclose;
+  }
+  free(bytes);
+  *out = v;
+  return 0;
+
+fail_dlclose:
+  dlclose(v->dl);
+fail_unlink:
+  unlink(v->priv_path);
+fail_version:
+  free_version(v);
+fail_bytes:
+  free(bytes);
+  return rc;
+}
+
+int molt__version_builtin(const molt_module_t* desc, molt_version_t** out) {
+  int rc = molt__descriptor_check(desc, "(builtin)", NULL, NULL, 0);
+  if (rc != 0) return rc;
+  molt_version_t* v = calloc(1, sizeof *v);
+  if (!v) return MOLT_ENOMEM;
+  if (take_descriptor(v, desc) != 0) {
+    free_version(v);
+    return MOLT_ENOMEM;
+  }
+  v->builtin = true;
+  *out = v;
+  return 0;
+}
+
+void molt__version_ref(molt_version_t* v) {
+  long before = atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+  assert(before > 0 && "ref of a closed version");
+  (void)before;
+}
+
+/* acq_rel: whoever drops the last reference must see every other holder's
+ * writes to the version before it frees it. */
+void molt__version_unref(molt_version_t* v) {
+  long before = atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel);
+  assert(before > 0 && "unref of a closed version");
+  if (before != 1) return;
+  /* The mapping goes before the file, so no moment exists where a mapped
+   * version has no private copy on disk to inspect. A builtin has neither. */
+  if (v->dl && !v->builtin) dlclose(v->dl);
+  if (v->priv_path) unlink(v->priv_path);
+  free_version(v);
+}
