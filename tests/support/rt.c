@@ -1,5 +1,7 @@
 /* rt.c: the runtime harness behind rt.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "rt.h"
 
 #include <criterion/criterion.h>

@@ -1,0 +1,243 @@
+/* run_test.c: a real container, driven the way a user drives it: `molt run`
+ * on the demo bundle in a temporary home, then `molt status`, `molt stop`
+ * and bad input, all through build/bin/molt. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define DEMO MOLT_RELEASE_DIR "/demo-1.0.0"
+
+static char* home;
+static pid_t container = -1;
+static char logpath[4096];
+
+static void setup(void) {
+  home = tu_mkdtemp("molt-it");
+  cr_assert(home);
+  snprintf(logpath, sizeof(logpath), "%s.log", home);
+}
+
+static void teardown(void) {
+  if (container > 0) {
+    kill(container, SIGKILL);
+    waitpid(container, NULL, 0);
+  }
+  container = -1;
+  tu_rmrf(home);
+  unlink(logpath);
+  free(home);
+}
+
+/* Start `molt run` with its output in logpath; wait until it serves. */
+static pid_t start(const char* release) {
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(MOLT_BIN, "molt", "run", "--home", home, "--release", release, "--schedulers", "2", (char*)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+static bool wait_log(const char* needle, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    char* log = tu_read_file(logpath, NULL);
+    bool found = log && strstr(log, needle);
+    free(log);
+    if (found) return true;
+    usleep(20000);
+  }
+  return false;
+}
+
+static int molt(const char* args, char** out) {
+  char cmd[8192];
+  snprintf(cmd, sizeof(cmd), "%s %s --home '%s' 2>&1", MOLT_BIN, args, home);
+  return tu_run(cmd, out);
+}
+
+static int wait_exit(pid_t pid, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    usleep(10000);
+  }
+  return -1;
+}
+
+static cJSON* status_json(void) {
+  char* out = NULL;
+  cr_assert_eq(molt("status --json", &out), 0, "%s", out);
+  cJSON* j = cJSON_Parse(out);
+  cr_assert(j, "not JSON: %s", out);
+  free(out);
+  return j;
+}
+
+static void start_demo(void) {
+  container = start(DEMO);
+  char* log = NULL;
+  if (!wait_log("running release demo 1.0.0", 10000)) log = tu_read_file(logpath, NULL);
+  cr_assert_null(log, "the container did not start: %s", log);
+}
+
+TestSuite(run, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(run, status_json_reports_release_actors_and_modules) {
+  start_demo();
+  cJSON* j = status_json();
+  cJSON* rel = cJSON_GetObjectItem(j, "release");
+  cr_expect_str_eq(cJSON_GetObjectItem(rel, "name")->valuestring, "demo");
+  cr_expect_str_eq(cJSON_GetObjectItem(rel, "version")->valuestring, "1.0.0");
+  /* The root supervisor, the counter and four drivers. */
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 6);
+  cr_expect_eq(cJSON_GetObjectItem(j, "schedulers")->valueint, 2);
+  cJSON* mods = cJSON_GetObjectItem(j, "modules");
+  cr_assert_eq(cJSON_GetArraySize(mods), 2);
+  cJSON* m;
+  int seen = 0;
+  cJSON_ArrayForEach(m, mods) {
+    const char* name = cJSON_GetObjectItem(m, "name")->valuestring;
+    cr_expect(strcmp(name, "counter") == 0 || strcmp(name, "driver") == 0, "module %s", name);
+    cr_expect_str_eq(cJSON_GetObjectItem(m, "current")->valuestring, "1.0.0");
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(m, "old")));
+    seen++;
+  }
+  cr_expect_eq(seen, 2);
+  cJSON_Delete(j);
+}
+
+Test(run, human_status_and_clean_stop_runs_every_terminate) {
+  start_demo();
+  usleep(300000); /* let the drivers send and check for a while */
+  char* out = NULL;
+  cr_assert_eq(molt("status", &out), 0, "%s", out);
+  cr_expect(strstr(out, "release     demo 1.0.0"), "%s", out);
+  cr_expect(strstr(out, "actors      6"), "%s", out);
+  free(out);
+
+  cr_assert_eq(molt("stop", &out), 0, "%s", out);
+  cr_expect(strstr(out, "stopped"), "%s", out);
+  free(out);
+  cr_assert_eq(wait_exit(container, 15000), 0);
+  container = -1;
+
+  char* log = tu_read_file(logpath, NULL);
+  cr_assert(log);
+  /* Every actor's terminate ran: the counter and four drivers. */
+  int drivers = 0;
+  for (const char* p = log; (p = strstr(p, "driver: terminating")); p++) drivers++;
+  cr_expect_eq(drivers, 4, "%s", log);
+  cr_expect(strstr(log, "counter: terminating"), "%s", log);
+  cr_expect(strstr(log, "mismatches 0"), "%s", log);
+  cr_expect_null(strstr(log, "mismatch on"), "%s", log);
+  free(log);
+  /* The socket is gone: status says nothing runs. */
+  cr_expect_neq(molt("status", &out), 0);
+  cr_expect(strstr(out, "no container is running"), "%s", out);
+  free(out);
+}
+
+Test(run, second_container_in_the_same_home_is_refused) {
+  start_demo();
+  char cmd[8192];
+  char* out = NULL;
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release '%s' 2>&1", MOLT_BIN, home, DEMO);
+  cr_expect_eq(tu_run(cmd, &out), 1);
+  cr_expect(strstr(out, "another container is running"), "%s", out);
+  free(out);
+  cJSON* j = status_json(); /* the first one still serves */
+  cJSON_Delete(j);
+}
+
+Test(run, corrupt_module_is_refused_before_anything_runs) {
+  char bundle[4096], cmd[16384], so[4096];
+  snprintf(bundle, sizeof(bundle), "%s/bundle", home);
+  snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", DEMO, bundle);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(so, sizeof(so), "%s/modules/counter-1.0.0.so", bundle);
+  size_t len;
+  char* bytes = tu_read_file(so, &len);
+  cr_assert(bytes && len > 100);
+  bytes[len / 2] ^= 0x5a;
+  cr_assert_eq(tu_write_file(so, bytes, len), 0);
+  free(bytes);
+
+  char* out = NULL;
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s/h' --release '%s' 2>&1", MOLT_BIN, home, bundle);
+  cr_expect_eq(tu_run(cmd, &out), 1);
+  cr_expect(strstr(out, "counter-1.0.0.so"), "%s", out);
+  cr_expect(strstr(out, "sha256"), "%s", out);
+  cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line: %s", out);
+  free(out);
+}
+
+Test(run, missing_release_and_unknown_command_fail_clearly) {
+  char* out = NULL;
+  char cmd[8192];
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release /nonexistent/bundle 2>&1", MOLT_BIN, home);
+  cr_expect_eq(tu_run(cmd, &out), 1);
+  cr_expect(strstr(out, "/nonexistent/bundle"), "%s", out);
+  free(out);
+  cr_expect_eq(molt("frobnicate", &out), 2);
+  cr_expect(strstr(out, "unknown command"), "%s", out);
+  free(out);
+  cr_expect_eq(molt("status --bogus", &out), 2);
+  free(out);
+  cr_expect_eq(molt("status --json", &out), 1);
+  cr_expect(strstr(out, "ENOTRUNNING"), "%s", out);
+  free(out);
+}
+
+/* Raw bytes on the control socket of a live container. */
+static char* raw_request(const char* bytes) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/molt.sock", home);
+  cr_assert_eq(connect(fd, (struct sockaddr*)&sa, sizeof(sa)), 0);
+  cr_assert_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+  char* reply = calloc(1, 4096);
+  size_t n = 0;
+  while (n < 4095 && !strchr(reply, '\n')) {
+    ssize_t r = read(fd, reply + n, 4095 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  return reply;
+}
+
+Test(run, garbage_on_the_control_socket_gets_an_error_and_the_container_serves_on) {
+  start_demo();
+  const char* bad[] = {"not json at all\n", "[1,2,3]\n", "{\"cmd\":42}\n", "{\"cmd\":\"status\",\"args\":7}\n",
+                       "{\"cmd\":\"launch-missiles\"}\n", "\x01\x02\xff\xfe\n"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char* reply = raw_request(bad[i]);
+    cr_expect(strstr(reply, "\"ok\":false"), "request %zu: %s", i, reply);
+    free(reply);
+  }
+  cJSON* j = status_json();
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 6);
+  cJSON_Delete(j);
+}
+
+Test(run, sigterm_stops_cleanly) {
+  start_demo();
+  kill(container, SIGTERM);
+  cr_assert_eq(wait_exit(container, 15000), 0);
+  container = -1;
+  cr_expect(wait_log("counter: terminating", 100));
+}
