@@ -70,7 +70,10 @@ int molt__manifest_read(const char* path, bool require_sha256,
                         molt_manifest_t** out, char* err, size_t errlen);
 
 /* Check that every module file exists under dir and matches its sha256.
- * MOLT_ECHECKSUM naming the file, expected and found digests. */
+ * MOLT_ECHECKSUM naming the file, expected and found digests. Also
+ * MOLT_ENOENT naming a missing file, MOLT_EPERM for a file that resolves
+ * (through a symlink) outside dir, MOLT_EINVAL for one that is not a
+ * regular file or a module without a sha256 (source form). */
 int molt__manifest_verify_files(const molt_manifest_t* m, const char* dir,
                                 char* err, size_t errlen);
 
@@ -80,8 +83,36 @@ const molt_manifest_module_t* molt__manifest_module(const molt_manifest_t* m,
 
 void molt__manifest_free(molt_manifest_t* m);
 
-/* SHA-256 of a file (libsodium) and hex conversions. */
+/* The bundle form of m as pretty-printed JSON text ending in a newline,
+ * every default written out; each args_json is copied in verbatim, so it
+ * must be a JSON object's text (as the parser leaves it). *out is
+ * malloc'd; the caller frees it. m must carry every sha256 (MOLT_EINVAL
+ * otherwise); MOLT_ENOMEM. Parsing the text back with require_sha256 gives
+ * an equal manifest. */
+int molt__manifest_print(const molt_manifest_t* m, char** out);
+
+/* The lexical rules a manifest's names obey, for code that builds paths
+ * or registry keys from names it did not parse itself (a control request
+ * naming a release, say). Names and versions are 1 to 63 bytes: release
+ * names [a-z0-9_-], module names [a-z0-9_], child ids and supervisor names
+ * [A-Za-z0-9_-]; versions anything but '/', whitespace and control bytes. */
+bool molt__manifest_release_name_ok(const char* s);
+bool molt__manifest_module_name_ok(const char* s);
+bool molt__manifest_id_ok(const char* s);
+bool molt__manifest_version_ok(const char* s);
+/* NULL if file is an acceptable module path (relative, 1 to 255 bytes, no
+ * empty, "." or ".." component, no backslash or control byte); else what is
+ * wrong, a phrase to follow the path in a message ("is absolute"). */
+const char* molt__manifest_file_problem(const char* file);
+
+/* SHA-256 of a file (libsodium) and hex conversions. The hashing calls
+ * return 0 or a negative errno (MOLT_ENOENT, MOLT_EACCES, ...); _hex writes
+ * lower case; _parse takes exactly 64 hex digits of either case, else
+ * MOLT_EINVAL with out untouched. */
 int molt__sha256_file(const char* path, uint8_t out[32]);
+/* The same over an open descriptor, read from its current offset to the
+ * end; lets a caller hash the very file it checked (no reopen race). */
+int molt__sha256_fd(int fd, uint8_t out[32]);
 void molt__sha256_hex(const uint8_t digest[32], char hex[65]);
 int molt__sha256_parse(const char* hex, uint8_t out[32]);
 

@@ -1,0 +1,374 @@
+/* manifest.c: a release manifest's JSON text checked field by field and
+ * turned into molt structs. Not file I/O (manifest_files.c), not printing
+ * (manifest_print.c), and not the release handler that acts on it. */
+#include "manifest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "jsonpath.h"
+#include "molt/errno.h"
+
+#define COUNT_MAX 1000000 /* workers one child spec may start */
+
+static const char* const root_keys[] = {"name", "version", "modules", "supervisor", NULL};
+static const char* const module_keys[] = {"name", "vsn", "file", "sha256", NULL};
+static const char* const sup_keys[] = {"name",      "strategy", "intensity",
+                                       "period_ms", "children", NULL};
+static const char* const child_keys[] = {"id",          "module", "supervisor", "restart",
+                                         "shutdown_ms", "count",  "args",       NULL};
+/* In the order of molt_strategy_t and molt_restart_t: the index read is the
+ * enum value. */
+static const char* const strategies[] = {"one_for_one", "one_for_all", "rest_for_one", NULL};
+static const char* const restarts[] = {"permanent", "transient", "temporary", NULL};
+
+typedef struct {
+  molt_jsonpath_t path;
+  bool require_sha256;
+  const char** modnames; /* sorted, borrowed from the manifest: "unknown module" */
+  size_t nmodnames;
+} parse_t;
+
+static int strp_cmp(const void* a, const void* b) {
+  return strcmp(*(const char* const*)a, *(const char* const*)b);
+}
+
+static int copy_str(parse_t* c, const char* s, char** dst) {
+  *dst = strdup(s);
+  return *dst ? 0 : molt__jsonpath_nomem(&c->path);
+}
+
+/* A string member that must pass ok; want says what ok accepts. */
+static int checked_string(parse_t* c, const cJSON* obj, const char* key, bool required,
+                          bool (*ok)(const char*), const char* want, const char** out) {
+  char quoted[80];
+  int rc = molt__jsonpath_string(&c->path, obj, key, required, out);
+
+  if (rc || !*out || ok(*out)) return rc;
+  molt__jsonpath_quote(*out, quoted, sizeof quoted);
+  return molt__jsonpath_fail_at(&c->path, key, "expected %s, found %s", want, quoted);
+}
+
+static int module_convert(parse_t* c, const cJSON* obj, void* item) {
+  molt_manifest_module_t* mod = item;
+  molt_jsonpath_t* p = &c->path;
+  const char *name, *vsn, *file, *sha;
+  const char* why;
+  char quoted[80];
+  int rc;
+
+  if ((rc = molt__jsonpath_expect(p, obj, cJSON_Object)) ||
+      (rc = molt__jsonpath_keys(p, obj, module_keys)) ||
+      (rc = checked_string(c, obj, "name", true, molt__manifest_module_name_ok,
+                           "a module name of [a-z0-9_], 1 to 63 bytes", &name)) ||
+      (rc = checked_string(c, obj, "vsn", true, molt__manifest_version_ok,
+                           "a version of 1 to 63 bytes without '/' or whitespace", &vsn)) ||
+      (rc = molt__jsonpath_string(p, obj, "file", true, &file)) ||
+      (rc = molt__jsonpath_string(p, obj, "sha256", c->require_sha256, &sha)))
+    return rc;
+  if ((why = molt__manifest_file_problem(file))) {
+    molt__jsonpath_quote(file, quoted, sizeof quoted);
+    return molt__jsonpath_fail_at(p, "file", "path %s %s", quoted, why);
+  }
+  if (sha && molt__sha256_parse(sha, mod->sha256) != 0) {
+    molt__jsonpath_quote(sha, quoted, sizeof quoted);
+    return molt__jsonpath_fail_at(p, "sha256", "expected 64 hex digits, found %s", quoted);
+  }
+  mod->has_sha256 = sha != NULL;
+  if ((rc = copy_str(c, name, &mod->name)) || (rc = copy_str(c, vsn, &mod->vsn)) ||
+      (rc = copy_str(c, file, &mod->file)))
+    return rc;
+  return 0;
+}
+
+/* Report the earliest repeat among strs as "<array>[b].<key>: duplicate
+ * <what> "x" (also <array>[a])". */
+static int refuse_dups(parse_t* c, const char** strs, size_t n, const char* array, const char* key,
+                       const char* what) {
+  molt_jsonpath_t* p = &c->path;
+  size_t a, b, mark;
+  char quoted[80];
+  int rc = molt__jsonpath_dups(strs, n, &a, &b);
+
+  if (rc < 0) return molt__jsonpath_nomem(p);
+  if (rc == 0) return 0;
+  molt__jsonpath_quote(strs[b], quoted, sizeof quoted);
+  mark = molt__jsonpath_key(p, array);
+  molt__jsonpath_index(p, b);
+  rc = molt__jsonpath_fail_at(p, key, "duplicate %s %s (also %s[%zu])", what, quoted, array, a);
+  molt__jsonpath_pop(p, mark);
+  return rc;
+}
+
+/* Converts each element of arr, the member key, into a zeroed array of
+ * items of size bytes. *items and *n are set as soon as the array exists,
+ * so that on failure the caller hangs what was built where the free
+ * routine finds it. */
+static int array_convert(parse_t* c, const char* key, const cJSON* arr, size_t size,
+                         int (*convert)(parse_t*, const cJSON*, void*), void** items, size_t* n) {
+  molt_jsonpath_t* p = &c->path;
+  const cJSON* it;
+  size_t i, count = 0, mark, imark;
+  int rc = 0;
+
+  for (it = arr->child; it; it = it->next) count++;
+  if (count == 0) return 0;
+  *items = calloc(count, size);
+  if (!*items) return molt__jsonpath_nomem(p);
+  *n = count;
+  mark = molt__jsonpath_key(p, key);
+  for (i = 0, it = arr->child; it && rc == 0; it = it->next, i++) {
+    imark = molt__jsonpath_index(p, i);
+    rc = convert(c, it, (char*)*items + i * size);
+    molt__jsonpath_pop(p, imark);
+  }
+  molt__jsonpath_pop(p, mark);
+  return rc;
+}
+
+static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
+  void* items = NULL;
+  const cJSON* arr;
+  size_t i, n = 0;
+  int rc;
+
+  if ((rc = molt__jsonpath_get(&c->path, root, "modules", cJSON_Array, true, &arr))) return rc;
+  rc = array_convert(c, "modules", arr, sizeof *m->modules, module_convert, &items, &n);
+  m->modules = items;
+  m->nmodules = n;
+  if (rc || n == 0) return rc;
+
+  c->modnames = malloc(n * sizeof *c->modnames);
+  if (!c->modnames) return molt__jsonpath_nomem(&c->path);
+  for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].name;
+  if ((rc = refuse_dups(c, c->modnames, n, "modules", "name", "module"))) return rc;
+  for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].file;
+  if ((rc = refuse_dups(c, c->modnames, n, "modules", "file", "file"))) return rc;
+  for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].name;
+  qsort(c->modnames, n, sizeof *c->modnames, strp_cmp);
+  c->nmodnames = n;
+  return 0;
+}
+
+static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot);
+
+static int child_convert(parse_t* c, const cJSON* obj, void* item) {
+  molt_child_spec_t* ch = item;
+  molt_jsonpath_t* p = &c->path;
+  const cJSON *sup, *args;
+  const char *id, *module;
+  char quoted[80];
+  char* text;
+  size_t mark;
+  int restart, rc;
+
+  if ((rc = molt__jsonpath_expect(p, obj, cJSON_Object)) ||
+      (rc = molt__jsonpath_keys(p, obj, child_keys)) ||
+      (rc = checked_string(c, obj, "id", true, molt__manifest_id_ok,
+                           "an id of [A-Za-z0-9_-], 1 to 63 bytes", &id)) ||
+      (rc = molt__jsonpath_string(p, obj, "module", false, &module)) ||
+      (rc = molt__jsonpath_get(p, obj, "supervisor", cJSON_Object, false, &sup)) ||
+      (rc = molt__jsonpath_enum(p, obj, "restart", restarts, MOLT_PERMANENT, &restart)) ||
+      (rc = molt__jsonpath_u32(p, obj, "shutdown_ms", 0, UINT32_MAX, 5000, &ch->shutdown_ms)) ||
+      (rc = molt__jsonpath_u32(p, obj, "count", 1, COUNT_MAX, 1, &ch->count)) ||
+      (rc = molt__jsonpath_get(p, obj, "args", cJSON_Object, false, &args)))
+    return rc;
+  if (module && sup)
+    return molt__jsonpath_fail(
+        p, "has both \"module\" and \"supervisor\"; a child is one or the other");
+  if (!module && !sup)
+    return molt__jsonpath_fail(p, "needs \"module\" (a worker) or \"supervisor\"");
+  if (sup && cJSON_GetObjectItemCaseSensitive(obj, "count"))
+    return molt__jsonpath_fail_at(p, "count", "only a worker (with \"module\") has a count");
+  if (sup && args)
+    return molt__jsonpath_fail_at(p, "args", "only a worker (with \"module\") takes args");
+  if (module && (c->nmodnames == 0 ||
+                 !bsearch(&module, c->modnames, c->nmodnames, sizeof *c->modnames, strp_cmp))) {
+    molt__jsonpath_quote(module, quoted, sizeof quoted);
+    return molt__jsonpath_fail_at(p, "module", "unknown module %s", quoted);
+  }
+  ch->restart = (molt_restart_t)restart;
+  if ((rc = copy_str(c, id, &ch->id))) return rc;
+  if (module && (rc = copy_str(c, module, &ch->module))) return rc;
+  if (sup) {
+    mark = molt__jsonpath_key(p, "supervisor");
+    rc = sup_convert(c, sup, &ch->sup);
+    molt__jsonpath_pop(p, mark);
+    return rc;
+  }
+  /* Copied out of cJSON's allocation so molt__manifest_free owns plain
+   * malloc'd memory whatever hooks cJSON was given. */
+  text = args ? cJSON_PrintUnformatted(args) : NULL;
+  if (args && !text) return molt__jsonpath_nomem(p);
+  rc = copy_str(c, text ? text : "{}", &ch->args_json);
+  cJSON_free(text);
+  return rc;
+}
+
+/* *slot is set before anything can fail, so a half-built spec hangs off
+ * the manifest and the one free routine unwinds it. */
+static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
+  molt_jsonpath_t* p = &c->path;
+  molt_sup_spec_t* s;
+  const cJSON* arr;
+  const char* name;
+  const char** ids;
+  void* items = NULL;
+  size_t i, n = 0;
+  int strategy, rc;
+
+  s = *slot = calloc(1, sizeof *s);
+  if (!s) return molt__jsonpath_nomem(p);
+  if ((rc = molt__jsonpath_keys(p, obj, sup_keys)) ||
+      (rc = checked_string(c, obj, "name", false, molt__manifest_id_ok,
+                           "a name of [A-Za-z0-9_-], 1 to 63 bytes", &name)) ||
+      (rc = molt__jsonpath_enum(p, obj, "strategy", strategies, MOLT_ONE_FOR_ONE, &strategy)) ||
+      (rc = molt__jsonpath_u32(p, obj, "intensity", 0, UINT32_MAX, 3, &s->intensity)) ||
+      (rc = molt__jsonpath_u32(p, obj, "period_ms", 1, UINT32_MAX, 5000, &s->period_ms)) ||
+      (rc = molt__jsonpath_get(p, obj, "children", cJSON_Array, true, &arr)))
+    return rc;
+  s->strategy = (molt_strategy_t)strategy;
+  if (name && (rc = copy_str(c, name, &s->name))) return rc;
+  rc = array_convert(c, "children", arr, sizeof *s->children, child_convert, &items, &n);
+  s->children = items;
+  s->nchildren = n;
+  if (rc || n == 0) return rc;
+
+  ids = malloc(n * sizeof *ids);
+  if (!ids) return molt__jsonpath_nomem(p);
+  for (i = 0; i < n; i++) ids[i] = s->children[i].id;
+  rc = refuse_dups(c, ids, n, "children", "id", "child id");
+  free(ids);
+  return rc;
+}
+
+static int root_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
+  molt_jsonpath_t* p = &c->path;
+  const char *name, *version;
+  const cJSON* sup;
+  size_t mark;
+  int rc;
+
+  if ((rc = molt__jsonpath_expect(p, root, cJSON_Object)) ||
+      (rc = molt__jsonpath_keys(p, root, root_keys)) ||
+      (rc = checked_string(c, root, "name", true, molt__manifest_release_name_ok,
+                           "a release name of [a-z0-9_-], 1 to 63 bytes", &name)) ||
+      (rc = checked_string(c, root, "version", true, molt__manifest_version_ok,
+                           "a version of 1 to 63 bytes without '/' or whitespace", &version)) ||
+      (rc = copy_str(c, name, &m->name)) || (rc = copy_str(c, version, &m->version)) ||
+      (rc = modules_convert(c, root, m)) ||
+      (rc = molt__jsonpath_get(p, root, "supervisor", cJSON_Object, false, &sup)))
+    return rc;
+  if (!sup) return 0;
+  mark = molt__jsonpath_key(p, "supervisor");
+  rc = sup_convert(c, sup, &m->sup);
+  molt__jsonpath_pop(p, mark);
+  return rc;
+}
+
+/* cJSON reports where it stopped through the end pointer (never read its
+ * global error pointer: another thread may be parsing). Line and column
+ * count bytes from 1. */
+static int syntax_error(parse_t* c, const char* text, const char* at, const char* what) {
+  size_t line = 1, col = 1;
+  const char* s;
+
+  for (s = text; s < at; s++) {
+    if (*s == '\n') {
+      line++;
+      col = 1;
+    } else {
+      col++;
+    }
+  }
+  if (c->path.err)
+    snprintf(c->path.err, c->path.errlen, "malformed JSON at line %zu, column %zu%s", line, col,
+             what);
+  return MOLT_EMANIFEST;
+}
+
+int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt_manifest_t** out,
+                         char* err, size_t errlen) {
+  parse_t c = {.require_sha256 = require_sha256};
+  const char* end = NULL;
+  molt_manifest_t* m;
+  cJSON* root;
+  int rc;
+
+  molt__jsonpath_init(&c.path, err, errlen);
+  if (!text || !out) {
+    if (c.path.err) snprintf(err, errlen, "no manifest text");
+    return MOLT_EINVAL;
+  }
+  /* XXX(manifest): cJSON returns NULL for a failed allocation as for bad
+   * text, so out of memory inside it is reported as malformed JSON. */
+  root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (!root) return syntax_error(&c, text, end ? end : text, "");
+  /* cJSON stops after the first value; anything but whitespace after it
+   * means the text is not one JSON document. */
+  while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
+  if (end < text + len) {
+    rc = syntax_error(&c, text, end, ": unexpected text after the end");
+    goto fail_json;
+  }
+  if ((rc = molt__jsonpath_dupkeys(&c.path, root))) goto fail_json;
+  m = calloc(1, sizeof *m);
+  if (!m) {
+    rc = molt__jsonpath_nomem(&c.path);
+    goto fail_json;
+  }
+  if ((rc = root_convert(&c, root, m))) goto fail_convert;
+  free(c.modnames);
+  cJSON_Delete(root);
+  *out = m;
+  return 0;
+
+fail_convert:
+  molt__manifest_free(m);
+fail_json:
+  free(c.modnames);
+  cJSON_Delete(root);
+  return rc;
+}
+
+const molt_manifest_module_t* molt__manifest_module(const molt_manifest_t* m, const char* name) {
+  size_t i;
+
+  for (i = 0; m && name && i < m->nmodules; i++)
+    if (strcmp(m->modules[i].name, name) == 0) return &m->modules[i];
+  return NULL;
+}
+
+static void sup_free(molt_sup_spec_t* s) {
+  size_t i;
+
+  if (!s) return;
+  for (i = 0; i < s->nchildren; i++) {
+    free(s->children[i].id);
+    free(s->children[i].module);
+    free(s->children[i].args_json);
+    sup_free(s->children[i].sup);
+  }
+  free(s->children);
+  free(s->name);
+  free(s);
+}
+
+void molt__manifest_free(molt_manifest_t* m) {
+  size_t i;
+
+  if (!m) return;
+  for (i = 0; i < m->nmodules; i++) {
+    free(m->modules[i].name);
+    free(m->modules[i].vsn);
+    free(m->modules[i].file);
+  }
+  free(m->modules);
+  sup_free(m->sup);
+  free(m->name);
+  free(m->version);
+  free(m);
+}

@@ -1,0 +1,206 @@
+/* manifest_files.c: a manifest on disk: reading it, and checking the module
+ * files it lists against their digests. Not parsing (manifest.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "molt/errno.h"
+
+/* A manifest is a few kilobytes; a file far larger is a mistake, not a
+ * manifest, and is refused before it is read into memory. */
+#define MANIFEST_MAX_BYTES (16u << 20)
+
+static const char* errtext(int rc) {
+  const char* s = molt_strerror(rc);
+
+  return strcmp(s, "unknown error") == 0 ? strerror(-rc) : s;
+}
+
+/* Turn the message already in err into "<path>: <message>". */
+static void err_prefix(char* err, size_t errlen, const char* path) {
+  size_t plen = strlen(path) + 2, mlen;
+
+  if (!err || !errlen) return;
+  if (plen >= errlen) {
+    snprintf(err, errlen, "%s", path);
+    return;
+  }
+  mlen = strnlen(err, errlen - 1);
+  if (mlen > errlen - 1 - plen) mlen = errlen - 1 - plen;
+  memmove(err + plen, err, mlen);
+  err[plen + mlen] = '\0';
+  memcpy(err, path, plen - 2);
+  err[plen - 2] = ':';
+  err[plen - 1] = ' ';
+}
+
+static int fail_errno(char* err, size_t errlen, const char* what, int rc) {
+  if (err && errlen) snprintf(err, errlen, "%s: %s", what, errtext(rc));
+  return rc;
+}
+
+/* Reads to end of file rather than trusting st_size, which can change
+ * under us; the size limit holds either way. */
+static int read_all(int fd, char** out, size_t* outlen) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap), *bigger;
+  ssize_t r;
+
+  if (!buf) return MOLT_ENOMEM;
+  for (;;) {
+    if (n == cap) {
+      if (cap >= MANIFEST_MAX_BYTES) {
+        free(buf);
+        return MOLT_EMSGSIZE;
+      }
+      bigger = realloc(buf, cap * 2);
+      if (!bigger) {
+        free(buf);
+        return MOLT_ENOMEM;
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+    r = read(fd, buf + n, cap - n);
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      r = -errno;
+      free(buf);
+      return (int)r;
+    }
+    n += (size_t)r;
+  }
+  *out = buf;
+  *outlen = n;
+  return 0;
+}
+
+int molt__manifest_read(const char* path, bool require_sha256, molt_manifest_t** out, char* err,
+                        size_t errlen) {
+  struct stat st;
+  size_t len;
+  char* text;
+  int fd, rc;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fail_errno(err, errlen, path, -errno);
+  if (fstat(fd, &st) != 0) {
+    rc = fail_errno(err, errlen, path, -errno);
+    goto fail_file;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = MOLT_EINVAL;
+    if (err && errlen) snprintf(err, errlen, "%s: not a regular file", path);
+    goto fail_file;
+  }
+  rc = read_all(fd, &text, &len);
+  if (rc == MOLT_EMSGSIZE) {
+    rc = MOLT_EMANIFEST;
+    if (err && errlen) snprintf(err, errlen, "%s: larger than 16 MiB", path);
+    goto fail_file;
+  }
+  if (rc) {
+    fail_errno(err, errlen, path, rc);
+    goto fail_file;
+  }
+  rc = molt__manifest_parse(text, len, require_sha256, out, err, errlen);
+  if (rc) err_prefix(err, errlen, path);
+  free(text);
+fail_file:
+  close(fd);
+  return rc;
+}
+
+/* realpath gives both sides without symlinks, "." or "..", so containment
+ * is a prefix test that must end at a path separator ("/a/bc" is not in
+ * "/a/b"). */
+static int inside(const char* real, const char* rdir) {
+  size_t n = strlen(rdir);
+
+  if (strcmp(rdir, "/") == 0) return 1;
+  return strncmp(real, rdir, n) == 0 && real[n] == '/';
+}
+
+static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char* err,
+                      size_t errlen) {
+  char *full = NULL, *real = NULL;
+  char want[65], got_hex[65];
+  uint8_t got[32];
+  struct stat st;
+  int fd, rc;
+
+  if (!mod->has_sha256) {
+    if (err && errlen) snprintf(err, errlen, "%s: no sha256 to check against", mod->file);
+    return MOLT_EINVAL;
+  }
+  if (asprintf(&full, "%s/%s", rdir, mod->file) < 0)
+    return fail_errno(err, errlen, mod->file, MOLT_ENOMEM);
+  real = realpath(full, NULL);
+  if (!real) {
+    rc = fail_errno(err, errlen, mod->file, -errno);
+    goto fail_real;
+  }
+  /* A symlink inside a bundle may point elsewhere in the bundle, never out
+   * of it: a bundle is checked and moved as one directory. */
+  if (!inside(real, rdir)) {
+    rc = MOLT_EPERM;
+    if (err && errlen)
+      snprintf(err, errlen, "%s: resolves to %s, outside %s", mod->file, real, rdir);
+    goto fail_inside;
+  }
+  /* O_NOFOLLOW: the last component cannot be swapped for a symlink between
+   * realpath and open. O_NONBLOCK: opening a FIFO must not hang; it is then
+   * refused as not a regular file. */
+  fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    rc = fail_errno(err, errlen, mod->file, -errno);
+    goto fail_inside;
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = fail_errno(err, errlen, mod->file, -errno);
+    goto fail_open;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = MOLT_EINVAL;
+    if (err && errlen) snprintf(err, errlen, "%s: not a regular file", mod->file);
+    goto fail_open;
+  }
+  rc = molt__sha256_fd(fd, got);
+  if (rc) {
+    fail_errno(err, errlen, mod->file, rc);
+    goto fail_open;
+  }
+  if (memcmp(got, mod->sha256, sizeof got) != 0) {
+    rc = MOLT_ECHECKSUM;
+    molt__sha256_hex(mod->sha256, want);
+    molt__sha256_hex(got, got_hex);
+    if (err && errlen)
+      snprintf(err, errlen, "%s: sha256 expected %s, found %s", mod->file, want, got_hex);
+  }
+fail_open:
+  close(fd);
+fail_inside:
+  free(real);
+fail_real:
+  free(full);
+  return rc;
+}
+
+int molt__manifest_verify_files(const molt_manifest_t* m, const char* dir, char* err,
+                                size_t errlen) {
+  char* rdir;
+  size_t i;
+  int rc = 0;
+
+  rdir = realpath(dir, NULL);
+  if (!rdir) return fail_errno(err, errlen, dir, -errno);
+  for (i = 0; i < m->nmodules && rc == 0; i++) rc = verify_one(&m->modules[i], rdir, err, errlen);
+  free(rdir);
+  return rc;
+}

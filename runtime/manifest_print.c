@@ -1,0 +1,145 @@
+/* manifest_print.c: a manifest written back as bundle-form JSON, every
+ * default spelled out so a bundle says exactly what it runs. Not parsing,
+ * and not where or how the text is stored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "manifest.h"
+#include "molt/errno.h"
+
+static const char* const strategy_names[] = {"one_for_one", "one_for_all", "rest_for_one"};
+static const char* const restart_names[] = {"permanent", "transient", "temporary"};
+
+/* Adds item under key, or deletes it: a failed add leaves nothing behind
+ * to leak. A NULL item (a failed create) counts as a failed add. */
+static bool add(cJSON* obj, const char* key, cJSON* item) {
+  if (item && cJSON_AddItemToObject(obj, key, item)) return true;
+  cJSON_Delete(item);
+  return false;
+}
+
+static bool add_u32(cJSON* obj, const char* key, uint32_t v) {
+  return add(obj, key, cJSON_CreateNumber((double)v));
+}
+
+static cJSON* module_json(const molt_manifest_module_t* mod) {
+  cJSON* o = cJSON_CreateObject();
+  char hex[65];
+
+  molt__sha256_hex(mod->sha256, hex);
+  if (o && add(o, "name", cJSON_CreateString(mod->name)) &&
+      add(o, "vsn", cJSON_CreateString(mod->vsn)) &&
+      add(o, "file", cJSON_CreateString(mod->file)) && add(o, "sha256", cJSON_CreateString(hex)))
+    return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static cJSON* sup_json(const molt_sup_spec_t* s, int* rc);
+
+/* args_json goes out as it came in, compact, as a raw value: parsing it
+ * back into a tree only to print it again would be one more allocation
+ * whose failure cJSON cannot tell apart from bad input. */
+static cJSON* child_json(const molt_child_spec_t* ch, int* rc) {
+  cJSON* o = cJSON_CreateObject();
+  const char* args = ch->args_json ? ch->args_json : "{}";
+
+  if (!o) return NULL;
+  if ((unsigned)ch->restart > MOLT_TEMPORARY || (ch->module && args[0] != '{')) {
+    *rc = MOLT_EINVAL;
+    goto fail;
+  }
+  if (add(o, "id", cJSON_CreateString(ch->id)) &&
+      (ch->module ? add(o, "module", cJSON_CreateString(ch->module))
+                  : add(o, "supervisor", sup_json(ch->sup, rc))) &&
+      add(o, "restart", cJSON_CreateString(restart_names[ch->restart])) &&
+      add_u32(o, "shutdown_ms", ch->shutdown_ms) &&
+      (!ch->module || (add_u32(o, "count", ch->count) && add(o, "args", cJSON_CreateRaw(args)))))
+    return o;
+fail:
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static cJSON* sup_json(const molt_sup_spec_t* s, int* rc) {
+  cJSON *o = cJSON_CreateObject(), *children = cJSON_CreateArray(), *ch;
+  size_t i;
+
+  if (!s || (unsigned)s->strategy > MOLT_REST_FOR_ONE) {
+    *rc = MOLT_EINVAL;
+    goto fail;
+  }
+  if (!o || !children || (s->name && !add(o, "name", cJSON_CreateString(s->name))) ||
+      !add(o, "strategy", cJSON_CreateString(strategy_names[s->strategy])) ||
+      !add_u32(o, "intensity", s->intensity) || !add_u32(o, "period_ms", s->period_ms))
+    goto fail;
+  for (i = 0; i < s->nchildren; i++) {
+    ch = child_json(&s->children[i], rc);
+    if (!ch || !cJSON_AddItemToArray(children, ch)) {
+      cJSON_Delete(ch);
+      goto fail;
+    }
+  }
+  if (add(o, "children", children)) return o;
+  children = NULL; /* add deleted it */
+fail:
+  cJSON_Delete(children);
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static cJSON* manifest_json(const molt_manifest_t* m, int* rc) {
+  cJSON *o = cJSON_CreateObject(), *mods = cJSON_CreateArray(), *mod;
+  size_t i;
+
+  if (!o || !mods || !add(o, "name", cJSON_CreateString(m->name)) ||
+      !add(o, "version", cJSON_CreateString(m->version)))
+    goto fail;
+  for (i = 0; i < m->nmodules; i++) {
+    mod = module_json(&m->modules[i]);
+    if (!mod || !cJSON_AddItemToArray(mods, mod)) {
+      cJSON_Delete(mod);
+      goto fail;
+    }
+  }
+  if (!add(o, "modules", mods)) {
+    mods = NULL; /* add deleted it */
+    goto fail;
+  }
+  if (!m->sup || add(o, "supervisor", sup_json(m->sup, rc))) return o;
+  mods = NULL; /* owned by o now */
+fail:
+  cJSON_Delete(mods);
+  cJSON_Delete(o);
+  return NULL;
+}
+
+int molt__manifest_print(const molt_manifest_t* m, char** out) {
+  int rc = MOLT_ENOMEM;
+  size_t i, len;
+  cJSON* root;
+  char *text, *copy;
+
+  for (i = 0; i < m->nmodules; i++)
+    if (!m->modules[i].has_sha256) return MOLT_EINVAL;
+  root = manifest_json(m, &rc);
+  if (!root) return rc;
+  text = cJSON_Print(root);
+  cJSON_Delete(root);
+  if (!text) return MOLT_ENOMEM;
+  /* Copied into plain malloc'd memory (the caller frees with free(), not
+   * cJSON_free) and given the final newline a text file should have. */
+  len = strlen(text);
+  copy = malloc(len + 2);
+  if (copy) {
+    memcpy(copy, text, len);
+    copy[len] = '\n';
+    copy[len + 1] = '\0';
+  }
+  cJSON_free(text);
+  if (!copy) return MOLT_ENOMEM;
+  *out = copy;
+  return 0;
+}
