@@ -396,6 +396,8 @@ int molt_spawn(const char* module, const char* args_json, molt_pid_t* pid) {
 
 typedef struct {
   molt_sched_t* s;
+  molt_version_t* only;
+  int reason;
   int killed;
 } kill_ctx;
 
@@ -406,18 +408,22 @@ static void kill_one(molt_actor_t* a, void* arg) {
    * gets it. */
   uint8_t st = a->status;
   if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
+  if (k->only && a->version != k->only) return;
   bool expected = false;
   bool claimed = atomic_compare_exchange_strong(&a->scheduled, &expected, true);
   a->exit_pending = true;
-  a->exit_reason = MOLT_EXIT_KILLED;
+  a->exit_reason = k->reason;
   actor_exit(a);
   if (claimed) retire(a); /* else it sits in a run queue; its run retires it */
   k->killed++;
 }
 
-void molt__actor_kill_all_here(void) {
-  kill_ctx k = {molt__sched_current(), 0};
+int molt__actor_kill_here(molt_version_t* only, int reason) {
+  kill_ctx k = {molt__sched_current(), only, reason, 0};
   if (k.s) molt__actor_table_foreach(kill_one, &k);
+  return k.killed;
 }
+
+void molt__actor_kill_all_here(void) { molt__actor_kill_here(NULL, MOLT_EXIT_KILLED); }
 
 molt_pid_t molt_self(void) { return cur_actor ? molt__actor_pid(cur_actor) : MOLT_PID_NONE; }

@@ -125,6 +125,9 @@ molt_actor_ext_t* molt__actor_ext(molt_actor_t* a);
 /* Kill every live actor on the calling scheduler without running their
  * code but free_state (container shutdown after the grace period). */
 void molt__actor_kill_all_here(void);
+/* Kill the actors on the calling scheduler that run only (NULL: all) with
+ * reason (no terminate for KILLED or PURGED). Returns how many. */
+int molt__actor_kill_here(molt_version_t* only, int reason);
 
 /* Number of live actors, any thread. */
 unsigned long molt__actor_count(void);

@@ -84,8 +84,8 @@ static int read_all(int fd, char** out, size_t* outlen) {
 int molt__manifest_read(const char* path, bool require_sha256, molt_manifest_t** out, char* err,
                         size_t errlen) {
   struct stat st;
-  size_t len;
-  char* text;
+  size_t len = 0;
+  char* text = NULL; /* set by read_all; initialised for -Wmaybe-uninitialized */
   int fd, rc;
 
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);

@@ -32,6 +32,32 @@ const char* molt__pid_str(molt_pid_t pid, char* buf, size_t len) {
   return buf;
 }
 
+static void kill_here(void* arg) { molt__actor_kill_all_here(); }
+
+typedef struct {
+  molt_version_t* v;
+  int killed;
+} purge_req;
+
+static void purge_here(void* arg) {
+  purge_req* p = arg;
+  p->killed += molt__actor_kill_here(p->v, MOLT_EXIT_PURGED);
+}
+
+/* The code server's hard purge: every actor running v is killed on its own
+ * scheduler (no terminate: its code is being thrown away), so each drops
+ * its reference to v there. */
+static int kill_version(molt_version_t* v, void* arg) {
+  purge_req p = {v, 0};
+  for (unsigned i = 0; i < molt__rt.nsched; i++) molt__sched_call(&molt__rt.scheds[i], purge_here, &p);
+  return p.killed;
+}
+
+static void free_mailbox(molt_actor_t* a, void* arg) {
+  molt_mpsc_node_t* n;
+  while ((n = molt__mpsc_pop(&a->mailbox)) != NULL) molt__msg_free((molt__msg_t*)n);
+}
+
 int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
   if (atomic_load(&molt__rt.running)) {
     if (err) snprintf(err, errlen, "the runtime is already running");
@@ -57,6 +83,7 @@ int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
     if (rc) goto fail_sched;
   }
   molt__rt.nsched = nsched;
+  molt__code_set_kill_hook(kill_version, NULL);
   atomic_store(&molt__rt.running, 1);
   return 0;
 
@@ -67,13 +94,6 @@ fail_sup:
   molt__free(molt__rt.scheds);
   molt__rt.scheds = NULL;
   return rc;
-}
-
-static void kill_here(void* arg) { molt__actor_kill_all_here(); }
-
-static void free_mailbox(molt_actor_t* a, void* arg) {
-  molt_mpsc_node_t* n;
-  while ((n = molt__mpsc_pop(&a->mailbox)) != NULL) molt__msg_free((molt__msg_t*)n);
 }
 
 void molt__runtime_stop(void) {
@@ -88,6 +108,7 @@ void molt__runtime_stop(void) {
   molt__actor_table_close();
   molt__registry_close();
   molt__supervisor_close();
+  molt__code_set_kill_hook(NULL, NULL);
   molt__free(molt__rt.scheds);
   molt__rt.scheds = NULL;
   molt__rt.nsched = 0;
