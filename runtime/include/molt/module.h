@@ -124,6 +124,27 @@ typedef struct molt_module {
   char* (*format_state)(const void* state);
 } molt_module_t;
 
+/* The layout is the ABI: these pin it on LP64 targets, so an edit that
+ * moves a field fails to compile instead of breaking every built module. */
+#if !defined(__cplusplus) && defined(__LP64__)
+_Static_assert(offsetof(molt_module_t, magic) == 0, "molt_module_t.magic moved");
+_Static_assert(offsetof(molt_module_t, state_vsn) == 12, "molt_module_t.state_vsn moved");
+_Static_assert(offsetof(molt_module_t, name) == 16, "molt_module_t.name moved");
+_Static_assert(offsetof(molt_module_t, vsn) == 24, "molt_module_t.vsn moved");
+_Static_assert(offsetof(molt_module_t, init) == 32, "molt_module_t.init moved");
+_Static_assert(offsetof(molt_module_t, handle) == 40, "molt_module_t.handle moved");
+_Static_assert(offsetof(molt_module_t, terminate) == 48, "molt_module_t.terminate moved");
+_Static_assert(offsetof(molt_module_t, code_change) == 56, "molt_module_t.code_change moved");
+_Static_assert(offsetof(molt_module_t, free_state) == 64, "molt_module_t.free_state moved");
+_Static_assert(offsetof(molt_module_t, format_state) == 72, "molt_module_t.format_state moved");
+_Static_assert(sizeof(molt_module_t) == 80, "molt_module_t grew: append only, then update this");
+_Static_assert(offsetof(molt_msg_t, from) == 8, "molt_msg_t.from moved");
+_Static_assert(offsetof(molt_msg_t, ref) == 16, "molt_msg_t.ref moved");
+_Static_assert(offsetof(molt_msg_t, reason) == 24, "molt_msg_t.reason moved");
+_Static_assert(offsetof(molt_msg_t, size) == 28, "molt_msg_t.size moved");
+_Static_assert(offsetof(molt_msg_t, data) == 32, "molt_msg_t.data moved");
+#endif
+
 #define MOLT_HAS_FIELD(desc, field) \
   ((desc)->size >= offsetof(molt_module_t, field) + sizeof((desc)->field))
 
