@@ -217,9 +217,9 @@ static bool quiet_reason(int reason) {
 }
 
 /* Everything an actor owns goes, in an order that lets each party learn
- * the real reason: code (terminate, free_state), then the actors linked to
- * or monitoring it, then the name, timers and held messages; the
- * generation bump last, after which the pid is dead to every sender. */
+ * the real reason: code (terminate, free_state), its name, then the actors
+ * linked to or monitoring it, timers and held messages; the generation
+ * bump last, after which the pid is dead to every sender. */
 static void actor_exit(molt_actor_t* a) {
   int reason = a->exit_reason;
   molt_pid_t pid = molt__actor_pid(a);
@@ -238,8 +238,10 @@ static void actor_exit(molt_actor_t* a) {
   a->version = NULL;
   drain_dying(a);
   if (a->ext) {
-    molt__link_on_exit(a, pid, reason);
+    /* The name goes before anyone hears of the exit: a supervisor that
+     * restarts the child on its DOWN or EXIT must find the name free. */
     molt__registry_on_exit(a, pid);
+    molt__link_on_exit(a, pid, reason);
     molt__timer_on_exit(a);
     while (a->ext->saved_head) molt__msg_reject(unhold(a));
     molt__link_free(a->ext);

@@ -43,7 +43,13 @@ int molt_register(const char* name) {
   if (!valid(name)) return MOLT_EINVAL;
   molt_actor_ext_t* x = molt__actor_ext(a);
   if (!x) return MOLT_ENOMEM;
-  if (x->name) return MOLT_EBUSY; /* one name per actor, as in Erlang */
+  if (x->name) {
+    /* One name per actor, as in Erlang; but if another actor unregistered
+     * ours, the record is stale and we may take a new one. */
+    if (molt_whereis(x->name) == molt__actor_pid(a)) return MOLT_EBUSY;
+    molt__free(x->name);
+    x->name = NULL;
+  }
   char* own = molt__strdup(name);
   entry* n = molt__alloc(sizeof(*n));
   if (!own || !n) {

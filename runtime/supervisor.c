@@ -169,7 +169,10 @@ static bool stop_next(sup_t* s, size_t floor) {
 
 static void restart_rest(sup_t* s) {
   s->phase = PHASE_RUNNING;
-  for (size_t j = s->restart_from; j < s->n; j++) {
+  /* one_for_one restarts the one child; the others restart every child
+   * from restart_from on that is down and not a finished temporary. */
+  size_t end = s->spec->strategy == MOLT_ONE_FOR_ONE ? s->restart_from + 1 : s->n;
+  for (size_t j = s->restart_from; j < end; j++) {
     child_t* k = &s->kids[j];
     if (k->gone || k->pid != MOLT_PID_NONE) continue;
     char err[512];
@@ -307,8 +310,13 @@ static int sup_init(const molt_args_t* args, void** state) {
   *state = s;
   return 0;
 fail:
-  /* Children already started are linked to us: our exit with rc takes
-   * them down, each running its terminate. */
+  /* Stop the children already started, last first, as OTP does: shutdown,
+   * then kill for one that traps exits and would otherwise outlive us. */
+  for (size_t j = s->n; s->kids && j-- > 0;) {
+    if (s->kids[j].pid == MOLT_PID_NONE) continue;
+    molt_exit(s->kids[j].pid, MOLT_EXIT_SHUTDOWN);
+    molt_exit(s->kids[j].pid, MOLT_EXIT_KILL);
+  }
   if (rc == MOLT_ENOMEM && arg->err && !*arg->err) snprintf(arg->err, arg->errlen, "out of memory");
   free_sup(s);
   return rc;
