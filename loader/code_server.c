@@ -185,6 +185,57 @@ int molt__code_load(const char* path, const char* expect_name, molt_version_t** 
   return 0;
 }
 
+int molt__code_prepare(const char* path, const char* expect_name, molt_version_t** out,
+                       char* err, size_t errlen) {
+  char* copy_dir = NULL;
+  pthread_mutex_lock(&cs.lock);
+  int rc = !cs.copy_dir ? not_running(err, errlen)
+           : !(copy_dir = strdup(cs.copy_dir))
+               ? molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", path)
+               : 0;
+  pthread_mutex_unlock(&cs.lock);
+  if (rc != 0) return rc;
+  rc = molt__version_open(path, expect_name, copy_dir, out, err, errlen);
+  free(copy_dir);
+  return rc;
+}
+
+int molt__code_make_room(const char* name, char* err, size_t errlen) {
+  pthread_mutex_lock(&cs.lock);
+  entry_t* e = find(name);
+  molt_version_t* v = e ? e->old : NULL;
+  long actors = v ? atomic_load(&v->actors) : 0;
+  int rc = actors > 0 ? old_running(e, actors, "purge it first (molt purge --hard kills them)", err, errlen) : 0;
+  if (rc == 0 && v) e->old = NULL;
+  pthread_mutex_unlock(&cs.lock);
+  if (rc == 0 && v) molt__version_unref(v);
+  return rc;
+}
+
+int molt__code_install_set(molt_version_t* const* v, size_t n, char* err, size_t errlen) {
+  int rc = 0;
+  pthread_mutex_lock(&cs.lock);
+  /* Check every slot first, so a refusal changes nothing. */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    entry_t* e = find(v[i]->name);
+    if (!cs.copy_dir) rc = not_running(err, errlen);
+    else if (e && e->old) rc = old_loaded(e, err, errlen);
+    for (size_t j = 0; j < i && rc == 0; j++)
+      if (strcmp(v[i]->name, v[j]->name) == 0)
+        rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: named twice in one install", v[i]->name);
+  }
+  /* Entries are created before anything moves, so running out of memory
+   * here also leaves the slots as they were. */
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (!find_or_add(v[i]->name)) rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", v[i]->name);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    install(v[i], NULL, 0); /* cannot fail now */
+    molt__version_ref(v[i]);
+  }
+  pthread_mutex_unlock(&cs.lock);
+  return rc;
+}
+
 int molt__code_install_builtin(molt_version_t* v) {
   pthread_mutex_lock(&cs.lock);
   int rc = install(v, NULL, 0);

@@ -29,6 +29,23 @@ void molt__code_set_kill_hook(molt_code_kill_cb cb, void* arg);
 int molt__code_load(const char* path, const char* expect_name,
                     molt_version_t** out, char* err, size_t errlen);
 
+/* Open path as a version of expect_name (may be NULL) without installing it:
+ * every check of molt__code_load, nothing changed. *out holds the caller's
+ * reference (revision 0 until installed). For transactions, which must
+ * check everything before anything changes. */
+int molt__code_prepare(const char* path, const char* expect_name, molt_version_t** out,
+                       char* err, size_t errlen);
+
+/* Make room in name's old slot: empty already, or holding a version no
+ * actor runs any more, which is then purged (as OTP's release handler
+ * soft-purges). MOLT_EOLDCODE with a reason if actors still run it. */
+int molt__code_make_room(const char* name, char* err, size_t errlen);
+
+/* Install n prepared versions as the current ones of their modules, all or
+ * none: refused (nothing changed) if any module's old slot is occupied.
+ * Each slot takes its own reference; the caller keeps theirs. */
+int molt__code_install_set(molt_version_t* const* v, size_t n, char* err, size_t errlen);
+
 /* Install a builtin version (no file) as the current one of its name. The
  * slot takes its own reference; the caller keeps (and later drops) theirs. */
 int molt__code_install_builtin(molt_version_t* v);

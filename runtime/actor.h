@@ -50,7 +50,9 @@ typedef struct molt_actor {
   molt_mpsc_t mailbox;
   molt_mpsc_node_t qnode;       /* link in the scheduler's inbound queue */
   struct molt_actor* run_next;  /* local run queue, or free list */
-  struct molt_sched* sched;     /* fixed for the slot's life */
+  /* Fixed for the slot's life once set; atomic because scans of the table
+   * (kill passes, upgrades) read other schedulers' slots. */
+  struct molt_sched* _Atomic sched;
   molt_version_t* version;
   void* state;
   molt_actor_ext_t* ext;

@@ -1,9 +1,11 @@
-/* commands.c: the control commands a container answers: status and stop
- * for now. Each turns a request into a reply from the container's state;
- * nothing here parses bytes (control.c does) or prints for humans (the
- * molt command does). */
+/* commands.c: the control commands a container answers, the dispatch
+ * table, status and stop, and jobs for the long ones. Each command turns a
+ * request into a reply; nothing here parses bytes (control.c does) or
+ * prints for humans (the molt command does). */
 #include "commands.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,17 +61,90 @@ static void cmd_stop(molt_control_req_t* req, molt_container_state_t* st) {
   st->request_stop(st->request_stop_data);
 }
 
+const char* molt__cmd_arg_str(molt_control_req_t* req, const cJSON* args, const char* key) {
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(args, key);
+  if (cJSON_IsString(v) && *v->valuestring) return v->valuestring;
+  char msg[128];
+  snprintf(msg, sizeof(msg), "args.%s: expected a non-empty string", key);
+  molt__control_fail(req, MOLT_EBADREQ, msg);
+  return NULL;
+}
+
+static void job_reply(void* arg) {
+  molt_job_t* j = arg;
+  if (j->rc)
+    molt__control_fail(j->req, j->rc, j->err);
+  else
+    molt__control_reply(j->req, j->result);
+  cJSON_Delete(j->args);
+  free(j);
+}
+
+typedef struct {
+  molt_job_t job;
+  void (*work)(molt_job_t* j);
+} job_start;
+
+static void* job_main(void* arg) {
+  job_start* js = arg;
+  molt_job_t* j = &js->job;
+  js->work(j);
+  /* Posting fails only once the control server is stopping; a request it
+   * detached may then be answered from any thread. */
+  if (molt__control_post(j->st->control, job_reply, j) != 0) job_reply(j);
+  return NULL;
+}
+
+int molt__commands_job(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args,
+                       void (*work)(molt_job_t* j)) {
+  job_start* js = calloc(1, sizeof(*js)); /* job is its first member: job_reply frees it */
+  if (!js) goto fail;
+  js->job.req = req;
+  js->job.st = st;
+  js->work = work;
+  if (args && !(js->job.args = cJSON_Duplicate(args, 1))) goto fail;
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&t, &attr, job_main, js);
+  pthread_attr_destroy(&attr);
+  if (rc == 0) return 0;
+fail:
+  if (js) cJSON_Delete(js->job.args);
+  free(js);
+  molt__control_fail(req, MOLT_ENOMEM, "could not start a job thread");
+  return MOLT_ENOMEM;
+}
+
+typedef void (*cmd_fn)(molt_control_req_t*, molt_container_state_t*, const cJSON*);
+
+static void status_cmd(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  cmd_status(req, st);
+}
+
+static void stop_cmd(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  cmd_stop(req, st);
+}
+
+static const struct {
+  const char* name;
+  cmd_fn fn;
+} commands[] = {
+    {"status", status_cmd},     {"stop", stop_cmd},   {"load", molt__cmd_load},
+    {"purge", molt__cmd_purge}, {"ps", molt__cmd_ps}, {"inspect", molt__cmd_inspect},
+};
+
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {
-  molt_container_state_t* st = data;
-  if (strcmp(cmd, "status") == 0) {
-    cmd_status(req, st);
-  } else if (strcmp(cmd, "stop") == 0) {
-    cmd_stop(req, st);
-  } else {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd);
-    molt__control_fail(req, MOLT_EBADREQ, msg);
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(cmd, commands[i].name) == 0) {
+      commands[i].fn(req, data, args);
+      return;
+    }
   }
+  char msg[160];
+  snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd);
+  molt__control_fail(req, MOLT_EBADREQ, msg);
 }
 
 static void ask_shutdown(molt_actor_t* a, void* arg) {

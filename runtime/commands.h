@@ -22,6 +22,30 @@ typedef struct molt_container_state {
   void* request_stop_data;
 } molt_container_state_t;
 
+/* A command that takes long (a load, an upgrade) runs as a job on its own
+ * thread so the control socket keeps answering: work(j) fills either
+ * j->result or j->rc and j->err, and the reply is sent on the control
+ * thread. j->args is a copy of the request's args (may be NULL). */
+typedef struct molt_job {
+  molt_control_req_t* req;
+  molt_container_state_t* st;
+  cJSON* args;
+  cJSON* result;
+  int rc;
+  char err[1024];
+} molt_job_t;
+int molt__commands_job(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args,
+                       void (*work)(molt_job_t* j));
+
+/* The code commands (cmd_code.c) and the actor commands (cmd_actors.c). */
+void molt__cmd_load(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_purge(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_ps(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+
+/* A string argument, or NULL (and a failure reply sent) if missing. */
+const char* molt__cmd_arg_str(molt_control_req_t* req, const cJSON* args, const char* key);
+
 /* The control server's dispatcher; data is the molt_container_state_t. */
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data);
 

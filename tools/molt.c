@@ -20,8 +20,14 @@
 typedef struct opts {
   const char* home;
   const char* release;
+  const char* module;
+  const char* extra;
   unsigned schedulers;
+  long limit;
   bool json;
+  bool hard;
+  const char* pos[4]; /* positional arguments after the command */
+  int npos;
 } opts_t;
 
 static void usage(FILE* f) {
@@ -32,6 +38,11 @@ static void usage(FILE* f) {
       "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground\n"
       "  status  show the running release, uptime, schedulers, actors and modules\n"
       "  stop    stop the container cleanly (every actor's terminate runs)\n"
+      "  load    FILE.so [--extra STR]   load a module version as a transaction (soft load,\n"
+      "          or code_change on every actor when its state layout changed)\n"
+      "  purge   MODULE [--hard]         drop a module's old version (--hard kills its actors)\n"
+      "  ps      [--module NAME] [--limit N]   list actors\n"
+      "  inspect PID|NAME                show one actor and its state\n"
       "\n"
       "options for every command:\n"
       "  --home DIR   the container's home (default: $MOLT_HOME, else ./molt-home)\n"
@@ -58,6 +69,18 @@ static int parse(int argc, char** argv, opts_t* o) {
       o->home = argv[++i];
     } else if (strcmp(a, "--release") == 0 && has_val) {
       o->release = argv[++i];
+    } else if (strcmp(a, "--hard") == 0) {
+      o->hard = true;
+    } else if (strcmp(a, "--module") == 0 && has_val) {
+      o->module = argv[++i];
+    } else if (strcmp(a, "--extra") == 0 && has_val) {
+      o->extra = argv[++i];
+    } else if (strcmp(a, "--limit") == 0 && has_val) {
+      char* end;
+      o->limit = strtol(argv[++i], &end, 10);
+      if (*end || o->limit < 0) return fail("--limit: expected a count, found \"%s\"%s", argv[i], "");
+    } else if (a[0] != '-' && o->npos < 4) {
+      o->pos[o->npos++] = a;
     } else if (strcmp(a, "--schedulers") == 0 && has_val) {
       char* end;
       long n = strtol(argv[++i], &end, 10);
@@ -70,10 +93,12 @@ static int parse(int argc, char** argv, opts_t* o) {
   return 0;
 }
 
-/* One request; on failure prints the one-line reason (JSON with --json). */
-static int call(const opts_t* o, const char* cmd, cJSON** result) {
-  char err[512] = "";
-  int rc = molt__control_call(o->home, cmd, NULL, CALL_TIMEOUT_MS, result, err, sizeof(err));
+/* One request (args may be NULL; consumed); on failure prints the one-line
+ * reason (JSON with --json). */
+static int call_args(const opts_t* o, const char* cmd, cJSON* args, cJSON** result) {
+  char err[1024] = "";
+  int rc = molt__control_call(o->home, cmd, args, CALL_TIMEOUT_MS, result, err, sizeof(err));
+  cJSON_Delete(args);
   if (rc == 0) return 0;
   if (o->json) {
     cJSON* e = cJSON_CreateObject();
@@ -89,6 +114,8 @@ static int call(const opts_t* o, const char* cmd, cJSON** result) {
   }
   return 1;
 }
+
+static int call(const opts_t* o, const char* cmd, cJSON** result) { return call_args(o, cmd, NULL, result); }
 
 static void print_json(const cJSON* v) {
   char* s = cJSON_Print(v);
@@ -157,6 +184,88 @@ static int cmd_stop(const opts_t* o) {
   return fail("stop: the container in %s did not stop within %s", o->home, "30 s");
 }
 
+static int need_pos(const opts_t* o, const char* cmd, const char* what) {
+  if (o->npos == 1) return 0;
+  fprintf(stderr, "molt %s: expected %s (see molt --help)\n", cmd, what);
+  return 2;
+}
+
+static int cmd_load(const opts_t* o) {
+  if (need_pos(o, "load", "one module file")) return 2;
+  char* file = molt__abspath(o->pos[0]); /* the container's cwd is not ours */
+  if (!file) return fail("load: %s: %s", o->pos[0], strerror(errno));
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "file", file);
+  free(file);
+  if (o->extra) cJSON_AddStringToObject(args, "extra", o->extra);
+  cJSON* r = NULL;
+  if (call_args(o, "load", args, &r)) return 1;
+  if (o->json) {
+    print_json(r);
+  } else {
+    const char* from = str(r, "from", NULL);
+    char was[64] = "new module";
+    if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", from, num(r, "from_revision"));
+    printf("%s %s -> %s (rev %.0f): %s, %.0f actors, pause %.2f ms, total %.2f ms\n", str(r, "module", "?"), was,
+           str(r, "to", "?"), num(r, "revision"), str(r, "mode", "?"), num(r, "actors"), num(r, "pause_ms"),
+           num(r, "total_ms"));
+  }
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_purge(const opts_t* o) {
+  if (need_pos(o, "purge", "one module name")) return 2;
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "module", o->pos[0]);
+  cJSON_AddBoolToObject(args, "hard", o->hard);
+  cJSON* r = NULL;
+  if (call_args(o, "purge", args, &r)) return 1;
+  if (o->json)
+    print_json(r);
+  else if (str(r, "purged", NULL))
+    printf("%s: purged %s\n", o->pos[0], str(r, "purged", ""));
+  else
+    printf("%s: no old version to purge\n", o->pos[0]);
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_ps(const opts_t* o) {
+  cJSON* args = cJSON_CreateObject();
+  if (o->module) cJSON_AddStringToObject(args, "module", o->module);
+  if (o->limit) cJSON_AddNumberToObject(args, "limit", (double)o->limit);
+  cJSON* r = NULL;
+  if (call_args(o, "ps", args, &r)) return 1;
+  if (o->json) {
+    print_json(r);
+  } else {
+    printf("%-12s %-12s %-10s %4s %-9s %10s %5s  %s\n", "PID", "MODULE", "VSN", "REV", "STATUS", "MESSAGES",
+           "SCHED", "NAME");
+    const cJSON* a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "actors")) {
+      printf("%-12s %-12s %-10s %4.0f %-9s %10.0f %5.0f  %s\n", str(a, "pid", "?"), str(a, "module", "?"),
+             str(a, "vsn", "?"), num(a, "revision"), str(a, "status", "?"), num(a, "messages"), num(a, "scheduler"),
+             str(a, "name", "-"));
+    }
+    int shown = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "actors"));
+    if (num(r, "total") > shown) printf("... %d of %.0f shown (--limit N)\n", shown, num(r, "total"));
+  }
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_inspect(const opts_t* o) {
+  if (need_pos(o, "inspect", "one pid (<12.1>) or registered name")) return 2;
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "actor", o->pos[0]);
+  cJSON* r = NULL;
+  if (call_args(o, "inspect", args, &r)) return 1;
+  print_json(r); /* the state is JSON whichever way */
+  cJSON_Delete(r);
+  return 0;
+}
+
 static int cmd_run(const opts_t* o) {
   molt_container_opts_t c = {o->home, o->release, o->schedulers};
   char err[1024] = "";
@@ -181,6 +290,10 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(&o);
   if (strcmp(argv[1], "status") == 0) return cmd_status(&o);
   if (strcmp(argv[1], "stop") == 0) return cmd_stop(&o);
+  if (strcmp(argv[1], "load") == 0) return cmd_load(&o);
+  if (strcmp(argv[1], "purge") == 0) return cmd_purge(&o);
+  if (strcmp(argv[1], "ps") == 0) return cmd_ps(&o);
+  if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(&o);
   fprintf(stderr, "molt: unknown command \"%s\" (see molt --help)\n", argv[1]);
   return 2;
 }

@@ -20,7 +20,7 @@
 
 static char* home;
 static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
-static char notes[1 << 16];
+static char notes[1 << 21]; /* room for a few rounds of 10^3 actors' notes */
 static size_t notes_len;
 
 void rt_setup(unsigned nsched) {
