@@ -287,6 +287,11 @@ int main(int argc, char** argv) {
   }
   opts_t o = {0};
   if (parse(argc, argv, &o)) return 2;
+  bool takes_arg = strcmp(argv[1], "load") == 0 || strcmp(argv[1], "purge") == 0 || strcmp(argv[1], "inspect") == 0;
+  if (o.npos > 0 && !takes_arg) {
+    fprintf(stderr, "molt %s: unexpected argument \"%s\" (see molt --help)\n", argv[1], o.pos[0]);
+    return 2;
+  }
   if (strcmp(argv[1], "run") == 0) return cmd_run(&o);
   if (strcmp(argv[1], "status") == 0) return cmd_status(&o);
   if (strcmp(argv[1], "stop") == 0) return cmd_stop(&o);

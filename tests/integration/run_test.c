@@ -13,100 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "testutil.h"
 
 #define DEMO MOLT_RELEASE_DIR "/demo-1.0.0"
 
-static char* home;
-static pid_t container = -1;
-static char logpath[4096];
+static void start_demo(void) { ct_start(DEMO); }
 
-static void setup(void) {
-  home = tu_mkdtemp("molt-it");
-  cr_assert(home);
-  snprintf(logpath, sizeof(logpath), "%s.log", home);
-}
-
-static void teardown(void) {
-  /* A sanitizer build of the container reports into its own log, which
-   * CTest never sees: check it here. */
-  char* log = tu_read_file(logpath, NULL);
-  if (log) {
-    cr_expect_null(strstr(log, "Sanitizer"), "%s", log);
-    cr_expect_null(strstr(log, "runtime error"), "%s", log);
-    free(log);
-  }
-  if (container > 0) {
-    kill(container, SIGKILL);
-    waitpid(container, NULL, 0);
-  }
-  container = -1;
-  tu_rmrf(home);
-  unlink(logpath);
-  free(home);
-}
-
-/* Start `molt run` with its output in logpath; wait until it serves. */
-static pid_t start(const char* release) {
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(MOLT_BIN, "molt", "run", "--home", home, "--release", release, "--schedulers", "2", (char*)NULL);
-    _exit(127);
-  }
-  return pid;
-}
-
-static bool wait_log(const char* needle, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    char* log = tu_read_file(logpath, NULL);
-    bool found = log && strstr(log, needle);
-    free(log);
-    if (found) return true;
-    usleep(20000);
-  }
-  return false;
-}
-
-static int molt(const char* args, char** out) {
-  char cmd[8192];
-  snprintf(cmd, sizeof(cmd), "%s %s --home '%s' 2>&1", MOLT_BIN, args, home);
-  return tu_run(cmd, out);
-}
-
-static int wait_exit(pid_t pid, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    usleep(10000);
-  }
-  return -1;
-}
-
-static cJSON* status_json(void) {
-  char* out = NULL;
-  cr_assert_eq(molt("status --json", &out), 0, "%s", out);
-  cJSON* j = cJSON_Parse(out);
-  cr_assert(j, "not JSON: %s", out);
-  free(out);
-  return j;
-}
-
-static void start_demo(void) {
-  container = start(DEMO);
-  char* log = NULL;
-  if (!wait_log("running release demo 1.0.0", 10000)) log = tu_read_file(logpath, NULL);
-  cr_assert_null(log, "the container did not start: %s", log);
-}
-
-TestSuite(run, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(run, .init = ct_setup, .fini = ct_teardown, .timeout = 60);
 
 Test(run, status_json_reports_release_actors_and_modules) {
   start_demo();
-  cJSON* j = status_json();
+  cJSON* j = ct_json("status");
   cJSON* rel = cJSON_GetObjectItem(j, "release");
   cr_expect_str_eq(cJSON_GetObjectItem(rel, "name")->valuestring, "demo");
   cr_expect_str_eq(cJSON_GetObjectItem(rel, "version")->valuestring, "1.0.0");
@@ -132,18 +50,17 @@ Test(run, human_status_and_clean_stop_runs_every_terminate) {
   start_demo();
   usleep(300000); /* let the drivers send and check for a while */
   char* out = NULL;
-  cr_assert_eq(molt("status", &out), 0, "%s", out);
+  cr_assert_eq(ct_molt("status", &out), 0, "%s", out);
   cr_expect(strstr(out, "release     demo 1.0.0"), "%s", out);
   cr_expect(strstr(out, "actors      6"), "%s", out);
   free(out);
 
-  cr_assert_eq(molt("stop", &out), 0, "%s", out);
+  cr_assert_eq(ct_molt("stop", &out), 0, "%s", out);
   cr_expect(strstr(out, "stopped"), "%s", out);
   free(out);
-  cr_assert_eq(wait_exit(container, 15000), 0);
-  container = -1;
+  cr_assert_eq(ct_wait_exit(15000), 0);
 
-  char* log = tu_read_file(logpath, NULL);
+  char* log = tu_read_file(ct_log, NULL);
   cr_assert(log);
   /* Every actor's terminate ran: the counter and four drivers. */
   int drivers = 0;
@@ -154,7 +71,7 @@ Test(run, human_status_and_clean_stop_runs_every_terminate) {
   cr_expect_null(strstr(log, "mismatch on"), "%s", log);
   free(log);
   /* The socket is gone: status says nothing runs. */
-  cr_expect_neq(molt("status", &out), 0);
+  cr_expect_neq(ct_molt("status", &out), 0);
   cr_expect(strstr(out, "no container is running"), "%s", out);
   free(out);
 }
@@ -163,17 +80,17 @@ Test(run, second_container_in_the_same_home_is_refused) {
   start_demo();
   char cmd[8192];
   char* out = NULL;
-  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release '%s' 2>&1", MOLT_BIN, home, DEMO);
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release '%s' 2>&1", MOLT_BIN, ct_home, DEMO);
   cr_expect_eq(tu_run(cmd, &out), 1);
   cr_expect(strstr(out, "another container is running"), "%s", out);
   free(out);
-  cJSON* j = status_json(); /* the first one still serves */
+  cJSON* j = ct_json("status"); /* the first one still serves */
   cJSON_Delete(j);
 }
 
 Test(run, corrupt_module_is_refused_before_anything_runs) {
   char bundle[4096], cmd[16384], so[8192];
-  snprintf(bundle, sizeof(bundle), "%s/bundle", home);
+  snprintf(bundle, sizeof(bundle), "%s/bundle", ct_home);
   snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", DEMO, bundle);
   cr_assert_eq(system(cmd), 0);
   snprintf(so, sizeof(so), "%s/modules/counter-1.0.0.so", bundle);
@@ -185,7 +102,7 @@ Test(run, corrupt_module_is_refused_before_anything_runs) {
   free(bytes);
 
   char* out = NULL;
-  snprintf(cmd, sizeof(cmd), "%s run --home '%s/h' --release '%s' 2>&1", MOLT_BIN, home, bundle);
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s/h' --release '%s' 2>&1", MOLT_BIN, ct_home, bundle);
   cr_expect_eq(tu_run(cmd, &out), 1);
   cr_expect(strstr(out, "counter-1.0.0.so"), "%s", out);
   cr_expect(strstr(out, "sha256"), "%s", out);
@@ -196,16 +113,16 @@ Test(run, corrupt_module_is_refused_before_anything_runs) {
 Test(run, missing_release_and_unknown_command_fail_clearly) {
   char* out = NULL;
   char cmd[8192];
-  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release /nonexistent/bundle 2>&1", MOLT_BIN, home);
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release /nonexistent/bundle 2>&1", MOLT_BIN, ct_home);
   cr_expect_eq(tu_run(cmd, &out), 1);
   cr_expect(strstr(out, "/nonexistent/bundle"), "%s", out);
   free(out);
-  cr_expect_eq(molt("frobnicate", &out), 2);
+  cr_expect_eq(ct_molt("frobnicate", &out), 2);
   cr_expect(strstr(out, "unknown command"), "%s", out);
   free(out);
-  cr_expect_eq(molt("status --bogus", &out), 2);
+  cr_expect_eq(ct_molt("status --bogus", &out), 2);
   free(out);
-  cr_expect_eq(molt("status --json", &out), 1);
+  cr_expect_eq(ct_molt("status --json", &out), 1);
   cr_expect(strstr(out, "ENOTRUNNING"), "%s", out);
   free(out);
 }
@@ -214,7 +131,7 @@ Test(run, missing_release_and_unknown_command_fail_clearly) {
 static char* raw_request(const char* bytes) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/molt.sock", home);
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/molt.sock", ct_home);
   cr_assert_eq(connect(fd, (struct sockaddr*)&sa, sizeof(sa)), 0);
   cr_assert_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
   char* reply = calloc(1, 4096);
@@ -237,15 +154,14 @@ Test(run, garbage_on_the_control_socket_gets_an_error_and_the_container_serves_o
     cr_expect(strstr(reply, "\"ok\":false"), "request %zu: %s", i, reply);
     free(reply);
   }
-  cJSON* j = status_json();
+  cJSON* j = ct_json("status");
   cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 6);
   cJSON_Delete(j);
 }
 
 Test(run, sigterm_stops_cleanly) {
   start_demo();
-  kill(container, SIGTERM);
-  cr_assert_eq(wait_exit(container, 15000), 0);
-  container = -1;
-  cr_expect(wait_log("counter: terminating", 100));
+  ct_signal(SIGTERM);
+  cr_assert_eq(ct_wait_exit(15000), 0);
+  cr_expect(ct_wait_log("counter: terminating", 100));
 }

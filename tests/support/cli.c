@@ -1,0 +1,103 @@
+/* cli.c: the real-container harness behind cli.h. */
+#include "cli.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char* ct_home;
+char ct_log[4096];
+static pid_t container = -1;
+
+void ct_setup(void) {
+  ct_home = tu_mkdtemp("molt-it");
+  cr_assert(ct_home);
+  snprintf(ct_log, sizeof(ct_log), "%s.log", ct_home);
+}
+
+void ct_teardown(void) {
+  /* A sanitizer build of the container reports into its own log, which
+   * CTest never sees: check it here. */
+  char* log = tu_read_file(ct_log, NULL);
+  if (log) {
+    cr_expect_null(strstr(log, "Sanitizer"), "%s", log);
+    cr_expect_null(strstr(log, "runtime error"), "%s", log);
+    free(log);
+  }
+  if (container > 0) {
+    kill(container, SIGKILL);
+    waitpid(container, NULL, 0);
+  }
+  container = -1;
+  tu_rmrf(ct_home);
+  unlink(ct_log);
+  free(ct_home);
+}
+
+void ct_start(const char* release) {
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(ct_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(MOLT_BIN, "molt", "run", "--home", ct_home, "--release", release, "--schedulers", "2", (char*)NULL);
+    _exit(127);
+  }
+  container = pid;
+  char* log = NULL;
+  if (!ct_wait_log("molt: running release", 10000)) log = tu_read_file(ct_log, NULL);
+  cr_assert_null(log, "the container did not start: %s", log);
+}
+
+void ct_signal(int sig) {
+  cr_assert(container > 0);
+  kill(container, sig);
+}
+
+bool ct_wait_log(const char* needle, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    char* log = tu_read_file(ct_log, NULL);
+    bool found = log && strstr(log, needle);
+    free(log);
+    if (found) return true;
+    usleep(20000);
+  }
+  return false;
+}
+
+int ct_wait_exit(int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status;
+    if (waitpid(container, &status, WNOHANG) == container) {
+      container = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    }
+    usleep(10000);
+  }
+  return -1;
+}
+
+int ct_molt(const char* args, char** out) {
+  char cmd[8192];
+  snprintf(cmd, sizeof(cmd), "%s %s --home '%s' 2>&1", MOLT_BIN, args, ct_home);
+  return tu_run(cmd, out);
+}
+
+cJSON* ct_json(const char* args) {
+  char a[4096], *out = NULL;
+  snprintf(a, sizeof(a), "%s --json", args);
+  int rc = ct_molt(a, &out);
+  cr_assert_eq(rc, 0, "molt %s: %s", a, out);
+  cJSON* j = cJSON_Parse(out);
+  cr_assert(j, "not JSON: %s", out);
+  free(out);
+  return j;
+}

@@ -1,0 +1,35 @@
+/* cli.h: drive a real container through build/bin/molt, as a user
+ * would: start `molt run` in a temporary home, run molt commands, read
+ * the container's log. */
+#ifndef MOLT_TEST_CLI_H
+#define MOLT_TEST_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The temporary home and the container's log (valid between setup and
+ * teardown). */
+extern char* ct_home;
+extern char ct_log[4096];
+
+/* .init / .fini: a fresh home; teardown kills a container still running
+ * and checks its log for sanitizer reports. */
+void ct_setup(void);
+void ct_teardown(void);
+
+/* Start `molt run --release release --schedulers 2` and wait until it
+ * serves; the test fails if it does not within 10 s. */
+void ct_start(const char* release);
+/* Send sig to the running container. */
+void ct_signal(int sig);
+/* Wait for the container to exit; its status, or -1 on timeout. */
+int ct_wait_exit(int timeout_ms);
+bool ct_wait_log(const char* needle, int timeout_ms);
+
+/* Run `molt <args> --home <home>`, stdout+stderr into *out (malloc'd). */
+int ct_molt(const char* args, char** out);
+/* Run a molt command with --json that must succeed; its parsed output. */
+cJSON* ct_json(const char* args);
+
+#endif
