@@ -14,6 +14,10 @@ enum {
   COUNTER_VALUE = 3,       /* counter_value_t */
   COUNTER_STATS = 4,       /* no payload; replies COUNTER_STATS_REPLY */
   COUNTER_STATS_REPLY = 5, /* counter_stats_t */
+  /* Since 1.1.0; 1.0.0 logs "ignored message" and does not answer, so the
+   * lack of an answer says which version runs. */
+  COUNTER_INFO = 6,        /* no payload; replies COUNTER_INFO_REPLY */
+  COUNTER_INFO_REPLY = 7,  /* counter_info_t */
 };
 
 typedef struct {
@@ -35,5 +39,13 @@ typedef struct {
   uint64_t keys;     /* distinct keys */
   uint64_t messages; /* messages handled */
 } counter_stats_t;
+
+/* Which code answered: its module version and state layout, and the
+ * messages its state has counted (carried over by every upgrade). */
+typedef struct {
+  char vsn[16];       /* NUL-terminated */
+  uint32_t state_vsn;
+  uint64_t messages;  /* messages handled, this INFO included */
+} counter_info_t;
 
 #endif
