@@ -18,6 +18,7 @@
 #include "args.h"
 #include "log.h"
 #include "runtime.h"
+#include "sup_spec.h"
 
 enum { TAG_KILL = 1, TAG_RETRY = 2 };
 enum { PHASE_RUNNING, PHASE_RESTARTING, PHASE_SHUTDOWN };
@@ -39,6 +40,8 @@ typedef struct sup {
   int phase;
   size_t restart_from;
   int shutdown_reason;
+  molt_pid_t* leaving; /* children an update removed, being stopped */
+  size_t nleaving;
 } sup_t;
 
 typedef struct {
@@ -49,63 +52,18 @@ typedef struct {
 
 static molt_version_t* sup_version;
 
-/* ---- spec copies: a supervisor outlives the manifest it came from. */
-
-static void free_spec(molt_sup_spec_t* s);
-
-static void free_child_spec(molt_child_spec_t* c) {
-  molt__free(c->id);
-  molt__free(c->module);
-  molt__free(c->args_json);
-  if (c->sup) free_spec(c->sup);
-}
-
-static void free_spec(molt_sup_spec_t* s) {
-  if (!s) return;
-  for (size_t i = 0; i < s->nchildren; i++) free_child_spec(&s->children[i]);
-  molt__free(s->children);
-  molt__free(s->name);
-  molt__free(s);
-}
-
-static char* dup_or_null(const char* s) { return s ? molt__strdup(s) : NULL; }
-
-static molt_sup_spec_t* copy_spec(const molt_sup_spec_t* from) {
-  molt_sup_spec_t* s = molt__calloc(1, sizeof(*s));
-  if (!s) return NULL;
-  *s = *from;
-  s->name = NULL;
-  s->children = NULL;
-  s->nchildren = 0;
-  if (from->name && !(s->name = molt__strdup(from->name))) goto fail;
-  if (from->nchildren && !(s->children = molt__calloc(from->nchildren, sizeof(molt_child_spec_t))))
-    goto fail;
-  for (size_t i = 0; i < from->nchildren; i++, s->nchildren++) {
-    const molt_child_spec_t* fc = &from->children[i];
-    molt_child_spec_t* c = &s->children[i];
-    *c = *fc;
-    c->id = dup_or_null(fc->id);
-    c->module = dup_or_null(fc->module);
-    c->args_json = molt__strdup(fc->args_json ? fc->args_json : "{}");
-    c->sup = fc->sup ? copy_spec(fc->sup) : NULL;
-    if (!c->id || (fc->module && !c->module) || !c->args_json || (fc->sup && !c->sup)) {
-      s->nchildren++;
-      goto fail;
-    }
-  }
-  return s;
-fail:
-  free_spec(s);
-  return NULL;
-}
-
 /* ---- the actor */
 
+static void free_kids(child_t* kids, size_t n) {
+  for (size_t i = 0; i < n; i++) molt__free(kids[i].id);
+  molt__free(kids);
+}
+
 static void free_sup(sup_t* s) {
-  for (size_t i = 0; i < s->n; i++) molt__free(s->kids[i].id);
-  molt__free(s->kids);
+  free_kids(s->kids, s->n);
+  molt__free(s->leaving);
   molt__free(s->restarts);
-  free_spec(s->spec);
+  molt__sup_spec_free(s->spec);
   molt__free(s);
 }
 
@@ -240,8 +198,24 @@ static void child_exited(sup_t* s, size_t i, int reason) {
   progress(s);
 }
 
+static bool take_leaving(sup_t* s, molt_pid_t pid) {
+  for (size_t i = 0; i < s->nleaving; i++)
+    if (s->leaving[i] == pid) {
+      s->leaving[i] = s->leaving[--s->nleaving];
+      return true;
+    }
+  return false;
+}
+
+static bool is_leaving(const sup_t* s, molt_pid_t pid) {
+  for (size_t i = 0; i < s->nleaving; i++)
+    if (s->leaving[i] == pid) return true;
+  return false;
+}
+
 static int sup_handle(void* state, const molt_msg_t* msg) {
   sup_t* s = state;
+  if (msg->kind == MOLT_MSG_EXIT && take_leaving(s, msg->from)) return MOLT_OK;
   if (msg->kind == MOLT_MSG_EXIT) {
     for (size_t i = 0; i < s->n; i++)
       if (s->kids[i].pid == msg->from) {
@@ -258,6 +232,7 @@ static int sup_handle(void* state, const molt_msg_t* msg) {
     memcpy(&pid, msg->data, sizeof(pid));
     for (size_t i = 0; i < s->n; i++)
       if (s->kids[i].pid == pid && s->kids[i].stopping) molt_exit(pid, MOLT_EXIT_KILL);
+    if (is_leaving(s, pid)) molt_exit(pid, MOLT_EXIT_KILL);
     return MOLT_OK;
   }
   if (msg->kind == MOLT_MSG_USER && msg->tag == TAG_RETRY && s->phase == PHASE_RESTARTING) {
@@ -296,7 +271,7 @@ static int sup_init(const molt_args_t* args, void** state) {
   sup_t* s = molt__calloc(1, sizeof(*s));
   if (!s) return MOLT_ENOMEM;
   int rc = MOLT_ENOMEM;
-  if (!(s->spec = copy_spec(arg->spec))) goto fail;
+  if (!(s->spec = molt__sup_spec_copy(arg->spec))) goto fail;
   if (!(s->restarts = molt__calloc(s->spec->intensity + 1, sizeof(uint64_t)))) goto fail;
   if ((rc = expand_children(s))) goto fail;
   molt_trap_exit(true);
@@ -337,6 +312,120 @@ static char* sup_format_state(const void* state) {
   }
   if (len < cap) snprintf(out + len, cap - len, "]}");
   return out;
+}
+
+/* ---- changing the children of a running supervisor */
+
+/* Stop a child the supervisor no longer has: its EXIT is then expected. */
+static int let_go(sup_t* s, molt_pid_t pid, uint32_t shutdown_ms) {
+  molt_pid_t* v = molt__alloc((s->nleaving + 1) * sizeof(*v));
+  if (!v) return MOLT_ENOMEM;
+  if (s->nleaving) memcpy(v, s->leaving, s->nleaving * sizeof(*v));
+  molt__free(s->leaving);
+  s->leaving = v;
+  s->leaving[s->nleaving++] = pid;
+  molt_exit(pid, shutdown_ms ? MOLT_EXIT_SHUTDOWN : MOLT_EXIT_KILL);
+  if (shutdown_ms) molt_send_after(shutdown_ms, molt_self(), TAG_KILL, &pid, sizeof(pid), NULL);
+  return 0;
+}
+
+/* Match next's children to the running ones by id and kind: a match keeps
+ * its running actor. */
+static void match_running(sup_t* s, sup_t* next, bool* kept) {
+  for (size_t j = 0; j < next->n; j++) {
+    for (size_t i = 0; i < s->n; i++) {
+      if (kept[i] || strcmp(s->kids[i].id, next->kids[j].id) != 0) continue;
+      if (!s->kids[i].spec->sup != !next->kids[j].spec->sup) continue;
+      next->kids[j].pid = s->kids[i].pid;
+      next->kids[j].gone = s->kids[i].gone;
+      kept[i] = true;
+      break;
+    }
+  }
+}
+
+/* New children start first, in spec order; if one fails, those started
+ * here are stopped again and nothing else changed. Only then are the
+ * children the spec dropped stopped (terminate runs). */
+static int update_children(sup_t* s, const molt_sup_spec_t* spec, char* err, size_t errlen) {
+  if (s->phase != PHASE_RUNNING) {
+    snprintf(err, errlen, "%s is restarting or shutting down; try again", sup_name(s));
+    return MOLT_EBUSY;
+  }
+  sup_t next = {0};
+  bool* kept = molt__calloc(s->n ? s->n : 1, sizeof(bool));
+  uint64_t* ring = NULL;
+  int rc = MOLT_ENOMEM;
+  if (!kept || !(next.spec = molt__sup_spec_copy(spec))) goto fail;
+  if ((rc = expand_children(&next))) goto fail;
+  rc = MOLT_ENOMEM;
+  if (!(ring = molt__calloc(next.spec->intensity + 1, sizeof(uint64_t)))) goto fail;
+  match_running(s, &next, kept);
+  for (size_t j = 0; j < next.n; j++) {
+    if (next.kids[j].pid != MOLT_PID_NONE || next.kids[j].gone) continue;
+    if ((rc = start_child(&next, &next.kids[j], err, errlen)) == 0) continue;
+    /* Undo: stop the children this update started (not the kept ones). */
+    for (size_t k = j; k-- > 0;) {
+      bool ours = true;
+      for (size_t i = 0; i < s->n; i++)
+        if (s->kids[i].pid == next.kids[k].pid) ours = false;
+      if (ours && next.kids[k].pid != MOLT_PID_NONE) let_go(s, next.kids[k].pid, next.kids[k].spec->shutdown_ms);
+    }
+    goto fail;
+  }
+  for (size_t i = 0; i < s->n; i++)
+    if (!kept[i] && s->kids[i].pid != MOLT_PID_NONE) let_go(s, s->kids[i].pid, s->kids[i].spec->shutdown_ms);
+  free_kids(s->kids, s->n);
+  molt__sup_spec_free(s->spec);
+  molt__free(s->restarts);
+  s->spec = next.spec;
+  s->kids = next.kids;
+  s->n = next.n;
+  s->restarts = ring;
+  s->nrestarts = s->restart_pos = 0;
+  molt__free(kept);
+  return 0;
+fail:
+  if (rc == MOLT_ENOMEM && !*err) snprintf(err, errlen, "out of memory");
+  free_kids(next.kids, next.n);
+  molt__sup_spec_free(next.spec);
+  molt__free(ring);
+  molt__free(kept);
+  return rc;
+}
+
+typedef struct {
+  const molt_sup_spec_t* spec;
+  int rc;
+  char err[512];
+  uv_sem_t done;
+} update_req;
+
+static void update_call(molt_actor_t* a, void* arg) {
+  update_req* r = arg;
+  if (!a || a->version != sup_version) {
+    r->rc = MOLT_ESRCH;
+    snprintf(r->err, sizeof(r->err), "no such supervisor");
+  } else {
+    r->rc = update_children(a->state, r->spec, r->err, sizeof(r->err));
+  }
+  uv_sem_post(&r->done);
+}
+
+int molt__supervisor_update(molt_pid_t pid, const molt_sup_spec_t* spec, char* err, size_t errlen) {
+  update_req r = {.spec = spec};
+  if (uv_sem_init(&r.done, 0) != 0) return MOLT_ENOMEM;
+  molt__msg_t* m = molt__msg_call(update_call, &r);
+  int rc = m ? molt__deliver(pid, m) : MOLT_ENOMEM;
+  if (rc == 0) {
+    uv_sem_wait(&r.done); /* the call runs, or is rejected, exactly once */
+    rc = r.rc;
+    if (rc && err) snprintf(err, errlen, "%s", r.err);
+  } else if (err) {
+    snprintf(err, errlen, "no such supervisor");
+  }
+  uv_sem_destroy(&r.done);
+  return rc;
 }
 
 static const molt_module_t sup_desc = {

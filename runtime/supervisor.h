@@ -23,4 +23,12 @@ int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* e
  * Any thread but a scheduler's. */
 int molt__supervisor_stop(molt_pid_t pid, uint64_t timeout_ms);
 
+/* Change a running supervisor's children to spec's, as a release upgrade
+ * does: children kept (same id and kind) keep running, and restart under
+ * the new spec from then on; new children start in spec order, and if one
+ * fails to start, those started here are stopped and nothing changed (the
+ * error names the child); then children the spec dropped are stopped, each
+ * running its terminate. Any thread but a scheduler's. */
+int molt__supervisor_update(molt_pid_t pid, const molt_sup_spec_t* spec, char* err, size_t errlen);
+
 #endif

@@ -396,3 +396,55 @@ Test(supervisor, counted_children_start_and_restart_one_by_one) {
   cr_assert_eq(molt__supervisor_stop(sup, 5000), 0);
   cr_assert_eq(rt_count("w terminate reason=1\n"), 3, "%s", rt_notes());
 }
+
+/* ---- changing a running supervisor's children (a release upgrade) */
+
+static sup_t next;
+
+Test(supervisor, update_keeps_matching_children_starts_new_ones_and_stops_dropped_ones) {
+  sup_spec(&top, MOLT_ONE_FOR_ONE, 3, 5000);
+  permanent_workers(&top, "a b c");
+  molt_pid_t sup = start(&top);
+  molt_pid_t a = pid_of("a"), c = pid_of("c");
+  sup_spec(&next, MOLT_ONE_FOR_ONE, 3, 5000);
+  permanent_workers(&next, "a c d");
+  char err[512] = "";
+  cr_assert_eq(molt__supervisor_update(sup, &next.spec, err, sizeof(err)), 0, "%s", err);
+  probe_expect("d init pid=", 1);
+  probe_expect("b terminate reason=1", 1);
+  cr_expect_eq(pid_of("a"), a);
+  cr_expect_eq(pid_of("c"), c);
+  cr_expect(rt_alive(sup));
+  /* The new spec governs restarts: d restarts, b is gone for good. */
+  crash_and_await_restart("d", 2);
+  cr_expect_eq(molt_whereis("b"), MOLT_PID_NONE);
+  /* And an orderly stop takes the new children down in their new order. */
+  cr_assert_eq(molt__supervisor_stop(sup, 5000), 0);
+  assert_order("d terminate", 1, "c terminate", 1, "a terminate", 1, NULL);
+}
+
+Test(supervisor, an_update_whose_new_child_fails_changes_nothing) {
+  sup_spec(&top, MOLT_ONE_FOR_ONE, 3, 5000);
+  permanent_workers(&top, "a b");
+  molt_pid_t sup = start(&top);
+  molt_pid_t a = pid_of("a"), b = pid_of("b");
+  sup_spec(&next, MOLT_ONE_FOR_ONE, 3, 5000);
+  permanent_workers(&next, "a x");
+  worker(&next, "y", MOLT_PERMANENT, ",\"fail\":1");
+  char err[512] = "";
+  int rc = molt__supervisor_update(sup, &next.spec, err, sizeof(err));
+  cr_expect_eq(rc, MOLT_EINVAL, "%s", molt_strerror(rc));
+  cr_expect(strstr(err, "child y"), "%s", err);
+  probe_expect("x terminate", 1); /* started by the update, stopped again */
+  cr_expect_eq(pid_of("a"), a);
+  cr_expect_eq(pid_of("b"), b);
+  cr_expect_eq(rt_count("b terminate"), 0);
+  cr_expect(rt_alive(sup));
+  crash_and_await_restart("b", 2); /* still under the old spec */
+}
+
+Test(supervisor, update_of_a_dead_pid_fails_cleanly) {
+  sup_spec(&next, MOLT_ONE_FOR_ONE, 3, 5000);
+  char err[512] = "";
+  cr_expect_eq(molt__supervisor_update(MOLT__PID(1u << 20, 1), &next.spec, err, sizeof(err)), MOLT_ESRCH);
+}
