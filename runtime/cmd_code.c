@@ -13,7 +13,8 @@
 
 static double ms(uint64_t ns) { return (double)ns / 1e6; }
 
-static cJSON* load_result(molt_version_t* v, molt_version_t* cur, bool migrate, const molt_upgrade_stats_t* s) {
+static cJSON* load_result(molt_version_t* v, molt_version_t* cur, bool migrate, molt_direction_t dir,
+                          const molt_upgrade_stats_t* s) {
   cJSON* r = cJSON_CreateObject();
   cJSON_AddStringToObject(r, "module", v->name);
   if (cur) {
@@ -25,6 +26,7 @@ static cJSON* load_result(molt_version_t* v, molt_version_t* cur, bool migrate, 
   cJSON_AddStringToObject(r, "to", v->vsn);
   cJSON_AddNumberToObject(r, "revision", v->revision);
   cJSON_AddStringToObject(r, "mode", !cur ? "new" : migrate ? "code_change" : "soft");
+  cJSON_AddStringToObject(r, "direction", dir == MOLT_DOWN ? "down" : "up");
   cJSON_AddNumberToObject(r, "actors", s ? (double)s->actors : 0);
   cJSON_AddNumberToObject(r, "pause_ms", s ? ms(s->pause_ns) : 0);
   cJSON_AddNumberToObject(r, "total_ms", s ? ms(s->total_ns) : 0);
@@ -49,17 +51,20 @@ static void load_work(molt_job_t* j) {
     j->rc = molt__code_install_set(&v, 1, j->err, sizeof(j->err));
     if (j->rc == 0) {
       molt_upgrade_stats_t s = {.total_ns = molt__now_ns() - t0};
-      j->result = load_result(v, NULL, false, &s);
+      j->result = load_result(v, NULL, false, MOLT_UP, &s);
     }
     goto out;
   }
-  molt_hop_t hop = {v, v->state_vsn != cur->state_vsn, MOLT_UP, extra};
+  /* Down: the running (newer) version's code_change turns each state back
+   * into the layout of the version being loaded, as OTP's {down, Vsn}. */
+  bool down = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "down"));
+  molt_hop_t hop = {v, v->state_vsn != cur->state_vsn, down ? MOLT_DOWN : MOLT_UP, extra};
   molt_change_t change = {v->name, &hop, 1};
   molt_upgrade_stats_t s;
   j->rc = molt__upgrade_apply(&change, 1, LOAD_TIMEOUT_MS, &s, j->err, sizeof(j->err));
   if (j->rc == 0) {
     s.total_ns = molt__now_ns() - t0; /* include the file's checks and dlopen */
-    j->result = load_result(v, cur, hop.migrate, &s);
+    j->result = load_result(v, cur, hop.migrate, hop.dir, &s);
   }
 out:
   if (v) molt__version_unref(v);

@@ -26,6 +26,7 @@ typedef struct opts {
   long limit;
   bool json;
   bool hard;
+  bool down;
   const char* pos[4]; /* positional arguments after the command */
   int npos;
 } opts_t;
@@ -38,8 +39,9 @@ static void usage(FILE* f) {
       "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground\n"
       "  status  show the running release, uptime, schedulers, actors and modules\n"
       "  stop    stop the container cleanly (every actor's terminate runs)\n"
-      "  load    FILE.so [--extra STR]   load a module version as a transaction (soft load,\n"
-      "          or code_change on every actor when its state layout changed)\n"
+      "  load    FILE.so [--extra STR] [--down]   load a module version as a transaction (soft\n"
+      "          load, or code_change on every actor when its state layout changed; --down\n"
+      "          goes back to an older layout through the running version's code_change)\n"
       "  purge   MODULE [--hard]         drop a module's old version (--hard kills its actors)\n"
       "  ps      [--module NAME] [--limit N]   list actors\n"
       "  inspect PID|NAME                show one actor and its state\n"
@@ -71,6 +73,8 @@ static int parse(int argc, char** argv, opts_t* o) {
       o->release = argv[++i];
     } else if (strcmp(a, "--hard") == 0) {
       o->hard = true;
+    } else if (strcmp(a, "--down") == 0) {
+      o->down = true;
     } else if (strcmp(a, "--module") == 0 && has_val) {
       o->module = argv[++i];
     } else if (strcmp(a, "--extra") == 0 && has_val) {
@@ -198,6 +202,7 @@ static int cmd_load(const opts_t* o) {
   cJSON_AddStringToObject(args, "file", file);
   free(file);
   if (o->extra) cJSON_AddStringToObject(args, "extra", o->extra);
+  if (o->down) cJSON_AddBoolToObject(args, "down", true);
   cJSON* r = NULL;
   if (call_args(o, "load", args, &r)) return 1;
   if (o->json) {
@@ -206,9 +211,11 @@ static int cmd_load(const opts_t* o) {
     const char* from = str(r, "from", NULL);
     char was[64] = "new module";
     if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", from, num(r, "from_revision"));
-    printf("%s %s -> %s (rev %.0f): %s, %.0f actors, pause %.2f ms, total %.2f ms\n", str(r, "module", "?"), was,
-           str(r, "to", "?"), num(r, "revision"), str(r, "mode", "?"), num(r, "actors"), num(r, "pause_ms"),
-           num(r, "total_ms"));
+    printf("%s %s -> %s (rev %.0f): %s%s, %.0f actors, pause %.2f ms, total %.2f ms\n", str(r, "module", "?"), was,
+           str(r, "to", "?"), num(r, "revision"), str(r, "mode", "?"),
+           strcmp(str(r, "direction", "up"), "down") == 0 && strcmp(str(r, "mode", ""), "code_change") == 0 ? " down"
+                                                                                                           : "",
+           num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
   }
   cJSON_Delete(r);
   return 0;

@@ -101,3 +101,11 @@ cJSON* ct_json(const char* args) {
   free(out);
   return j;
 }
+
+int ct_json_ok(const char* args) {
+  char a[4096], *out = NULL;
+  snprintf(a, sizeof(a), "%s --json", args);
+  int rc = ct_molt(a, &out);
+  free(out);
+  return rc;
+}

@@ -32,4 +32,8 @@ int ct_molt(const char* args, char** out);
 /* Run a molt command with --json that must succeed; its parsed output. */
 cJSON* ct_json(const char* args);
 
+/* Run a molt command (with --json) and return its exit status, dropping
+ * its output. */
+int ct_json_ok(const char* args);
+
 #endif
