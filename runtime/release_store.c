@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,24 +14,11 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "errmsg.h"
 #include "molt/errno.h"
 
 /* The file lists a handful of releases; anything near this is not ours. */
 #define FILE_MAX_BYTES (1u << 20)
-
-static int fail(char* err, size_t errlen, int rc, const char* fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char* err, size_t errlen, int rc, const char* fmt, ...) {
-  va_list ap;
-
-  if (err && errlen) {
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 void molt__release_free(molt_release_t* r) {
   if (!r) return;
@@ -126,7 +112,7 @@ int molt__store_save(molt_store_t* s, char* err, size_t errlen) {
   int rc;
 
   if (asprintf(&path, "%s/" MOLT_RELEASES_DIR "/" MOLT_RELEASES_FILE, s->home) < 0)
-    return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   rc = molt__release_file_write(s, path, err, errlen);
   free(path);
   return rc;
@@ -149,7 +135,7 @@ static int snapshot_take(const molt_store_t* s, snapshot_t* snap, char* err, siz
 
   snap->sequence = s->sequence;
   snap->rels = malloc((s->nreleases ? s->nreleases : 1) * sizeof *snap->rels);
-  if (!snap->rels) return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+  if (!snap->rels) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   for (i = 0; i < s->nreleases; i++) {
     snap->rels[i].state = s->releases[i]->state;
     snap->rels[i].permanent_seq = s->releases[i]->permanent_seq;
@@ -176,7 +162,7 @@ static molt_release_t* find_or_fail(const molt_store_t* s, const char* vsn, int*
                                     size_t errlen) {
   molt_release_t* r = molt__store_find(s, vsn);
 
-  if (!r) *rc = fail(err, errlen, MOLT_ENORELEASE, "no release %s in this home", vsn);
+  if (!r) *rc = molt__errmsg_set(err, errlen, MOLT_ENORELEASE, "no release %s in this home", vsn);
   return r;
 }
 
@@ -184,7 +170,7 @@ static molt_release_t* find_or_fail(const molt_store_t* s, const char* vsn, int*
  * wrapped counter would silently pick the wrong rollback target. */
 static int sequence_check(const molt_store_t* s, char* err, size_t errlen) {
   if (s->sequence < UINT32_MAX) return 0;
-  return fail(err, errlen, MOLT_EINVAL, "the store's permanent sequence is exhausted");
+  return molt__errmsg_set(err, errlen, MOLT_EINVAL, "the store's permanent sequence is exhausted");
 }
 
 static void make_permanent(molt_store_t* s, molt_release_t* r) {
@@ -212,7 +198,8 @@ int molt__store_commit(molt_store_t* s, char* err, size_t errlen) {
   snapshot_t snap;
   int rc;
 
-  if (!cur) return fail(err, errlen, MOLT_EINVAL, "nothing to commit: no release is current");
+  if (!cur)
+    return molt__errmsg_set(err, errlen, MOLT_EINVAL, "nothing to commit: no release is current");
   if ((rc = sequence_check(s, err, errlen)) || (rc = snapshot_take(s, &snap, err, errlen)))
     return rc;
   make_permanent(s, cur);
@@ -239,14 +226,15 @@ static int lock_home(molt_store_t* s, const char* reldir, char* err, size_t errl
   int rc = 0;
 
   if (asprintf(&path, "%s/.lock", reldir) < 0)
-    return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (s->lock_fd < 0)
     rc = molt__fs_fail(err, errlen, path, -errno);
   else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-    rc = errno == EWOULDBLOCK ? fail(err, errlen, MOLT_EBUSY,
-                                     "%s: another process has this home's releases open", reldir)
-                              : molt__fs_fail(err, errlen, path, -errno);
+    rc = errno == EWOULDBLOCK
+             ? molt__errmsg_set(err, errlen, MOLT_EBUSY,
+                                "%s: another process has this home's releases open", reldir)
+             : molt__fs_fail(err, errlen, path, -errno);
   free(path);
   return rc;
 }
@@ -273,19 +261,19 @@ static int read_file(molt_store_t* s, const char* reldir, char* err, size_t errl
   int rc;
 
   if (asprintf(&path, "%s/" MOLT_RELEASES_FILE, reldir) < 0)
-    return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   rc = molt__fs_read(path, FILE_MAX_BYTES, &text, &len);
   if (rc == MOLT_ENOENT) {
     rc = 0; /* a new home: no releases yet */
   } else if (rc == MOLT_EMSGSIZE) {
-    rc = fail(err, errlen, MOLT_EMANIFEST, "%s: larger than 1 MiB", path);
+    rc = molt__errmsg_set(err, errlen, MOLT_EMANIFEST, "%s: larger than 1 MiB", path);
   } else if (rc == MOLT_EINVAL) {
-    rc = fail(err, errlen, MOLT_EMANIFEST, "%s: not a regular file", path);
+    rc = molt__errmsg_set(err, errlen, MOLT_EMANIFEST, "%s: not a regular file", path);
   } else if (rc) {
     molt__fs_fail(err, errlen, path, rc);
   } else {
     rc = molt__release_file_parse(text, len, s, msg, sizeof msg);
-    if (rc) fail(err, errlen, rc, "%s: %s", path, msg);
+    if (rc) molt__errmsg_set(err, errlen, rc, "%s: %s", path, msg);
     free(text);
   }
   free(path);
@@ -305,14 +293,15 @@ static int load_bundles(molt_store_t* s, char* err, size_t errlen) {
     /* asprintf leaves its pointer undefined on failure; r->path must stay
      * freeable. */
     if (asprintf(&dir, "%s/%s", s->home, r->dir) < 0)
-      return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+      return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
     r->path = dir;
     if (asprintf(&file, "%s/" MOLT_MANIFEST_FILE, r->path) < 0)
-      return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+      return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
     rc = molt__manifest_read(file, true, &r->manifest, err, errlen);
     if (rc == 0 && (strcmp(r->manifest->name, s->name) || strcmp(r->manifest->version, r->vsn)))
-      rc = fail(err, errlen, MOLT_EMANIFEST, "%s: is release %s-%s, not %s-%s as %s says", file,
-                r->manifest->name, r->manifest->version, s->name, r->vsn, MOLT_RELEASES_FILE);
+      rc = molt__errmsg_set(err, errlen, MOLT_EMANIFEST,
+                            "%s: is release %s-%s, not %s-%s as %s says", file, r->manifest->name,
+                            r->manifest->version, s->name, r->vsn, MOLT_RELEASES_FILE);
     free(file);
   }
   return rc;
@@ -333,7 +322,7 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
   int rc;
 
   s = calloc(1, sizeof *s);
-  if (!s) return fail(err, errlen, MOLT_ENOMEM, "out of memory");
+  if (!s) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   s->lock_fd = -1;
   if ((rc = make_dir(home, err, errlen))) goto fail;
   /* Resolved once: paths handed out stay right if the process chdirs. */
@@ -343,7 +332,7 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
     goto fail;
   }
   if (asprintf(&reldir, "%s/" MOLT_RELEASES_DIR, s->home) < 0) {
-    rc = fail(err, errlen, MOLT_ENOMEM, "out of memory");
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
     goto fail;
   }
   if ((rc = make_dir(reldir, err, errlen)) || (rc = lock_home(s, reldir, err, errlen))) goto fail;
