@@ -361,3 +361,51 @@ int molt__jsonpath_enum(molt_jsonpath_t* p, const cJSON* obj, const char* key,
   molt__jsonpath_quote(s, quoted, sizeof quoted);
   return molt__jsonpath_fail_at(p, key, "expected one of %s, found %s", expected, quoted);
 }
+
+int molt__jsonpath_checked(molt_jsonpath_t* p, const cJSON* obj, const char* key, bool required,
+                           bool (*ok)(const char*), const char* want, const char** out) {
+  char quoted[80];
+  int rc = molt__jsonpath_string(p, obj, key, required, out);
+
+  if (rc || !*out || ok(*out)) return rc;
+  molt__jsonpath_quote(*out, quoted, sizeof quoted);
+  return molt__jsonpath_fail_at(p, key, "expected %s, found %s", want, quoted);
+}
+
+int molt__jsonpath_array(molt_jsonpath_t* p, const char* key, const cJSON* arr, size_t size,
+                         int (*convert)(void* ctx, const cJSON* elem, void* item), void* ctx,
+                         void** items, size_t* n) {
+  const cJSON* it;
+  size_t i, count = 0, mark, imark;
+  int rc = 0;
+
+  for (it = arr->child; it; it = it->next) count++;
+  if (count == 0) return 0;
+  *items = calloc(count, size);
+  if (!*items) return molt__jsonpath_nomem(p);
+  *n = count;
+  mark = molt__jsonpath_key(p, key);
+  for (i = 0, it = arr->child; it && rc == 0; it = it->next, i++) {
+    imark = molt__jsonpath_index(p, i);
+    rc = convert(ctx, it, (char*)*items + i * size);
+    molt__jsonpath_pop(p, imark);
+  }
+  molt__jsonpath_pop(p, mark);
+  return rc;
+}
+
+int molt__jsonpath_refuse_dups(molt_jsonpath_t* p, const char* const* strs, size_t n,
+                               const char* array, const char* key, const char* what) {
+  size_t a, b, mark;
+  char quoted[80];
+  int rc = molt__jsonpath_dups(strs, n, &a, &b);
+
+  if (rc < 0) return molt__jsonpath_nomem(p);
+  if (rc == 0) return 0;
+  molt__jsonpath_quote(strs[b], quoted, sizeof quoted);
+  mark = molt__jsonpath_key(p, array);
+  molt__jsonpath_index(p, b);
+  rc = molt__jsonpath_fail_at(p, key, "duplicate %s %s (also %s[%zu])", what, quoted, array, a);
+  molt__jsonpath_pop(p, mark);
+  return rc;
+}

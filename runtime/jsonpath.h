@@ -72,6 +72,26 @@ int molt__jsonpath_u32(molt_jsonpath_t* p, const cJSON* obj, const char* key, ui
 int molt__jsonpath_enum(molt_jsonpath_t* p, const cJSON* obj, const char* key,
                         const char* const* names, int dflt, int* out);
 
+/* A string member that must pass ok; want says what ok accepts, for the
+ * message "<path>.<key>: expected <want>, found \"...\"". */
+int molt__jsonpath_checked(molt_jsonpath_t* p, const cJSON* obj, const char* key, bool required,
+                           bool (*ok)(const char*), const char* want, const char** out);
+
+/* Converts each element of arr, the member key of the current object, into
+ * a zeroed array of items of size bytes, calling convert(ctx, element,
+ * item) with the path at "<key>[i]". *items and *n are set as soon as the
+ * array exists, so that on failure the caller hangs what was built where
+ * its free routine finds it. An empty arr leaves both untouched. */
+int molt__jsonpath_array(molt_jsonpath_t* p, const char* key, const cJSON* arr, size_t size,
+                         int (*convert)(void* ctx, const cJSON* elem, void* item), void* ctx,
+                         void** items, size_t* n);
+
+/* Refuse the earliest repeat among strs (one per element of the member
+ * array of the current object) as "<array>[b].<key>: duplicate <what>
+ * \"x\" (also <array>[a])". 0 if all differ. */
+int molt__jsonpath_refuse_dups(molt_jsonpath_t* p, const char* const* strs, size_t n,
+                               const char* array, const char* key, const char* what);
+
 /* Find the earliest repeated string among strs[0..n): on 1, strs[*first]
  * equals strs[*second], *first < *second, and no string repeats before
  * *second. 0 if all differ, MOLT_ENOMEM. Sorts, so large objects and

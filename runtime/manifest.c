@@ -10,11 +10,13 @@
 #include <cjson/cJSON.h>
 
 #include "jsonpath.h"
+#include "manifest_steps.h"
 #include "molt/errno.h"
 
 #define COUNT_MAX 1000000 /* workers one child spec may start */
 
-static const char* const root_keys[] = {"name", "version", "modules", "supervisor", NULL};
+static const char* const root_keys[] = {"name",    "version",   "modules", "supervisor",
+                                        "upgrade", "downgrade", NULL};
 static const char* const module_keys[] = {"name", "vsn", "file", "sha256", NULL};
 static const char* const sup_keys[] = {"name",      "strategy", "intensity",
                                        "period_ms", "children", NULL};
@@ -41,18 +43,8 @@ static int copy_str(parse_t* c, const char* s, char** dst) {
   return *dst ? 0 : molt__jsonpath_nomem(&c->path);
 }
 
-/* A string member that must pass ok; want says what ok accepts. */
-static int checked_string(parse_t* c, const cJSON* obj, const char* key, bool required,
-                          bool (*ok)(const char*), const char* want, const char** out) {
-  char quoted[80];
-  int rc = molt__jsonpath_string(&c->path, obj, key, required, out);
-
-  if (rc || !*out || ok(*out)) return rc;
-  molt__jsonpath_quote(*out, quoted, sizeof quoted);
-  return molt__jsonpath_fail_at(&c->path, key, "expected %s, found %s", want, quoted);
-}
-
-static int module_convert(parse_t* c, const cJSON* obj, void* item) {
+static int module_convert(void* ctx, const cJSON* obj, void* item) {
+  parse_t* c = ctx;
   molt_manifest_module_t* mod = item;
   molt_jsonpath_t* p = &c->path;
   const char *name, *vsn, *file, *sha;
@@ -62,10 +54,10 @@ static int module_convert(parse_t* c, const cJSON* obj, void* item) {
 
   if ((rc = molt__jsonpath_expect(p, obj, cJSON_Object)) ||
       (rc = molt__jsonpath_keys(p, obj, module_keys)) ||
-      (rc = checked_string(c, obj, "name", true, molt__manifest_module_name_ok,
-                           "a module name of [a-z0-9_], 1 to 63 bytes", &name)) ||
-      (rc = checked_string(c, obj, "vsn", true, molt__manifest_version_ok,
-                           "a version of 1 to 63 bytes without '/' or whitespace", &vsn)) ||
+      (rc = molt__jsonpath_checked(&c->path, obj, "name", true, molt__manifest_module_name_ok,
+                                   "a module name of [a-z0-9_], 1 to 63 bytes", &name)) ||
+      (rc = molt__jsonpath_checked(&c->path, obj, "vsn", true, molt__manifest_version_ok,
+                                   "a version of 1 to 63 bytes without '/' or whitespace", &vsn)) ||
       (rc = molt__jsonpath_string(p, obj, "file", true, &file)) ||
       (rc = molt__jsonpath_string(p, obj, "sha256", c->require_sha256, &sha)))
     return rc;
@@ -84,51 +76,6 @@ static int module_convert(parse_t* c, const cJSON* obj, void* item) {
   return 0;
 }
 
-/* Report the earliest repeat among strs as "<array>[b].<key>: duplicate
- * <what> "x" (also <array>[a])". */
-static int refuse_dups(parse_t* c, const char** strs, size_t n, const char* array, const char* key,
-                       const char* what) {
-  molt_jsonpath_t* p = &c->path;
-  size_t a, b, mark;
-  char quoted[80];
-  int rc = molt__jsonpath_dups(strs, n, &a, &b);
-
-  if (rc < 0) return molt__jsonpath_nomem(p);
-  if (rc == 0) return 0;
-  molt__jsonpath_quote(strs[b], quoted, sizeof quoted);
-  mark = molt__jsonpath_key(p, array);
-  molt__jsonpath_index(p, b);
-  rc = molt__jsonpath_fail_at(p, key, "duplicate %s %s (also %s[%zu])", what, quoted, array, a);
-  molt__jsonpath_pop(p, mark);
-  return rc;
-}
-
-/* Converts each element of arr, the member key, into a zeroed array of
- * items of size bytes. *items and *n are set as soon as the array exists,
- * so that on failure the caller hangs what was built where the free
- * routine finds it. */
-static int array_convert(parse_t* c, const char* key, const cJSON* arr, size_t size,
-                         int (*convert)(parse_t*, const cJSON*, void*), void** items, size_t* n) {
-  molt_jsonpath_t* p = &c->path;
-  const cJSON* it;
-  size_t i, count = 0, mark, imark;
-  int rc = 0;
-
-  for (it = arr->child; it; it = it->next) count++;
-  if (count == 0) return 0;
-  *items = calloc(count, size);
-  if (!*items) return molt__jsonpath_nomem(p);
-  *n = count;
-  mark = molt__jsonpath_key(p, key);
-  for (i = 0, it = arr->child; it && rc == 0; it = it->next, i++) {
-    imark = molt__jsonpath_index(p, i);
-    rc = convert(c, it, (char*)*items + i * size);
-    molt__jsonpath_pop(p, imark);
-  }
-  molt__jsonpath_pop(p, mark);
-  return rc;
-}
-
 static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
   void* items = NULL;
   const cJSON* arr;
@@ -136,7 +83,8 @@ static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
   int rc;
 
   if ((rc = molt__jsonpath_get(&c->path, root, "modules", cJSON_Array, true, &arr))) return rc;
-  rc = array_convert(c, "modules", arr, sizeof *m->modules, module_convert, &items, &n);
+  rc = molt__jsonpath_array(&c->path, "modules", arr, sizeof *m->modules, module_convert, c, &items,
+                            &n);
   m->modules = items;
   m->nmodules = n;
   if (rc || n == 0) return rc;
@@ -144,9 +92,11 @@ static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
   c->modnames = malloc(n * sizeof *c->modnames);
   if (!c->modnames) return molt__jsonpath_nomem(&c->path);
   for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].name;
-  if ((rc = refuse_dups(c, c->modnames, n, "modules", "name", "module"))) return rc;
+  if ((rc = molt__jsonpath_refuse_dups(&c->path, c->modnames, n, "modules", "name", "module")))
+    return rc;
   for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].file;
-  if ((rc = refuse_dups(c, c->modnames, n, "modules", "file", "file"))) return rc;
+  if ((rc = molt__jsonpath_refuse_dups(&c->path, c->modnames, n, "modules", "file", "file")))
+    return rc;
   for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].name;
   qsort(c->modnames, n, sizeof *c->modnames, strp_cmp);
   c->nmodnames = n;
@@ -155,7 +105,8 @@ static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
 
 static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot);
 
-static int child_convert(parse_t* c, const cJSON* obj, void* item) {
+static int child_convert(void* ctx, const cJSON* obj, void* item) {
+  parse_t* c = ctx;
   molt_child_spec_t* ch = item;
   molt_jsonpath_t* p = &c->path;
   const cJSON *sup, *args;
@@ -167,8 +118,8 @@ static int child_convert(parse_t* c, const cJSON* obj, void* item) {
 
   if ((rc = molt__jsonpath_expect(p, obj, cJSON_Object)) ||
       (rc = molt__jsonpath_keys(p, obj, child_keys)) ||
-      (rc = checked_string(c, obj, "id", true, molt__manifest_id_ok,
-                           "an id of [A-Za-z0-9_-], 1 to 63 bytes", &id)) ||
+      (rc = molt__jsonpath_checked(&c->path, obj, "id", true, molt__manifest_id_ok,
+                                   "an id of [A-Za-z0-9_-], 1 to 63 bytes", &id)) ||
       (rc = molt__jsonpath_string(p, obj, "module", false, &module)) ||
       (rc = molt__jsonpath_get(p, obj, "supervisor", cJSON_Object, false, &sup)) ||
       (rc = molt__jsonpath_enum(p, obj, "restart", restarts, MOLT_PERMANENT, &restart)) ||
@@ -223,8 +174,8 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
   s = *slot = calloc(1, sizeof *s);
   if (!s) return molt__jsonpath_nomem(p);
   if ((rc = molt__jsonpath_keys(p, obj, sup_keys)) ||
-      (rc = checked_string(c, obj, "name", false, molt__manifest_id_ok,
-                           "a name of [A-Za-z0-9_-], 1 to 63 bytes", &name)) ||
+      (rc = molt__jsonpath_checked(&c->path, obj, "name", false, molt__manifest_id_ok,
+                                   "a name of [A-Za-z0-9_-], 1 to 63 bytes", &name)) ||
       (rc = molt__jsonpath_enum(p, obj, "strategy", strategies, MOLT_ONE_FOR_ONE, &strategy)) ||
       (rc = molt__jsonpath_u32(p, obj, "intensity", 0, UINT32_MAX, 3, &s->intensity)) ||
       (rc = molt__jsonpath_u32(p, obj, "period_ms", 1, UINT32_MAX, 5000, &s->period_ms)) ||
@@ -232,7 +183,7 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
     return rc;
   s->strategy = (molt_strategy_t)strategy;
   if (name && (rc = copy_str(c, name, &s->name))) return rc;
-  rc = array_convert(c, "children", arr, sizeof *s->children, child_convert, &items, &n);
+  rc = molt__jsonpath_array(p, "children", arr, sizeof *s->children, child_convert, c, &items, &n);
   s->children = items;
   s->nchildren = n;
   if (rc || n == 0) return rc;
@@ -240,7 +191,7 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
   ids = malloc(n * sizeof *ids);
   if (!ids) return molt__jsonpath_nomem(p);
   for (i = 0; i < n; i++) ids[i] = s->children[i].id;
-  rc = refuse_dups(c, ids, n, "children", "id", "child id");
+  rc = molt__jsonpath_refuse_dups(p, ids, n, "children", "id", "child id");
   free(ids);
   return rc;
 }
@@ -254,19 +205,22 @@ static int root_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
 
   if ((rc = molt__jsonpath_expect(p, root, cJSON_Object)) ||
       (rc = molt__jsonpath_keys(p, root, root_keys)) ||
-      (rc = checked_string(c, root, "name", true, molt__manifest_release_name_ok,
-                           "a release name of [a-z0-9_-], 1 to 63 bytes", &name)) ||
-      (rc = checked_string(c, root, "version", true, molt__manifest_version_ok,
-                           "a version of 1 to 63 bytes without '/' or whitespace", &version)) ||
+      (rc = molt__jsonpath_checked(&c->path, root, "name", true, molt__manifest_release_name_ok,
+                                   "a release name of [a-z0-9_-], 1 to 63 bytes", &name)) ||
+      (rc = molt__jsonpath_checked(&c->path, root, "version", true, molt__manifest_version_ok,
+                                   "a version of 1 to 63 bytes without '/' or whitespace",
+                                   &version)) ||
       (rc = copy_str(c, name, &m->name)) || (rc = copy_str(c, version, &m->version)) ||
       (rc = modules_convert(c, root, m)) ||
       (rc = molt__jsonpath_get(p, root, "supervisor", cJSON_Object, false, &sup)))
     return rc;
-  if (!sup) return 0;
-  mark = molt__jsonpath_key(p, "supervisor");
-  rc = sup_convert(c, sup, &m->sup);
-  molt__jsonpath_pop(p, mark);
-  return rc;
+  if (sup) {
+    mark = molt__jsonpath_key(p, "supervisor");
+    rc = sup_convert(c, sup, &m->sup);
+    molt__jsonpath_pop(p, mark);
+    if (rc) return rc;
+  }
+  return molt__manifest_steps_convert(p, root, m);
 }
 
 /* cJSON reports where it stopped through the end pointer (never read its
@@ -368,6 +322,7 @@ void molt__manifest_free(molt_manifest_t* m) {
   }
   free(m->modules);
   sup_free(m->sup);
+  molt__manifest_steps_free(m);
   free(m->name);
   free(m->version);
   free(m);

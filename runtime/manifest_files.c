@@ -8,18 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "manifest.h"
 #include "molt/errno.h"
 
 /* A manifest is a few kilobytes; a file far larger is a mistake, not a
- * manifest, and is refused before it is read into memory. */
+ * manifest, and is refused without being read whole into memory. */
 #define MANIFEST_MAX_BYTES (16u << 20)
-
-static const char* errtext(int rc) {
-  const char* s = molt_strerror(rc);
-
-  return strcmp(s, "unknown error") == 0 ? strerror(-rc) : s;
-}
 
 /* Turn the message already in err into "<path>: <message>". */
 static void err_prefix(char* err, size_t errlen, const char* path) {
@@ -39,81 +34,25 @@ static void err_prefix(char* err, size_t errlen, const char* path) {
   err[plen - 1] = ' ';
 }
 
-static int fail_errno(char* err, size_t errlen, const char* what, int rc) {
-  if (err && errlen) snprintf(err, errlen, "%s: %s", what, errtext(rc));
-  return rc;
-}
-
-/* Reads to end of file rather than trusting st_size, which can change
- * under us; the size limit holds either way. */
-static int read_all(int fd, char** out, size_t* outlen) {
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap), *bigger;
-  ssize_t r;
-
-  if (!buf) return MOLT_ENOMEM;
-  for (;;) {
-    if (n == cap) {
-      if (cap >= MANIFEST_MAX_BYTES) {
-        free(buf);
-        return MOLT_EMSGSIZE;
-      }
-      bigger = realloc(buf, cap * 2);
-      if (!bigger) {
-        free(buf);
-        return MOLT_ENOMEM;
-      }
-      buf = bigger;
-      cap *= 2;
-    }
-    r = read(fd, buf + n, cap - n);
-    if (r == 0) break;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      r = -errno;
-      free(buf);
-      return (int)r;
-    }
-    n += (size_t)r;
-  }
-  *out = buf;
-  *outlen = n;
-  return 0;
-}
-
 int molt__manifest_read(const char* path, bool require_sha256, molt_manifest_t** out, char* err,
                         size_t errlen) {
-  struct stat st;
   size_t len = 0;
-  char* text = NULL; /* set by read_all; initialised for -Wmaybe-uninitialized */
-  int fd, rc;
+  char* text = NULL; /* set by molt__fs_read; initialised for -Wmaybe-uninitialized */
+  int rc;
 
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return fail_errno(err, errlen, path, -errno);
-  if (fstat(fd, &st) != 0) {
-    rc = fail_errno(err, errlen, path, -errno);
-    goto fail_file;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = MOLT_EINVAL;
+  rc = molt__fs_read(path, MANIFEST_MAX_BYTES, &text, &len);
+  if (rc == MOLT_EINVAL) {
     if (err && errlen) snprintf(err, errlen, "%s: not a regular file", path);
-    goto fail_file;
+    return rc;
   }
-  rc = read_all(fd, &text, &len);
   if (rc == MOLT_EMSGSIZE) {
-    rc = MOLT_EMANIFEST;
     if (err && errlen) snprintf(err, errlen, "%s: larger than 16 MiB", path);
-    goto fail_file;
+    return MOLT_EMANIFEST;
   }
-  if (rc) {
-    fail_errno(err, errlen, path, rc);
-    goto fail_file;
-  }
+  if (rc) return molt__fs_fail(err, errlen, path, rc);
   rc = molt__manifest_parse(text, len, require_sha256, out, err, errlen);
   if (rc) err_prefix(err, errlen, path);
   free(text);
-fail_file:
-  close(fd);
   return rc;
 }
 
@@ -140,10 +79,10 @@ static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char*
     return MOLT_EINVAL;
   }
   if (asprintf(&full, "%s/%s", rdir, mod->file) < 0)
-    return fail_errno(err, errlen, mod->file, MOLT_ENOMEM);
+    return molt__fs_fail(err, errlen, mod->file, MOLT_ENOMEM);
   real = realpath(full, NULL);
   if (!real) {
-    rc = fail_errno(err, errlen, mod->file, -errno);
+    rc = molt__fs_fail(err, errlen, mod->file, -errno);
     goto fail_real;
   }
   /* A symlink inside a bundle may point elsewhere in the bundle, never out
@@ -159,11 +98,11 @@ static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char*
    * refused as not a regular file. */
   fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
-    rc = fail_errno(err, errlen, mod->file, -errno);
+    rc = molt__fs_fail(err, errlen, mod->file, -errno);
     goto fail_inside;
   }
   if (fstat(fd, &st) != 0) {
-    rc = fail_errno(err, errlen, mod->file, -errno);
+    rc = molt__fs_fail(err, errlen, mod->file, -errno);
     goto fail_open;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -173,7 +112,7 @@ static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char*
   }
   rc = molt__sha256_fd(fd, got);
   if (rc) {
-    fail_errno(err, errlen, mod->file, rc);
+    molt__fs_fail(err, errlen, mod->file, rc);
     goto fail_open;
   }
   if (memcmp(got, mod->sha256, sizeof got) != 0) {
@@ -199,7 +138,7 @@ int molt__manifest_verify_files(const molt_manifest_t* m, const char* dir, char*
   int rc = 0;
 
   rdir = realpath(dir, NULL);
-  if (!rdir) return fail_errno(err, errlen, dir, -errno);
+  if (!rdir) return molt__fs_fail(err, errlen, dir, -errno);
   for (i = 0; i < m->nmodules && rc == 0; i++) rc = verify_one(&m->modules[i], rdir, err, errlen);
   free(rdir);
   return rc;

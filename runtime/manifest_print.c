@@ -90,6 +90,65 @@ fail:
   return NULL;
 }
 
+static cJSON* step_json(const molt_manifest_step_t* st, int* rc) {
+  cJSON* o;
+
+  /* What the parser would refuse is refused here, so the text always
+   * parses back. */
+  if ((unsigned)st->op > MOLT_STEP_REMOVE || (st->extra && st->op != MOLT_STEP_UPDATE)) {
+    *rc = MOLT_EINVAL;
+    return NULL;
+  }
+  o = cJSON_CreateObject();
+  if (o && add(o, "op", cJSON_CreateString(molt__manifest_op_name(st->op))) &&
+      add(o, "module", cJSON_CreateString(st->module)) &&
+      (!st->extra || add(o, "extra", cJSON_CreateString(st->extra))))
+    return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+/* {"from"/"to": vsn, "steps": [...]}, vkey naming the version. */
+static cJSON* steps_json(const molt_manifest_steps_t* e, const char* vkey, int* rc) {
+  cJSON *o = cJSON_CreateObject(), *steps = cJSON_CreateArray(), *st;
+  size_t i;
+
+  if (!o || !steps || !add(o, vkey, cJSON_CreateString(e->vsn))) goto fail;
+  for (i = 0; i < e->nsteps; i++) {
+    st = step_json(&e->steps[i], rc);
+    if (!st || !cJSON_AddItemToArray(steps, st)) {
+      cJSON_Delete(st);
+      goto fail;
+    }
+  }
+  if (add(o, "steps", steps)) return o;
+  steps = NULL; /* add deleted it */
+fail:
+  cJSON_Delete(steps);
+  cJSON_Delete(o);
+  return NULL;
+}
+
+/* An empty list reads back the same as none, so only a non-empty one is
+ * written. */
+static bool add_steps(cJSON* o, const char* key, const char* vkey,
+                      const molt_manifest_steps_t* list, size_t n, int* rc) {
+  cJSON *arr, *e;
+  size_t i;
+
+  if (n == 0) return true;
+  arr = cJSON_CreateArray();
+  for (i = 0; arr && i < n; i++) {
+    e = steps_json(&list[i], vkey, rc);
+    if (!e || !cJSON_AddItemToArray(arr, e)) {
+      cJSON_Delete(e);
+      cJSON_Delete(arr);
+      return false;
+    }
+  }
+  return add(o, key, arr);
+}
+
 static cJSON* manifest_json(const molt_manifest_t* m, int* rc) {
   cJSON *o = cJSON_CreateObject(), *mods = cJSON_CreateArray(), *mod;
   size_t i;
@@ -108,8 +167,11 @@ static cJSON* manifest_json(const molt_manifest_t* m, int* rc) {
     mods = NULL; /* add deleted it */
     goto fail;
   }
-  if (!m->sup || add(o, "supervisor", sup_json(m->sup, rc))) return o;
   mods = NULL; /* owned by o now */
+  if ((!m->sup || add(o, "supervisor", sup_json(m->sup, rc))) &&
+      add_steps(o, "upgrade", "from", m->upgrade, m->nupgrade, rc) &&
+      add_steps(o, "downgrade", "to", m->downgrade, m->ndowngrade, rc))
+    return o;
 fail:
   cJSON_Delete(mods);
   cJSON_Delete(o);

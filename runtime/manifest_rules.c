@@ -1,5 +1,6 @@
 /* manifest_rules.c: what a release name, module name, child id, version
- * and module path may look like. Lexical only: no JSON, no filesystem. */
+ * and module path may look like, and how versions order. Lexical only: no
+ * JSON, no filesystem. */
 #include <string.h>
 
 #include "manifest.h"
@@ -59,4 +60,47 @@ const char* molt__manifest_file_problem(const char* f) {
     if (n == 1 && c[0] == '.') return "has a \".\" component";
     if (!c[n]) return NULL;
   }
+}
+
+static bool all_digits(const char* s, size_t n) {
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return n > 0;
+}
+
+static int sign(int c) { return (c > 0) - (c < 0); }
+
+/* One part against another. Digits compare by value without converting,
+ * so a part longer than any integer type still orders correctly. */
+static int part_cmp(const char* a, size_t na, const char* b, size_t nb) {
+  int c;
+
+  if (all_digits(a, na) && all_digits(b, nb)) {
+    for (; na > 1 && *a == '0'; a++) na--;
+    for (; nb > 1 && *b == '0'; b++) nb--;
+    if (na != nb) return na < nb ? -1 : 1;
+    return sign(memcmp(a, b, na));
+  }
+  c = memcmp(a, b, na < nb ? na : nb);
+  return c ? sign(c) : (na > nb) - (na < nb);
+}
+
+int molt__manifest_version_cmp(const char* a, const char* b) {
+  const char *pa = a, *pb = b;
+  size_t na, nb;
+  int c;
+
+  for (;;) {
+    na = strcspn(pa, ".");
+    nb = strcspn(pb, ".");
+    if ((c = part_cmp(pa, na, pb, nb))) return c;
+    if (!pa[na] || !pb[nb]) break;
+    pa += na + 1;
+    pb += nb + 1;
+  }
+  /* A version that goes on is the later one: "1.0" < "1.0.0". */
+  if (pa[na] || pb[nb]) return pa[na] ? 1 : -1;
+  return sign(strcmp(a, b));
 }

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "jsonpath.h"
 #include "manifest.h"
 #include "molt/errno.h"
@@ -20,95 +20,14 @@
 
 static const char usage[] = "usage: molt-bundle SOURCE_MANIFEST MODULE_DIR OUT_DIR\n";
 
-static const char* errtext(int rc) {
-  const char* s = molt_strerror(rc);
-
-  return strcmp(s, "unknown error") == 0 ? strerror(-rc) : s;
-}
-
 static int fail_sys(char* err, const char* what, int rc) {
-  snprintf(err, ERRLEN, "%s: %s", what, errtext(rc));
-  return rc;
-}
-
-static int rm_entry(const char* path, const struct stat* st, int flag, struct FTW* ftw) {
-  return remove(path) == 0 ? 0 : -1;
-}
-
-/* rm -rf, without following symlinks out of the tree. */
-static void rmrf(const char* path) {
-  struct stat st;
-
-  if (lstat(path, &st) == 0) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return molt__fs_fail(err, ERRLEN, what, rc);
 }
 
 static int fsync_path(const char* path, char* err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+  int rc = molt__fs_fsync_path(path);
 
-  if (fd < 0) return fail_sys(err, path, -errno);
-  if (fsync(fd) != 0) rc = fail_sys(err, path, -errno);
-  close(fd);
-  return rc;
-}
-
-static int write_all(int fd, const char* buf, size_t n) {
-  ssize_t w;
-
-  while (n > 0) {
-    w = write(fd, buf, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    buf += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Copies a regular file, keeping its permission bits, and fsyncs the copy
- * so the rename that publishes the bundle never publishes empty files. */
-static int copy_file(const char* from, const char* to, char* err) {
-  char buf[64 * 1024];
-  struct stat st;
-  ssize_t r;
-  int in, out, rc = 0;
-
-  in = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (in < 0) return fail_sys(err, from, -errno);
-  if (fstat(in, &st) != 0) {
-    rc = fail_sys(err, from, -errno);
-    goto fail_in;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = MOLT_EINVAL;
-    snprintf(err, ERRLEN, "%s: not a regular file", from);
-    goto fail_in;
-  }
-  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0755);
-  if (out < 0) {
-    rc = fail_sys(err, to, -errno);
-    goto fail_in;
-  }
-  for (;;) {
-    r = read(in, buf, sizeof buf);
-    if (r == 0) break;
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      rc = fail_sys(err, from, -errno);
-      goto fail_out;
-    }
-    if ((rc = write_all(out, buf, (size_t)r))) {
-      fail_sys(err, to, rc);
-      goto fail_out;
-    }
-  }
-  if (fsync(out) != 0) rc = fail_sys(err, to, -errno);
-fail_out:
-  if (close(out) != 0 && rc == 0) rc = fail_sys(err, to, -errno);
-fail_in:
-  close(in);
-  return rc;
+  return rc ? fail_sys(err, path, rc) : 0;
 }
 
 static int write_text(const char* path, const char* text, char* err) {
@@ -116,7 +35,7 @@ static int write_text(const char* path, const char* text, char* err) {
 
   fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return fail_sys(err, path, -errno);
-  rc = write_all(fd, text, strlen(text));
+  rc = molt__fs_write_all(fd, text, strlen(text));
   if (rc == 0 && fsync(fd) != 0) rc = -errno;
   if (close(fd) != 0 && rc == 0) rc = -errno;
   return rc ? fail_sys(err, path, rc) : 0;
@@ -162,7 +81,7 @@ static int add_module(molt_manifest_module_t* mod, const char* moddir, const cha
   if (asprintf(&from, "%s/%s", moddir, b) < 0) goto fail_from;
   if (asprintf(&to, "%s/modules/%s", tmp, b) < 0) goto fail_to;
   if (asprintf(&file, "modules/%s", b) < 0) goto fail_file;
-  if ((rc = copy_file(from, to, err))) goto fail_copy;
+  if ((rc = molt__fs_copy(from, to, err, ERRLEN))) goto fail_copy;
   if ((rc = molt__sha256_file(to, got))) {
     fail_sys(err, to, rc);
     goto fail_copy;
@@ -250,11 +169,11 @@ static int publish(const char* tmp, const char* out, bool exists, char* err) {
   int rc;
 
   if (exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_EXCHANGE) == 0) {
-    rmrf(tmp);
+    molt__fs_rmrf(tmp);
   } else {
     if (exists && errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
       return fail_sys(err, out, -errno);
-    if (exists) rmrf(out);
+    if (exists) molt__fs_rmrf(out);
     if (rename(tmp, out) != 0) return fail_sys(err, out, -errno);
   }
   parent = strdup(out);
@@ -280,7 +199,7 @@ static int bundle(const char* src, const char* moddir, const char* out, char* er
   if (asprintf(&manifest, "%s/%s", tmp, MOLT_MANIFEST_FILE) < 0) goto fail_alloc;
 
   /* A .tmp left by a run that was killed is ours to clear. */
-  rmrf(tmp);
+  molt__fs_rmrf(tmp);
   if (mkdir(tmp, 0755) != 0) {
     rc = fail_sys(err, tmp, -errno);
     goto fail_alloc;
@@ -300,7 +219,8 @@ static int bundle(const char* src, const char* moddir, const char* out, char* er
     rc = publish(tmp, out, exists, err);
 
 fail_tmp:
-  if (rc) rmrf(tmp); /* on success it is gone already: renamed, or the old bundle removed */
+  if (rc)
+    molt__fs_rmrf(tmp); /* on success it is gone already: renamed, or the old bundle removed */
 fail_alloc:
   if (rc == MOLT_ENOMEM && !*err) snprintf(err, ERRLEN, "out of memory");
   free(text);

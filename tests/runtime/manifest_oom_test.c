@@ -64,7 +64,12 @@ static const char TEXT[] =
     " \"supervisor\": {\"name\": \"top\", \"children\": [\n"
     "  {\"id\": \"a\", \"module\": \"a\", \"args\": {\"k\": [1, {\"x\": \"y\"}]}},\n"
     "  {\"id\": \"b\", \"module\": \"b\", \"count\": 2},\n"
-    "  {\"id\": \"s\", \"supervisor\": {\"children\": [{\"id\": \"a\", \"module\": \"a\"}]}}]}}\n";
+    "  {\"id\": \"s\", \"supervisor\": {\"children\": [{\"id\": \"a\", \"module\": \"a\"}]}}]},\n"
+    " \"upgrade\": [{\"from\": \"0\", \"steps\": [{\"op\": \"update\", \"module\": \"a\", "
+    "\"extra\": \"x\"},\n"
+    "  {\"op\": \"soft\", \"module\": \"b\"}, {\"op\": \"remove\", \"module\": \"c\"}]},\n"
+    "  {\"from\": \"0.1\", \"steps\": []}],\n"
+    " \"downgrade\": [{\"to\": \"0\", \"steps\": [{\"op\": \"add\", \"module\": \"c\"}]}]}\n";
 
 /* Runs op with the n-th allocation failing, for n = 1, 2, ... until op
  * succeeds; returns how many failures were injected. */

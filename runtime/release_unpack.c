@@ -1,0 +1,280 @@
+/* release_unpack.c: a bundle taken into the home's release store: verified,
+ * copied durably, verified again and only then published under its name.
+ * Not the bundler (tools/molt_bundle.c), which makes bundles. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "molt/errno.h"
+#include "release_store.h"
+
+#define MSG 768
+
+/* With the pid, makes each temporary directory name unique even when one
+ * process unpacks from several threads or retries after a failure. */
+static atomic_uint unpack_count;
+
+static int nomem(char* err, size_t errlen) {
+  if (err && errlen) snprintf(err, errlen, "out of memory");
+  return MOLT_ENOMEM;
+}
+
+/* mkdir -p of the directories of file (a checked relative path) under root. */
+static int make_parents(const char* root, const char* file, char* err, size_t errlen) {
+  char *path = NULL, *c;
+  int rc = 0;
+
+  if (asprintf(&path, "%s/%s", root, file) < 0) return nomem(err, errlen);
+  for (c = path + strlen(root) + 1; rc == 0 && (c = strchr(c, '/')); *c++ = '/') {
+    *c = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) rc = molt__fs_fail(err, errlen, path, -errno);
+  }
+  free(path);
+  return rc;
+}
+
+static int copy_modules(const molt_manifest_t* m, const char* bundle, const char* tmp, char* err,
+                        size_t errlen) {
+  char *from = NULL, *to = NULL;
+  size_t i;
+  int rc = 0;
+
+  for (i = 0; i < m->nmodules && rc == 0; i++) {
+    if ((rc = make_parents(tmp, m->modules[i].file, err, errlen))) break;
+    if (asprintf(&from, "%s/%s", bundle, m->modules[i].file) < 0) return nomem(err, errlen);
+    if (asprintf(&to, "%s/%s", tmp, m->modules[i].file) < 0)
+      rc = nomem(err, errlen);
+    else
+      rc = molt__fs_copy(from, to, err, errlen);
+    free(from);
+    free(to);
+    from = to = NULL;
+  }
+  return rc;
+}
+
+/* The manifest as the store keeps it: printed back from what was parsed
+ * and verified, so the copy says exactly what was checked, whatever the
+ * bundle's spelling. */
+static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, size_t errlen) {
+  char *text = NULL, *path = NULL;
+  int fd, rc;
+
+  if ((rc = molt__manifest_print(m, &text))) return molt__fs_fail(err, errlen, "manifest", rc);
+  if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, tmp) < 0) {
+    free(text);
+    return nomem(err, errlen);
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    rc = -errno;
+  } else {
+    rc = molt__fs_write_all(fd, text, strlen(text));
+    if (rc == 0 && fsync(fd) != 0) rc = -errno;
+    if (close(fd) != 0 && rc == 0) rc = -errno;
+  }
+  if (rc) molt__fs_fail(err, errlen, path, rc);
+  free(path);
+  free(text);
+  return rc;
+}
+
+/* nftw passes no user pointer, so the walk's first fsync error waits
+ * here; thread-local, as two threads may unpack into two homes. */
+static _Thread_local int sync_error;
+
+/* Files are fsync'd as they are copied; their directory entries are made
+ * durable here, deepest first, so the rename publishes a complete tree. */
+static int sync_dir(const char* path, const struct stat* st, int flag, struct FTW* ftw) {
+  if (flag != FTW_DP) return 0;
+  sync_error = molt__fs_fsync_path(path);
+  return sync_error ? 1 : 0;
+}
+
+/* Read the copy back and check every digest against it: the bundle may
+ * have changed between our check and our copy, or the disk lied. */
+static int verify_copy(const char* tmp, molt_manifest_t** copy, char* err, size_t errlen) {
+  char *path = NULL, msg[MSG];
+  int rc;
+
+  if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, tmp) < 0) return nomem(err, errlen);
+  rc = molt__manifest_read(path, true, copy, msg, sizeof msg);
+  free(path);
+  if (rc == 0 && (rc = molt__manifest_verify_files(*copy, tmp, msg, sizeof msg))) {
+    molt__manifest_free(*copy);
+    *copy = NULL;
+  }
+  if (rc) {
+    if (err && errlen) snprintf(err, errlen, "the copy does not verify: %s", msg);
+    return rc;
+  }
+  sync_error = 0;
+  rc = nftw(tmp, sync_dir, 16, FTW_DEPTH | FTW_PHYS);
+  if (rc) return molt__fs_fail(err, errlen, tmp, rc == -1 ? -errno : sync_error);
+  return 0;
+}
+
+/* Compare by content, not by bytes: both are printed the one way. */
+static int same_content(const molt_manifest_t* a, const molt_manifest_t* b, bool* same) {
+  char *ta = NULL, *tb = NULL;
+  int rc;
+
+  if ((rc = molt__manifest_print(a, &ta)) == 0 && (rc = molt__manifest_print(b, &tb)) == 0)
+    *same = strcmp(ta, tb) == 0;
+  free(ta);
+  free(tb);
+  return rc;
+}
+
+/* Copies the verified bundle to tmp and publishes it as final. On failure
+ * neither is left behind. */
+static int publish(const molt_manifest_t* m, const char* bundle, const char* tmp, const char* final,
+                   molt_manifest_t** copy, char* err, size_t errlen) {
+  char* reldir = strdup(final);
+  int rc;
+
+  if (!reldir) return nomem(err, errlen);
+  *strrchr(reldir, '/') = '\0';
+  if (mkdir(tmp, 0700) != 0) {
+    rc = molt__fs_fail(err, errlen, tmp, -errno);
+    goto fail_mkdir;
+  }
+  if ((rc = copy_modules(m, bundle, tmp, err, errlen)) ||
+      (rc = write_manifest(m, tmp, err, errlen)) || (rc = verify_copy(tmp, copy, err, errlen)))
+    goto fail_tmp;
+  /* Not in the file, so not a release: what sits at final is an unpack
+   * killed after its rename and before its save. */
+  molt__fs_rmrf(final);
+  if (rename(tmp, final) != 0) {
+    rc = molt__fs_fail(err, errlen, final, -errno);
+    goto fail_tmp;
+  }
+  if ((rc = molt__fs_fsync_path(reldir))) {
+    molt__fs_fail(err, errlen, reldir, rc);
+    molt__fs_rmrf(final);
+    goto fail_copy;
+  }
+  free(reldir);
+  return 0;
+
+fail_tmp:
+  molt__fs_rmrf(tmp);
+fail_copy:
+  molt__manifest_free(*copy);
+  *copy = NULL;
+fail_mkdir:
+  free(reldir);
+  return rc;
+}
+
+static void store_remove(molt_store_t* s, const molt_release_t* rel) {
+  size_t i;
+
+  for (i = 0; i < s->nreleases && s->releases[i] != rel; i++) {
+  }
+  if (i == s->nreleases) return;
+  memmove(s->releases + i, s->releases + i + 1, (s->nreleases - i - 1) * sizeof *s->releases);
+  s->nreleases--;
+}
+
+/* The release as it will be recorded; its manifest comes from publish. */
+static molt_release_t* release_new(const molt_store_t* s, const molt_manifest_t* m) {
+  molt_release_t* rel = calloc(1, sizeof *rel);
+
+  if (!rel) return NULL;
+  rel->state = MOLT_REL_UNPACKED;
+  /* asprintf leaves its pointer undefined on failure; keep it freeable. */
+  if (asprintf(&rel->dir, MOLT_RELEASES_DIR "/%s-%s", m->name, m->version) < 0) rel->dir = NULL;
+  if (rel->dir && asprintf(&rel->path, "%s/%s", s->home, rel->dir) < 0) rel->path = NULL;
+  rel->vsn = strdup(m->version);
+  if (rel->dir && rel->path && rel->vsn) return rel;
+  molt__release_free(rel);
+  return NULL;
+}
+
+/* The published bundle becomes a release of the store, saved; on failure
+ * the store in memory is as it was and rel is still the caller's. */
+static int record(molt_store_t* s, molt_release_t* rel, const char* name, char* err,
+                  size_t errlen) {
+  bool named = s->name == NULL;
+  int rc;
+
+  if (named && !(s->name = strdup(name))) return nomem(err, errlen);
+  if (molt__store_insert(s, rel) != 0) {
+    rc = nomem(err, errlen);
+    goto fail_name;
+  }
+  if ((rc = molt__store_save(s, err, errlen)) == 0) return 0;
+  store_remove(s, rel);
+fail_name:
+  if (named) {
+    free(s->name);
+    s->name = NULL;
+  }
+  return rc;
+}
+
+int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out, char* err,
+                       size_t errlen) {
+  char *path = NULL, *tmp = NULL, msg[MSG];
+  molt_manifest_t* m = NULL;
+  molt_release_t *known, *rel;
+  bool same = false;
+  int rc;
+
+  if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, bundle) < 0) return nomem(err, errlen);
+  rc = molt__manifest_read(path, true, &m, err, errlen);
+  free(path);
+  if (rc) return rc;
+  if ((rc = molt__manifest_verify_files(m, bundle, msg, sizeof msg))) {
+    if (err && errlen) snprintf(err, errlen, "%s: %s", bundle, msg);
+    goto done;
+  }
+  if (s->name && strcmp(s->name, m->name) != 0) {
+    rc = MOLT_EINVAL;
+    if (err && errlen)
+      snprintf(err, errlen, "%s: release %s, but this home runs release %s", bundle, m->name,
+               s->name);
+    goto done;
+  }
+  if ((known = molt__store_find(s, m->version))) {
+    if ((rc = same_content(m, known->manifest, &same))) {
+      nomem(err, errlen);
+    } else if (!same) {
+      rc = MOLT_EEXIST;
+      if (err && errlen)
+        snprintf(err, errlen, "%s: release %s-%s is already unpacked, with different content",
+                 bundle, m->name, m->version);
+    } else if (out) {
+      *out = known;
+    }
+    goto done;
+  }
+  if (!(rel = release_new(s, m))) {
+    rc = nomem(err, errlen);
+    goto done;
+  }
+  if (asprintf(&tmp, "%s.tmp.%ld.%u", rel->path, (long)getpid(),
+               atomic_fetch_add(&unpack_count, 1)) < 0) {
+    molt__release_free(rel);
+    rc = nomem(err, errlen);
+    goto done;
+  }
+  rc = publish(m, bundle, tmp, rel->path, &rel->manifest, err, errlen);
+  free(tmp);
+  if (rc == 0 && (rc = record(s, rel, m->name, err, errlen))) molt__fs_rmrf(rel->path);
+  if (rc)
+    molt__release_free(rel);
+  else if (out)
+    *out = rel;
+done:
+  molt__manifest_free(m);
+  return rc;
+}
