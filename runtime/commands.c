@@ -42,8 +42,10 @@ static void add_module(const char* name, molt_version_t* cur, molt_version_t* ol
 static void cmd_status(molt_control_req_t* req, molt_container_state_t* st) {
   cJSON* r = cJSON_CreateObject();
   cJSON* rel = cJSON_AddObjectToObject(r, "release");
+  pthread_mutex_lock(&st->lock);
   cJSON_AddStringToObject(rel, "name", st->manifest->name);
   cJSON_AddStringToObject(rel, "version", st->manifest->version);
+  pthread_mutex_unlock(&st->lock);
   cJSON_AddStringToObject(r, "home", st->home);
   cJSON_AddNumberToObject(r, "os_pid", (double)getpid());
   cJSON_AddNumberToObject(r, "uptime_ms", (double)((molt__now_ns() - st->started_ns) / 1000000));
@@ -56,7 +58,9 @@ static void cmd_status(molt_control_req_t* req, molt_container_state_t* st) {
 
 static void cmd_stop(molt_control_req_t* req, molt_container_state_t* st) {
   cJSON* r = cJSON_CreateObject();
+  pthread_mutex_lock(&st->lock);
   cJSON_AddStringToObject(r, "stopping", st->manifest->name);
+  pthread_mutex_unlock(&st->lock);
   molt__control_reply(req, r);
   st->request_stop(st->request_stop_data);
 }
@@ -133,6 +137,8 @@ static const struct {
 } commands[] = {
     {"status", status_cmd},     {"stop", stop_cmd},   {"load", molt__cmd_load},
     {"purge", molt__cmd_purge}, {"ps", molt__cmd_ps}, {"inspect", molt__cmd_inspect},
+    {"unpack", molt__cmd_unpack}, {"releases", molt__cmd_releases}, {"upgrade", molt__cmd_upgrade},
+    {"commit", molt__cmd_commit}, {"rollback", molt__cmd_rollback},
 };
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {

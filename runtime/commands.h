@@ -4,17 +4,21 @@
 #define MOLT_RUNTIME_COMMANDS_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "control.h"
 #include "manifest.h"
 #include "molt/module.h"
+#include "release_store.h"
 
 /* The container as the commands see it. Owned by container.c. */
 typedef struct molt_container_state {
   char* home;
-  char* release_dir;
-  molt_manifest_t* manifest;
+  molt_store_t* store;       /* the home's releases; jobs change it, serialised by
+                                molt__upgrade_begin, under lock */
+  molt_manifest_t* manifest; /* the running release's (the store's), under lock */
+  pthread_mutex_t lock;
   molt_pid_t root; /* the release's root supervisor */
   uint64_t started_ns;
   molt_control_t* control;
@@ -42,6 +46,12 @@ void molt__cmd_load(molt_control_req_t* req, molt_container_state_t* st, const c
 void molt__cmd_purge(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_ps(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+/* The release commands (cmd_release.c). */
+void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_upgrade(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_commit(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_rollback(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 
 /* A string argument, or NULL (and a failure reply sent) if missing. */
 const char* molt__cmd_arg_str(molt_control_req_t* req, const cJSON* args, const char* key);

@@ -21,6 +21,7 @@
 #include "manifest.h"
 #include "runtime.h"
 #include "supervisor.h"
+#include "upgrade.h"
 
 /* How long the release tree and then stray actors get to stop cleanly
  * before they are killed. */
@@ -129,23 +130,53 @@ static void stop_everything(container_t* c) {
   molt__commands_shutdown_strays(STOP_STRAYS_MS);
 }
 
+/* The release to boot: --release is unpacked into the home's store (a
+ * no-op if it is there already) and becomes permanent if nothing is; the
+ * container always boots the permanent release, so a node that died
+ * during an uncommitted upgrade comes back on the last committed one. */
+static int pick_release(container_t* c, const molt_container_opts_t* o, molt_release_t** out, char* err,
+                        size_t errlen) {
+  int rc = molt__store_open(c->st.home, &c->st.store, err, errlen);
+  if (rc) return rc;
+  molt_release_t* given = NULL;
+  if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen))) return rc;
+  if (given && !molt__store_permanent(c->st.store) &&
+      (rc = molt__store_set_permanent(c->st.store, given->vsn, err, errlen)))
+    return rc;
+  molt_release_t* perm = molt__store_permanent(c->st.store);
+  if (!perm) {
+    snprintf(err, errlen, "no release to run in %s: give --release BUNDLE_DIR", c->st.home);
+    return MOLT_ENORELEASE;
+  }
+  if (given && given != perm)
+    molt__log("release %s unpacked; booting the permanent release %s (molt upgrade %s switches)", given->vsn,
+              perm->vsn, given->vsn);
+  *out = perm;
+  return 0;
+}
+
 static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_t errlen) {
-  char path[PATH_MAX];
-  int rc;
-  snprintf(path, sizeof(path), "%s/%s", c->st.release_dir, MOLT_MANIFEST_FILE);
-  if ((rc = molt__manifest_read(path, true, &c->st.manifest, err, errlen))) return rc;
-  if ((rc = molt__manifest_verify_files(c->st.manifest, c->st.release_dir, err, errlen))) return rc;
+  molt_release_t* rel = NULL;
+  int rc = pick_release(c, o, &rel, err, errlen);
+  if (rc) return rc;
+  c->st.manifest = rel->manifest;
+  if ((rc = molt__manifest_verify_files(rel->manifest, rel->path, err, errlen))) return rc;
   if ((rc = molt__runtime_start(o->schedulers, err, errlen))) return rc;
-  if ((rc = load_modules(c->st.manifest, c->st.release_dir, err, errlen))) return rc;
-  if (c->st.manifest->sup) {
+  if ((rc = load_modules(rel->manifest, rel->path, err, errlen))) return rc;
+  if (rel->manifest->sup) {
     char why[512] = "";
-    rc = molt__supervisor_start(c->st.manifest->sup, &c->st.root, why, sizeof(why));
+    rc = molt__supervisor_start(rel->manifest->sup, &c->st.root, why, sizeof(why));
     if (rc) {
-      snprintf(err, errlen, "release %s %s: %s", c->st.manifest->name, c->st.manifest->version, why);
+      snprintf(err, errlen, "release %s %s: %s", rel->manifest->name, rel->vsn, why);
       return rc;
     }
   }
   return 0;
+}
+
+/* A job (load, upgrade) may still be running: let it finish first. */
+static void wait_for_jobs(void) {
+  for (int waited = 0; waited < 30000 && !molt__upgrade_begin(); waited += 10) usleep(10000);
 }
 
 int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen) {
@@ -153,16 +184,18 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   memset(&c, 0, sizeof(c));
   char code_dir[PATH_MAX];
   int rc;
-  if (!o->release_dir) {
-    snprintf(err, errlen, "no release to run: give --release BUNDLE_DIR");
-    return MOLT_EINVAL;
+  pthread_mutex_init(&c.st.lock, NULL);
+  if (o->release_dir && access(o->release_dir, R_OK) != 0) {
+    int e = errno;
+    snprintf(err, errlen, "%s: %s", o->release_dir, strerror(e));
+    pthread_mutex_destroy(&c.st.lock);
+    return -e;
   }
   if ((rc = make_dir(o->home, err, errlen))) return rc;
   c.st.home = molt__abspath(o->home);
-  c.st.release_dir = molt__abspath(o->release_dir);
-  if (!c.st.home || !c.st.release_dir) {
+  if (!c.st.home) {
     rc = MOLT_ENOENT;
-    snprintf(err, errlen, "%s: %s", c.st.release_dir ? o->home : o->release_dir, strerror(errno));
+    snprintf(err, errlen, "%s: %s", o->home, strerror(errno));
     goto out_paths;
   }
   /* Refuse before touching anything if another container serves here. */
@@ -192,6 +225,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
          c.st.manifest->version, c.st.home, molt__rt.nsched, molt__actor_count());
   fflush(stdout);
   uv_run(&c.loop, UV_RUN_DEFAULT);
+  wait_for_jobs();
   molt__log("stopping release %s %s", c.st.manifest->name, c.st.manifest->version);
   stop_everything(&c);
   molt__control_stop(c.st.control);
@@ -204,9 +238,9 @@ out_tree:
 out_runtime:
   molt__runtime_stop();
   molt__code_close();
-  if (c.st.manifest) molt__manifest_free(c.st.manifest);
 out_paths:
+  molt__store_close(c.st.store);
   free(c.st.home);
-  free(c.st.release_dir);
+  pthread_mutex_destroy(&c.st.lock);
   return rc;
 }

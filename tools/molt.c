@@ -27,6 +27,7 @@ typedef struct opts {
   bool json;
   bool hard;
   bool down;
+  bool check;
   const char* pos[4]; /* positional arguments after the command */
   int npos;
 } opts_t;
@@ -36,7 +37,8 @@ static void usage(FILE* f) {
       "usage: molt <command> [options]\n"
       "\n"
       "commands:\n"
-      "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground\n"
+      "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground: the\n"
+      "          home's permanent release (--release is unpacked, and made permanent if none is)\n"
       "  status  show the running release, uptime, schedulers, actors and modules\n"
       "  stop    stop the container cleanly (every actor's terminate runs)\n"
       "  load    FILE.so [--extra STR] [--down]   load a module version as a transaction (soft\n"
@@ -44,6 +46,12 @@ static void usage(FILE* f) {
       "          goes back to an older layout through the running version's code_change)\n"
       "  purge   MODULE [--hard]         drop a module's old version (--hard kills its actors)\n"
       "  ps      [--module NAME] [--limit N]   list actors\n"
+      "  unpack  BUNDLE_DIR              verify a release bundle and copy it into the home\n"
+      "  releases                        every known release and its state\n"
+      "  upgrade VSN [--check]           move to release VSN as one transaction (up or down);\n"
+      "          --check only prints the steps\n"
+      "  commit                          make the current release permanent\n"
+      "  rollback                        back to the previous permanent release\n"
       "  inspect PID|NAME                show one actor and its state\n"
       "\n"
       "options for every command:\n"
@@ -75,6 +83,8 @@ static int parse(int argc, char** argv, opts_t* o) {
       o->hard = true;
     } else if (strcmp(a, "--down") == 0) {
       o->down = true;
+    } else if (strcmp(a, "--check") == 0) {
+      o->check = true;
     } else if (strcmp(a, "--module") == 0 && has_val) {
       o->module = argv[++i];
     } else if (strcmp(a, "--extra") == 0 && has_val) {
@@ -273,6 +283,80 @@ static int cmd_inspect(const opts_t* o) {
   return 0;
 }
 
+static int cmd_unpack(const opts_t* o) {
+  if (need_pos(o, "unpack", "one release bundle directory")) return 2;
+  char* dir = molt__abspath(o->pos[0]);
+  if (!dir) return fail("unpack: %s: %s", o->pos[0], strerror(errno));
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "bundle", dir);
+  free(dir);
+  cJSON* r = NULL;
+  if (call_args(o, "unpack", args, &r)) return 1;
+  if (o->json)
+    print_json(r);
+  else
+    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_releases(const opts_t* o) {
+  cJSON* r = NULL;
+  if (call(o, "releases", &r)) return 1;
+  if (o->json) {
+    print_json(r);
+  } else {
+    const cJSON* rel;
+    cJSON_ArrayForEach(rel, r) {
+      printf("%-10s %-10s %-10s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "");
+    }
+  }
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int print_change(const opts_t* o, cJSON* r, const char* verb) {
+  if (o->json) {
+    print_json(r);
+  } else if (!str(r, "state", NULL)) {
+    printf("%s", str(r, "plan", ""));
+  } else {
+    printf("%s", str(r, "plan", ""));
+    printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, str(r, "from", "?"),
+           str(r, "to", "?"), str(r, "state", "?"), num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
+  }
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_upgrade(const opts_t* o) {
+  if (need_pos(o, "upgrade", "one release version")) return 2;
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "version", o->pos[0]);
+  if (o->check) cJSON_AddBoolToObject(args, "check", true);
+  cJSON* r = NULL;
+  if (call_args(o, "upgrade", args, &r)) return 1;
+  return print_change(o, r, "upgrade");
+}
+
+static int cmd_rollback(const opts_t* o) {
+  cJSON* r = NULL;
+  if (call(o, "rollback", &r)) return 1;
+  return print_change(o, r, "rollback");
+}
+
+static int cmd_commit(const opts_t* o) {
+  cJSON* r = NULL;
+  if (call(o, "commit", &r)) return 1;
+  if (o->json)
+    print_json(r);
+  else
+    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+  cJSON_Delete(r);
+  return 0;
+}
+
 static int cmd_run(const opts_t* o) {
   molt_container_opts_t c = {o->home, o->release, o->schedulers};
   char err[1024] = "";
@@ -294,7 +378,8 @@ int main(int argc, char** argv) {
   }
   opts_t o = {0};
   if (parse(argc, argv, &o)) return 2;
-  bool takes_arg = strcmp(argv[1], "load") == 0 || strcmp(argv[1], "purge") == 0 || strcmp(argv[1], "inspect") == 0;
+  bool takes_arg = strcmp(argv[1], "load") == 0 || strcmp(argv[1], "purge") == 0 || strcmp(argv[1], "inspect") == 0 ||
+                   strcmp(argv[1], "unpack") == 0 || strcmp(argv[1], "upgrade") == 0;
   if (o.npos > 0 && !takes_arg) {
     fprintf(stderr, "molt %s: unexpected argument \"%s\" (see molt --help)\n", argv[1], o.pos[0]);
     return 2;
@@ -306,6 +391,11 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "purge") == 0) return cmd_purge(&o);
   if (strcmp(argv[1], "ps") == 0) return cmd_ps(&o);
   if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(&o);
+  if (strcmp(argv[1], "unpack") == 0) return cmd_unpack(&o);
+  if (strcmp(argv[1], "releases") == 0) return cmd_releases(&o);
+  if (strcmp(argv[1], "upgrade") == 0) return cmd_upgrade(&o);
+  if (strcmp(argv[1], "commit") == 0) return cmd_commit(&o);
+  if (strcmp(argv[1], "rollback") == 0) return cmd_rollback(&o);
   fprintf(stderr, "molt: unknown command \"%s\" (see molt --help)\n", argv[1]);
   return 2;
 }

@@ -1,0 +1,135 @@
+/* cmd_release.c: the release commands: unpack a bundle into the home's
+ * store, list the releases, upgrade or downgrade to one as a transaction,
+ * commit the current release, roll back to the previous permanent one.
+ * The store is changed only by jobs, one at a time (molt__upgrade_begin),
+ * under the container's lock so `releases` and `status` read it whole. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "release_handler.h"
+#include "upgrade.h"
+
+static bool begin(molt_job_t* j) {
+  if (molt__upgrade_begin()) return true;
+  j->rc = MOLT_EBUSY;
+  snprintf(j->err, sizeof(j->err), "another upgrade, rollback, load or unpack is in progress");
+  return false;
+}
+
+static cJSON* release_json(const molt_container_state_t* st, const molt_release_t* r) {
+  cJSON* o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "name", st->store->name ? st->store->name : "");
+  cJSON_AddStringToObject(o, "version", r->vsn);
+  cJSON_AddStringToObject(o, "state", molt__rel_state_name(r->state));
+  cJSON_AddBoolToObject(o, "running", r == molt__store_running(st->store));
+  cJSON_AddStringToObject(o, "dir", r->dir);
+  return o;
+}
+
+static void unpack_work(molt_job_t* j) {
+  if (!begin(j)) return;
+  const char* bundle = cJSON_GetObjectItemCaseSensitive(j->args, "bundle")->valuestring;
+  molt_release_t* r = NULL;
+  pthread_mutex_lock(&j->st->lock);
+  j->rc = molt__store_unpack(j->st->store, bundle, &r, j->err, sizeof(j->err));
+  if (j->rc == 0) j->result = release_json(j->st, r);
+  pthread_mutex_unlock(&j->st->lock);
+  molt__upgrade_end();
+}
+
+void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  if (molt__cmd_arg_str(req, args, "bundle")) molt__commands_job(req, st, args, unpack_work);
+}
+
+void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  cJSON* arr = cJSON_CreateArray();
+  pthread_mutex_lock(&st->lock);
+  for (size_t i = 0; i < st->store->nreleases; i++) cJSON_AddItemToArray(arr, release_json(st, st->store->releases[i]));
+  pthread_mutex_unlock(&st->lock);
+  molt__control_reply(req, arr);
+}
+
+static cJSON* change_json(const molt_release_change_t* c, const char* state) {
+  cJSON* r = cJSON_CreateObject();
+  cJSON_AddStringToObject(r, "from", c->from ? c->from : "");
+  cJSON_AddStringToObject(r, "to", c->to ? c->to : "");
+  cJSON_AddNumberToObject(r, "hops", (double)c->hops);
+  cJSON_AddNumberToObject(r, "steps", (double)c->steps);
+  cJSON_AddStringToObject(r, "plan", c->plan_text ? c->plan_text : "");
+  if (state) {
+    cJSON_AddStringToObject(r, "state", state);
+    cJSON_AddNumberToObject(r, "actors", (double)c->actors);
+    cJSON_AddNumberToObject(r, "pause_ms", c->pause_ms);
+    cJSON_AddNumberToObject(r, "total_ms", c->total_ms);
+  }
+  return r;
+}
+
+/* Move to vsn; then record it: permanent if make_permanent (a rollback to
+ * an old release), else installed. */
+static void move_to(molt_job_t* j, const char* vsn, bool check, bool make_permanent) {
+  molt_container_state_t* st = j->st;
+  molt_release_change_t c;
+  j->rc = molt__release_move(st->store, vsn, st->root, check, &c, j->err, sizeof(j->err));
+  if (j->rc == 0 && !check) {
+    pthread_mutex_lock(&st->lock);
+    j->rc = make_permanent ? molt__store_set_permanent(st->store, vsn, j->err, sizeof(j->err))
+                           : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));
+    molt_release_t* now = molt__store_find(st->store, vsn);
+    st->manifest = now->manifest;
+    pthread_mutex_unlock(&st->lock);
+    if (j->rc) {
+      /* The code runs the new release but the file could not say so: boot
+       * would run the permanent one. Say exactly that. */
+      size_t len = strlen(j->err);
+      snprintf(j->err + len, sizeof(j->err) - len, " (the container now runs %s; the releases file was not updated)",
+               vsn);
+    }
+  }
+  if (j->rc == 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
+  free(c.plan_text);
+}
+
+static void upgrade_work(molt_job_t* j) {
+  if (!begin(j)) return;
+  const char* vsn = cJSON_GetObjectItemCaseSensitive(j->args, "version")->valuestring;
+  bool check = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "check"));
+  move_to(j, vsn, check, false);
+  molt__upgrade_end();
+}
+
+void molt__cmd_upgrade(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  if (molt__cmd_arg_str(req, args, "version")) molt__commands_job(req, st, args, upgrade_work);
+}
+
+static void rollback_work(molt_job_t* j) {
+  if (!begin(j)) return;
+  molt_release_t* target = molt__store_rollback_target(j->st->store);
+  if (!target) {
+    j->rc = MOLT_ENORELEASE;
+    snprintf(j->err, sizeof(j->err), "nothing to roll back to: no earlier permanent release");
+  } else {
+    move_to(j, target->vsn, false, target->state == MOLT_REL_OLD);
+  }
+  molt__upgrade_end();
+}
+
+void molt__cmd_rollback(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  molt__commands_job(req, st, args, rollback_work);
+}
+
+static void commit_work(molt_job_t* j) {
+  if (!begin(j)) return;
+  pthread_mutex_lock(&j->st->lock);
+  molt_release_t* cur = molt__store_running(j->st->store);
+  j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
+  if (j->rc == 0) j->result = release_json(j->st, cur);
+  pthread_mutex_unlock(&j->st->lock);
+  molt__upgrade_end();
+}
+
+void molt__cmd_commit(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  molt__commands_job(req, st, args, commit_work);
+}

@@ -1,0 +1,252 @@
+/* release_handler.c: a release change as one transaction, in stages that
+ * each can be undone: (1) the code changes of every hop, through the
+ * code-change engine; (2) modules the target adds, installed; (3) the
+ * root supervisor given the target's tree; (4) modules the target drops,
+ * purged once their actors have stopped. Everything that can be checked
+ * (files, checksums, ELF, ABI, dlopen, the plan) is checked before stage
+ * 1; a failure in stage 2 or 3 runs stage 1 backwards, so the container is
+ * left as it was. Stage 4 cannot fail the change: a dropped module whose
+ * actors outlive the grace period is hard-purged. */
+#include "release_handler.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "code_server.h"
+#include "log.h"
+#include "runtime.h"
+#include "supervisor.h"
+#include "upgrade.h"
+#include "upgrade_plan.h"
+
+#define CHANGE_TIMEOUT_MS 5000
+#define PURGE_GRACE_MS 5000
+
+typedef struct prepared {
+  const molt_manifest_t* m;
+  const char* module;
+  molt_version_t* v;
+} prepared_t;
+
+typedef struct change_build {
+  const char* module;
+  molt_version_t* from; /* its current version before the change (a reference) */
+  molt_hop_t hops[16];
+  size_t nhops;
+} change_build_t;
+
+typedef struct ctx {
+  molt_store_t* store;
+  prepared_t* p;
+  size_t np, capp;
+  char* err;
+  size_t errlen;
+} ctx_t;
+
+static molt_release_t* release_of(molt_store_t* s, const molt_manifest_t* m) {
+  for (size_t i = 0; i < s->nreleases; i++)
+    if (s->releases[i]->manifest == m) return s->releases[i];
+  return NULL;
+}
+
+/* The version of module in release m, opened and checked once. */
+static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_version_t** out) {
+  for (size_t i = 0; i < c->np; i++)
+    if (c->p[i].m == m && strcmp(c->p[i].module, module) == 0) return *out = c->p[i].v, 0;
+  const molt_manifest_module_t* mod = molt__manifest_module(m, module);
+  molt_release_t* rel = release_of(c->store, m);
+  if (!mod || !rel) {
+    snprintf(c->err, c->errlen, "release %s has no module %s", m->version, module);
+    return MOLT_EMANIFEST;
+  }
+  if (c->np == c->capp) {
+    size_t cap = c->capp ? c->capp * 2 : 8;
+    prepared_t* p = realloc(c->p, cap * sizeof(*p));
+    if (!p) return MOLT_ENOMEM;
+    c->p = p;
+    c->capp = cap;
+  }
+  char path[PATH_MAX];
+  snprintf(path, sizeof(path), "%s/%s", rel->path, mod->file);
+  molt_version_t* v = NULL;
+  int rc = molt__code_prepare(path, module, &v, c->err, c->errlen);
+  if (rc) return rc;
+  if (strcmp(v->vsn, mod->vsn) != 0) {
+    snprintf(c->err, c->errlen, "%s: vsn: release %s says %s, the module says %s", path, m->version, mod->vsn,
+             v->vsn);
+    molt__version_unref(v);
+    return MOLT_EMANIFEST;
+  }
+  c->p[c->np++] = (prepared_t){m, module, v};
+  *out = v;
+  return 0;
+}
+
+static int state_vsn_of(const molt_manifest_t* m, const molt_manifest_module_t* mod, uint32_t* out, void* arg) {
+  molt_version_t* v = NULL;
+  int rc = prepare(arg, m, mod->name, &v);
+  if (rc == 0) *out = v->state_vsn;
+  return rc;
+}
+
+static change_build_t* change_for(change_build_t* cb, size_t* n, const char* module) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp(cb[i].module, module) == 0) return &cb[i];
+  cb[*n] = (change_build_t){.module = module};
+  return &cb[(*n)++];
+}
+
+/* Per module, the hops of its code change across the whole plan. Modules
+ * the running release lacks are adds, not changes. */
+static int build_changes(ctx_t* c, const molt_plan_t* plan, const molt_manifest_t* running, change_build_t* cb,
+                         size_t* n, size_t max) {
+  for (size_t h = 0; h < plan->nhops; h++) {
+    const molt_plan_hop_t* hop = &plan->hops[h];
+    for (size_t s = 0; s < hop->nsteps; s++) {
+      const molt_plan_step_t* st = &hop->steps[s];
+      if (st->op != MOLT_STEP_UPDATE && st->op != MOLT_STEP_SOFT) continue;
+      if (!molt__manifest_module(running, st->module)) continue;
+      if (*n == max) {
+        snprintf(c->err, c->errlen, "too many modules change at once (at most %zu)", max);
+        return MOLT_EUPGRADE;
+      }
+      change_build_t* b = change_for(cb, n, st->module);
+      if (b->nhops == sizeof(b->hops) / sizeof(b->hops[0])) {
+        snprintf(c->err, c->errlen, "%s: too many hops", st->module);
+        return MOLT_EUPGRADE;
+      }
+      molt_version_t* to = NULL;
+      int rc = prepare(c, hop->to, st->module, &to);
+      if (rc) return rc;
+      b->hops[b->nhops++] = (molt_hop_t){to, st->op == MOLT_STEP_UPDATE,
+                                         plan->dir == MOLT_PLAN_DOWN ? MOLT_DOWN : MOLT_UP, st->extra};
+    }
+  }
+  return 0;
+}
+
+static int apply_changes(change_build_t* cb, size_t n, molt_upgrade_stats_t* st, char* err, size_t errlen) {
+  molt_change_t ch[64];
+  for (size_t i = 0; i < n; i++) ch[i] = (molt_change_t){cb[i].module, cb[i].hops, cb[i].nhops};
+  return n ? molt__upgrade_apply(ch, n, CHANGE_TIMEOUT_MS, st, err, errlen) : 0;
+}
+
+/* Stage 1 backwards: every hop reversed, back to each module's version
+ * before the change. */
+static int undo_changes(change_build_t* cb, size_t n, char* err, size_t errlen) {
+  change_build_t back[64];
+  for (size_t i = 0; i < n; i++) {
+    back[i] = (change_build_t){.module = cb[i].module, .nhops = cb[i].nhops};
+    for (size_t j = 0; j < cb[i].nhops; j++) {
+      const molt_hop_t* h = &cb[i].hops[cb[i].nhops - 1 - j];
+      size_t prev = cb[i].nhops - 1 - j;
+      back[i].hops[j] = (molt_hop_t){prev ? cb[i].hops[prev - 1].to : cb[i].from, h->migrate,
+                                     h->dir == MOLT_UP ? MOLT_DOWN : MOLT_UP, h->extra};
+    }
+  }
+  return apply_changes(back, n, NULL, err, errlen);
+}
+
+static void purge_dropped(const char* module) {
+  char err[256];
+  molt__code_make_room(module, NULL, 0);
+  if (molt__code_delete(module, err, sizeof(err)) != 0) {
+    molt__log("release: %s", err);
+    return;
+  }
+  for (int waited = 0; waited < PURGE_GRACE_MS; waited += 10) {
+    if (molt__code_purge(module, false, NULL, 0) == 0) return;
+    usleep(10000);
+  }
+  molt__log("release: %s: actors still running after %d ms; hard purge", module, PURGE_GRACE_MS);
+  molt__code_purge(module, true, NULL, 0);
+}
+
+static const molt_manifest_t** known_manifests(molt_store_t* s) {
+  const molt_manifest_t** known = calloc(s->nreleases ? s->nreleases : 1, sizeof(*known));
+  for (size_t i = 0; known && i < s->nreleases; i++) known[i] = s->releases[i]->manifest;
+  return known;
+}
+
+int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check,
+                       molt_release_change_t* out, char* err, size_t errlen) {
+  uint64_t t0 = molt__now_ns();
+  ctx_t c = {.store = store, .err = err, .errlen = errlen};
+  molt_plan_t* plan = NULL;
+  change_build_t cb[64];
+  size_t ncb = 0;
+  molt_version_t* adds[64];
+  size_t nadds = 0;
+  const char* removes[64];
+  size_t nremoves = 0;
+  molt_upgrade_stats_t stats = {0};
+  memset(out, 0, sizeof(*out));
+
+  molt_release_t* running = molt__store_running(store);
+  const molt_manifest_t** known = known_manifests(store);
+  int rc = !running ? MOLT_ENORELEASE : !known ? MOLT_ENOMEM : 0;
+  if (!running) snprintf(err, errlen, "no release is running");
+  if (rc) goto out;
+  rc = molt__plan_new(known, store->nreleases, running->manifest, target, state_vsn_of, &c, &plan, err, errlen);
+  if (rc) goto out;
+  const molt_manifest_t* to = plan->hops[plan->nhops - 1].to;
+  out->from = running->manifest->version;
+  out->to = to->version;
+  out->hops = plan->nhops;
+  for (size_t h = 0; h < plan->nhops; h++) out->steps += plan->hops[h].nsteps;
+  if ((rc = molt__plan_describe(plan, &out->plan_text))) goto out;
+  if (check) goto out;
+
+  /* Every file opened and checked: the changes, the adds, the removes. */
+  if ((rc = build_changes(&c, plan, running->manifest, cb, &ncb, 64))) goto out;
+  for (size_t i = 0; i < to->nmodules && nadds < 64; i++)
+    if (!molt__manifest_module(running->manifest, to->modules[i].name) &&
+        (rc = prepare(&c, to, to->modules[i].name, &adds[nadds++])))
+      goto out;
+  for (size_t i = 0; i < running->manifest->nmodules && nremoves < 64; i++)
+    if (!molt__manifest_module(to, running->manifest->modules[i].name))
+      removes[nremoves++] = running->manifest->modules[i].name;
+  for (size_t i = 0; i < ncb; i++) cb[i].from = molt__code_get_current(cb[i].module);
+
+  /* Stage 1: the code changes, all or nothing. */
+  if ((rc = apply_changes(cb, ncb, &stats, err, errlen))) goto out;
+  /* Stage 2: new modules. */
+  for (size_t i = 0; i < nadds; i++) molt__code_make_room(adds[i]->name, NULL, 0);
+  rc = molt__code_install_set(adds, nadds, err, errlen);
+  /* Stage 3: the target's tree. */
+  if (rc == 0 && root != MOLT_PID_NONE && to->sup) {
+    rc = molt__supervisor_update(root, to->sup, err, errlen);
+    if (rc)
+      for (size_t i = 0; i < nadds; i++) molt__code_unload_current(adds[i]->name, NULL, 0);
+  }
+  if (rc) {
+    char undo[512] = "";
+    if (undo_changes(cb, ncb, undo, sizeof(undo)) != 0) {
+      molt__log("release: undoing the code change failed: %s", undo);
+      size_t len = strlen(err);
+      snprintf(err + len, errlen - len, "; undoing the code change failed too: %s", undo);
+    }
+    goto out;
+  }
+  /* Stage 4: dropped modules go once their actors have stopped. */
+  for (size_t i = 0; i < nremoves; i++) purge_dropped(removes[i]);
+  out->actors = stats.actors;
+  out->pause_ms = (double)stats.pause_ns / 1e6;
+
+out:
+  out->total_ms = (double)(molt__now_ns() - t0) / 1e6;
+  for (size_t i = 0; i < ncb; i++)
+    if (cb[i].from) molt__version_unref(cb[i].from);
+  for (size_t i = 0; i < c.np; i++) molt__version_unref(c.p[i].v);
+  free(c.p);
+  free(known);
+  molt__plan_free(plan);
+  if (rc && out->plan_text) {
+    free(out->plan_text);
+    out->plan_text = NULL;
+  }
+  return rc;
+}
