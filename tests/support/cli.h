@@ -18,8 +18,9 @@ extern char ct_log[4096];
 void ct_setup(void);
 void ct_teardown(void);
 
-/* Start `molt run --release release --schedulers 2` and wait until it
- * serves; the test fails if it does not within 10 s. */
+/* Start `molt run --release release --schedulers 2` (release NULL: the
+ * home's permanent one) and wait until it serves; the test fails if it
+ * does not within 10 s. The log is appended to across restarts. */
 void ct_start(const char* release);
 /* Send sig to the running container. */
 void ct_signal(int sig);

@@ -1,0 +1,184 @@
+/* release_test.c: the release lifecycle on a real container under its
+ * drivers' load: unpack, upgrade (soft, with code_change, adding and
+ * dropping modules), commit, rollback, boot after SIGKILL, bad input. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "testutil.h"
+
+#define REL(v) MOLT_RELEASE_DIR "/demo-" v
+
+TestSuite(release, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
+
+static const char* running_vsn(char* buf, size_t len) {
+  cJSON* j = ct_json("status");
+  snprintf(buf, len, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(j, "release"), "version")->valuestring);
+  cJSON_Delete(j);
+  return buf;
+}
+
+static const char* state_of(const char* vsn, char* buf, size_t len) {
+  cJSON* j = ct_json("releases");
+  cJSON* r;
+  snprintf(buf, len, "unknown");
+  cJSON_ArrayForEach(r, j) if (strcmp(cJSON_GetObjectItem(r, "version")->valuestring, vsn) == 0)
+      snprintf(buf, len, "%s", cJSON_GetObjectItem(r, "state")->valuestring);
+  cJSON_Delete(j);
+  return buf;
+}
+
+static bool has_module(const char* name) {
+  cJSON* j = ct_json("status");
+  cJSON* m;
+  bool found = false;
+  cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "modules")) {
+    if (strcmp(cJSON_GetObjectItem(m, "name")->valuestring, name) == 0 &&
+        cJSON_IsString(cJSON_GetObjectItem(m, "current")))
+      found = true;
+  }
+  cJSON_Delete(j);
+  return found;
+}
+
+static void unpack_all(void) {
+  cJSON_Delete(ct_json("unpack " REL("1.1.0")));
+  cJSON_Delete(ct_json("unpack " REL("2.0.0")));
+}
+
+static long long log_sum(const char* log, const char* line, const char* label) {
+  long long sum = 0;
+  for (const char* p = log; (p = strstr(p, line)); p++) {
+    const char* n = strstr(p, label);
+    const char* eol = strchr(p, '\n');
+    if (n && (!eol || n < eol)) sum += atoll(n + strlen(label));
+  }
+  return sum;
+}
+
+Test(release, rollout_commit_and_rollback_keep_every_message) {
+  char b[64];
+  ct_start(REL("1.0.0"));
+  unpack_all();
+  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "unpacked");
+
+  usleep(100000);
+  cJSON* r = ct_json("upgrade 1.1.0");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "state")->valuestring, "current");
+  cr_expect(strstr(cJSON_GetObjectItem(r, "plan")->valuestring, "soft counter"));
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
+  cJSON_Delete(ct_json("commit"));
+  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "old");
+
+  usleep(100000);
+  r = ct_json("upgrade 2.0.0");
+  const char* plan = cJSON_GetObjectItem(r, "plan")->valuestring;
+  cr_expect(strstr(plan, "update counter 1.1.0 -> 2.0.0 (code_change)"), "%s", plan);
+  cr_expect(strstr(plan, "add stats"), "%s", plan);
+  cr_expect(strstr(plan, "remove heartbeat"), "%s", plan);
+  cJSON_Delete(r);
+  cr_expect(has_module("stats"));
+  cr_expect_not(has_module("heartbeat"));
+  r = ct_json("inspect counter");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "vsn")->valuestring, "2.0.0");
+  cJSON_Delete(r);
+
+  usleep(100000);
+  r = ct_json("rollback");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "1.1.0");
+  cr_expect(strstr(cJSON_GetObjectItem(r, "plan")->valuestring, "code_change down"));
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
+  cr_expect(has_module("heartbeat"));
+  cr_expect_not(has_module("stats"));
+  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "unpacked");
+
+  char* out = NULL;
+  cr_assert_eq(ct_molt("stop", &out), 0, "%s", out);
+  free(out);
+  cr_assert_eq(ct_wait_exit(15000), 0);
+  char* log = tu_read_file(ct_log, NULL);
+  long long sent = log_sum(log, "driver: terminating", "sent ");
+  long long counted = log_sum(log, "counter: terminating", "total ");
+  cr_expect_gt(sent, 0);
+  cr_expect_eq(sent, counted, "sent %lld, counted %lld:\n%s", sent, counted, log);
+  cr_expect_null(strstr(log, "mismatch on"), "%s", log);
+  free(log);
+}
+
+Test(release, a_chain_1_0_0_to_2_0_0_and_back_in_one_transaction_each) {
+  char b[64];
+  ct_start(REL("1.0.0"));
+  unpack_all();
+  cJSON* r = ct_json("upgrade 2.0.0");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "2.0.0");
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "2.0.0");
+  r = ct_json("upgrade 1.0.0");
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+}
+
+Test(release, check_changes_nothing_and_bad_input_is_refused_while_serving) {
+  char b[64];
+  ct_start(REL("1.0.0"));
+  unpack_all();
+  cJSON* r = ct_json("upgrade 2.0.0 --check");
+  cr_expect_null(cJSON_GetObjectItem(r, "state"));
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+  char* out = NULL;
+  cr_expect_eq(ct_molt("upgrade 9.9.9", &out), 1);
+  cr_expect(strstr(out, "9.9.9"), "%s", out);
+  free(out);
+  cr_expect_eq(ct_molt("upgrade 1.0.0", &out), 1);
+  cr_expect(strstr(out, "already running"), "%s", out);
+  free(out);
+  cr_expect_eq(ct_molt("commit", &out), 1);
+  cr_expect(strstr(out, "nothing to commit"), "%s", out);
+  free(out);
+  /* A corrupt bundle: one byte of a module flipped. */
+  char cmd[16384];
+  snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s/bad' && printf x | dd of='%s/bad/modules/counter-2.0.0.so' bs=1 seek=4000 conv=notrunc 2>/dev/null && sed -i 's/\"2.0.0\"/\"3.0.0\"/' '%s/bad/release.json'",
+           REL("2.0.0"), ct_home, ct_home, ct_home);
+  cr_assert_eq(system(cmd), 0);
+  char args[8192];
+  snprintf(args, sizeof(args), "unpack '%s/bad'", ct_home);
+  cr_expect_eq(ct_molt(args, &out), 1);
+  cr_expect(strstr(out, "sha256") || strstr(out, "vsn"), "%s", out);
+  cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line: %s", out);
+  free(out);
+  cr_expect_str_eq(state_of("3.0.0", b, sizeof(b)), "unknown");
+  cJSON* j = ct_json("status");
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 7);
+  cJSON_Delete(j);
+}
+
+Test(release, after_sigkill_an_uncommitted_upgrade_boots_the_permanent_release) {
+  char b[64];
+  ct_start(REL("1.0.0"));
+  unpack_all();
+  cJSON_Delete(ct_json("upgrade 2.0.0"));
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "2.0.0");
+  ct_signal(SIGKILL);
+  ct_wait_exit(5000);
+  /* Boot again with no --release: the home's permanent release. */
+  ct_start(NULL);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "unpacked");
+  cJSON_Delete(ct_json("upgrade 2.0.0"));
+  cJSON_Delete(ct_json("commit"));
+  ct_signal(SIGKILL);
+  ct_wait_exit(5000);
+  ct_start(NULL);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "2.0.0");
+}
