@@ -329,16 +329,29 @@ static int let_go(sup_t* s, molt_pid_t pid, uint32_t shutdown_ms) {
   return 0;
 }
 
+static bool same_child(const child_t* a, const child_t* b) {
+  return strcmp(a->id, b->id) == 0 && !a->spec->sup == !b->spec->sup;
+}
+
+static void keep(child_t* to, const child_t* from, bool* kept) {
+  to->pid = from->pid;
+  to->gone = from->gone;
+  *kept = true;
+}
+
 /* Match next's children to the running ones by id and kind: a match keeps
- * its running actor. */
+ * its running actor. A release change mostly keeps children where they
+ * were, so the same position is tried first: linear for 10^5 children
+ * where a plain search would be quadratic. */
 static void match_running(sup_t* s, sup_t* next, bool* kept) {
   for (size_t j = 0; j < next->n; j++) {
+    if (j < s->n && !kept[j] && same_child(&s->kids[j], &next->kids[j])) {
+      keep(&next->kids[j], &s->kids[j], &kept[j]);
+      continue;
+    }
     for (size_t i = 0; i < s->n; i++) {
-      if (kept[i] || strcmp(s->kids[i].id, next->kids[j].id) != 0) continue;
-      if (!s->kids[i].spec->sup != !next->kids[j].spec->sup) continue;
-      next->kids[j].pid = s->kids[i].pid;
-      next->kids[j].gone = s->kids[i].gone;
-      kept[i] = true;
+      if (kept[i] || !same_child(&s->kids[i], &next->kids[j])) continue;
+      keep(&next->kids[j], &s->kids[i], &kept[i]);
       break;
     }
   }
