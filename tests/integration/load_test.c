@@ -100,16 +100,6 @@ Test(load, ps_lists_actors_and_inspect_shows_state) {
   free(out);
 }
 
-/* Sum of "<label> <number>" over the log's lines that contain `line`. */
-static long long log_sum(const char* log, const char* line, const char* label) {
-  long long sum = 0;
-  for (const char* p = log; (p = strstr(p, line)); p++) {
-    const char* n = strstr(p, label);
-    const char* eol = strchr(p, '\n');
-    if (n && (!eol || n < eol)) sum += atoll(n + strlen(label));
-  }
-  return sum;
-}
 
 Test(load, upgrade_migrate_and_roll_back_the_counter_under_load_without_losing_a_message) {
   ct_start(DEMO);
@@ -137,8 +127,8 @@ Test(load, upgrade_migrate_and_roll_back_the_counter_under_load_without_losing_a
   free(out);
   cr_assert_eq(ct_wait_exit(15000), 0);
   char* log = tu_read_file(ct_log, NULL);
-  long long sent = log_sum(log, "driver: terminating", "sent ");
-  long long counted = log_sum(log, "counter: terminating", "total ");
+  long long sent = ct_log_sum(log, "driver: terminating", "sent ");
+  long long counted = ct_log_sum(log, "counter: terminating", "total ");
   cr_expect_gt(sent, 0);
   cr_expect_eq(sent, counted, "sent %lld, counted %lld:\n%s", sent, counted, log);
   cr_expect_null(strstr(log, "mismatch on"), "%s", log);

@@ -51,15 +51,6 @@ static void unpack_all(void) {
   cJSON_Delete(ct_json("unpack " REL("2.0.0")));
 }
 
-static long long log_sum(const char* log, const char* line, const char* label) {
-  long long sum = 0;
-  for (const char* p = log; (p = strstr(p, line)); p++) {
-    const char* n = strstr(p, label);
-    const char* eol = strchr(p, '\n');
-    if (n && (!eol || n < eol)) sum += atoll(n + strlen(label));
-  }
-  return sum;
-}
 
 Test(release, rollout_commit_and_rollback_keep_every_message) {
   char b[64];
@@ -106,8 +97,8 @@ Test(release, rollout_commit_and_rollback_keep_every_message) {
   free(out);
   cr_assert_eq(ct_wait_exit(15000), 0);
   char* log = tu_read_file(ct_log, NULL);
-  long long sent = log_sum(log, "driver: terminating", "sent ");
-  long long counted = log_sum(log, "counter: terminating", "total ");
+  long long sent = ct_log_sum(log, "driver: terminating", "sent ");
+  long long counted = ct_log_sum(log, "counter: terminating", "total ");
   cr_expect_gt(sent, 0);
   cr_expect_eq(sent, counted, "sent %lld, counted %lld:\n%s", sent, counted, log);
   cr_expect_null(strstr(log, "mismatch on"), "%s", log);

@@ -114,3 +114,13 @@ int ct_json_ok(const char* args) {
   free(out);
   return rc;
 }
+
+long long ct_log_sum(const char* log, const char* line, const char* label) {
+  long long sum = 0;
+  for (const char* p = log; (p = strstr(p, line)); p++) {
+    const char* n = strstr(p, label);
+    const char* eol = strchr(p, '\n');
+    if (n && (!eol || n < eol)) sum += atoll(n + strlen(label));
+  }
+  return sum;
+}

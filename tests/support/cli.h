@@ -37,4 +37,8 @@ cJSON* ct_json(const char* args);
  * its output. */
 int ct_json_ok(const char* args);
 
+/* Sum of the number after `label` on every line of log that contains
+ * `line` (e.g. the drivers' "sent N" in their terminate lines). */
+long long ct_log_sum(const char* log, const char* line, const char* label);
+
 #endif
