@@ -124,3 +124,18 @@ long long ct_log_sum(const char* log, const char* line, const char* label) {
   }
   return sum;
 }
+
+void ct_stop_expect_no_loss(void) {
+  char* out = NULL;
+  cr_assert_eq(ct_molt("stop", &out), 0, "%s", out);
+  free(out);
+  cr_assert_eq(ct_wait_exit(15000), 0);
+  char* log = tu_read_file(ct_log, NULL);
+  cr_assert(log);
+  long long sent = ct_log_sum(log, "driver: terminating", "sent ");
+  long long counted = ct_log_sum(log, "counter: terminating", "total ");
+  cr_expect_gt(sent, 0);
+  cr_expect_eq(sent, counted, "sent %lld, counted %lld:\n%s", sent, counted, log);
+  cr_expect_null(strstr(log, "mismatch on"), "a driver saw a lost message:\n%s", log);
+  free(log);
+}

@@ -41,4 +41,8 @@ int ct_json_ok(const char* args);
  * `line` (e.g. the drivers' "sent N" in their terminate lines). */
 long long ct_log_sum(const char* log, const char* line, const char* label);
 
+/* Stop the demo container cleanly and check its log: the drivers' "sent"
+ * adds up to the counter's "total", and no driver saw a mismatch. */
+void ct_stop_expect_no_loss(void);
+
 #endif
