@@ -163,3 +163,67 @@ Test(release, after_sigkill_an_uncommitted_upgrade_boots_the_permanent_release) 
   ct_start(NULL);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "2.0.0");
 }
+
+/* Bundles of the demo whose 2.0.0 lists explicit paths only from and to
+ * 1.1.0, so 1.0.0 <-> 2.0.0 must chain through 1.1.0. */
+static void write_chain_bundles(void) {
+  const char* vsns[] = {"1.0.0", "1.1.0", "2.0.0"};
+  for (int i = 0; i < 3; i++) {
+    char src[4096], dst[4096], cmd[16384];
+    snprintf(src, sizeof(src), MOLT_SOURCE_DIR "/releases/demo/%s.json", vsns[i]);
+    char* text = tu_read_file(src, NULL);
+    cJSON* m = cJSON_Parse(text);
+    free(text);
+    cr_assert(m);
+    if (i == 2) {
+      cJSON* up = cJSON_Parse(
+          "[{\"from\":\"1.1.0\",\"steps\":[{\"op\":\"update\",\"module\":\"counter\"},"
+          "{\"op\":\"add\",\"module\":\"stats\"},{\"op\":\"remove\",\"module\":\"heartbeat\"}]}]");
+      cJSON* down = cJSON_Parse(
+          "[{\"to\":\"1.1.0\",\"steps\":[{\"op\":\"update\",\"module\":\"counter\"},"
+          "{\"op\":\"remove\",\"module\":\"stats\"},{\"op\":\"add\",\"module\":\"heartbeat\"}]}]");
+      cJSON_AddItemToObject(m, "upgrade", up);
+      cJSON_AddItemToObject(m, "downgrade", down);
+    }
+    char* out = cJSON_Print(m);
+    cJSON_Delete(m);
+    snprintf(dst, sizeof(dst), "%s/src-%s.json", ct_home, vsns[i]);
+    cr_assert_eq(tu_write_file(dst, out, strlen(out)), 0);
+    free(out);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/chain-%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", dst,
+             MOLT_MODULE_DIR, ct_home, vsns[i]);
+    char* log = NULL;
+    cr_assert_eq(tu_run(cmd, &log), 0, "%s", log);
+    free(log);
+  }
+}
+
+Test(release, a_jump_with_no_direct_path_chains_through_the_release_between) {
+  char b[64], path[4096], args[8192];
+  write_chain_bundles();
+  snprintf(path, sizeof(path), "%s/chain-1.0.0", ct_home);
+  ct_start(path);
+  for (int i = 1; i < 3; i++) {
+    snprintf(args, sizeof(args), "unpack '%s/chain-%s'", ct_home, i == 1 ? "1.1.0" : "2.0.0");
+    cJSON_Delete(ct_json(args));
+  }
+  usleep(100000);
+  cJSON* r = ct_json("upgrade 2.0.0");
+  cr_expect_eq(cJSON_GetObjectItem(r, "hops")->valueint, 2);
+  const char* plan = cJSON_GetObjectItem(r, "plan")->valuestring;
+  cr_expect(strstr(plan, "1.0.0 -> 1.1.0: soft counter"), "%s", plan);
+  cr_expect(strstr(plan, "1.1.0 -> 2.0.0: update counter 1.1.0 -> 2.0.0"), "%s", plan);
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "2.0.0");
+  r = ct_json("inspect counter");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "vsn")->valuestring, "2.0.0");
+  cJSON_Delete(r);
+  usleep(100000);
+  r = ct_json("upgrade 1.0.0"); /* back down the same chain */
+  cr_expect_eq(cJSON_GetObjectItem(r, "hops")->valueint, 2);
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+  cr_expect(has_module("heartbeat"));
+  cr_expect_not(has_module("stats"));
+  ct_stop_expect_no_loss();
+}
