@@ -39,7 +39,7 @@ static void add_module(const char* name, molt_version_t* cur, molt_version_t* ol
   cJSON_AddItemToArray(m->arr, o);
 }
 
-static void cmd_status(molt_control_req_t* req, molt_container_state_t* st) {
+static void cmd_status(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
   cJSON* r = cJSON_CreateObject();
   cJSON* rel = cJSON_AddObjectToObject(r, "release");
   pthread_mutex_lock(&st->lock);
@@ -56,7 +56,7 @@ static void cmd_status(molt_control_req_t* req, molt_container_state_t* st) {
   molt__control_reply(req, r);
 }
 
-static void cmd_stop(molt_control_req_t* req, molt_container_state_t* st) {
+static void cmd_stop(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
   cJSON* r = cJSON_CreateObject();
   pthread_mutex_lock(&st->lock);
   cJSON_AddStringToObject(r, "stopping", st->manifest->name);
@@ -123,19 +123,11 @@ fail:
 
 typedef void (*cmd_fn)(molt_control_req_t*, molt_container_state_t*, const cJSON*);
 
-static void status_cmd(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
-  cmd_status(req, st);
-}
-
-static void stop_cmd(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
-  cmd_stop(req, st);
-}
-
 static const struct {
   const char* name;
   cmd_fn fn;
 } commands[] = {
-    {"status", status_cmd},     {"stop", stop_cmd},   {"load", molt__cmd_load},
+    {"status", cmd_status},     {"stop", cmd_stop},   {"load", molt__cmd_load},
     {"purge", molt__cmd_purge}, {"ps", molt__cmd_ps}, {"inspect", molt__cmd_inspect},
     {"unpack", molt__cmd_unpack}, {"releases", molt__cmd_releases}, {"upgrade", molt__cmd_upgrade},
     {"commit", molt__cmd_commit}, {"rollback", molt__cmd_rollback},

@@ -107,6 +107,13 @@ static bool restart_allowed(sup_t* s) {
 
 static void begin_shutdown(sup_t* s, int reason);
 
+/* Ask pid to stop as OTP's shutdown spec says: exit(shutdown) and a kill
+ * after shutdown_ms, or an immediate kill (brutal_kill) for 0. */
+static void stop_pid(molt_pid_t pid, uint32_t shutdown_ms) {
+  molt_exit(pid, shutdown_ms ? MOLT_EXIT_SHUTDOWN : MOLT_EXIT_KILL);
+  if (shutdown_ms) molt_send_after(shutdown_ms, molt_self(), TAG_KILL, &pid, sizeof(pid), NULL);
+}
+
 /* Stop the highest running child at or above floor; true if one was. */
 static bool stop_next(sup_t* s, size_t floor) {
   for (size_t j = s->n; j-- > floor;) {
@@ -114,12 +121,7 @@ static bool stop_next(sup_t* s, size_t floor) {
     if (k->pid == MOLT_PID_NONE) continue;
     if (k->stopping) return true; /* still waiting for it */
     k->stopping = true;
-    if (k->spec->shutdown_ms == 0) {
-      molt_exit(k->pid, MOLT_EXIT_KILL); /* brutal_kill */
-    } else {
-      molt_exit(k->pid, MOLT_EXIT_SHUTDOWN);
-      molt_send_after(k->spec->shutdown_ms, molt_self(), TAG_KILL, &k->pid, sizeof(k->pid), NULL);
-    }
+    stop_pid(k->pid, k->spec->shutdown_ms);
     return true;
   }
   return false;
@@ -324,8 +326,7 @@ static int let_go(sup_t* s, molt_pid_t pid, uint32_t shutdown_ms) {
   molt__free(s->leaving);
   s->leaving = v;
   s->leaving[s->nleaving++] = pid;
-  molt_exit(pid, shutdown_ms ? MOLT_EXIT_SHUTDOWN : MOLT_EXIT_KILL);
-  if (shutdown_ms) molt_send_after(shutdown_ms, molt_self(), TAG_KILL, &pid, sizeof(pid), NULL);
+  stop_pid(pid, shutdown_ms);
   return 0;
 }
 
