@@ -3,6 +3,7 @@
 #include "code_server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,15 @@ static int old_running(const entry_t* e, long actors, const char* why, char* err
                           e->name, e->old->vsn, e->old->revision, actors, why);
 }
 
+/* A reload of the vsn that runs is the next dev build of it. */
+static void set_label(molt_version_t* v, const molt_version_t* current) {
+  v->dev = current && strcmp(current->vsn, v->vsn) == 0 ? current->dev + 1 : 0;
+  if (v->dev)
+    snprintf(v->label, sizeof(v->label), "%s+dev.%u", v->vsn, v->dev);
+  else
+    snprintf(v->label, sizeof(v->label), "%s", v->vsn);
+}
+
 /* Under the lock: make v current, current old, and give v the next revision
  * of its name. The caller hands over the slot's reference. On refusal nothing
  * has changed. */
@@ -100,6 +110,7 @@ static int install(molt_version_t* v, char* err, size_t errlen) {
   if (!e) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", v->name);
   if (e->old) return old_loaded(e, err, errlen);
   v->revision = ++e->revisions;
+  set_label(v, e->current);
   e->old = e->current;
   e->current = v;
   return 0;

@@ -138,6 +138,7 @@ static int take_descriptor(molt_version_t* v, const molt_module_t* d) {
   v->format_state = MOLT_HAS_FIELD(d, format_state) ? d->format_state : NULL;
   v->name = strdup(d->name);
   v->vsn = strdup(d->vsn);
+  snprintf(v->label, sizeof(v->label), "%s", d->vsn); /* until installed */
   atomic_init(&v->refs, 1);
   atomic_init(&v->actors, 0);
   return v->name && v->vsn ? 0 : MOLT_ENOMEM;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "descriptor.h"
 #include "molt/module.h"
 
 /* Everything the runtime needs from a version, copied out of the image at
@@ -18,6 +19,11 @@ typedef struct molt_version {
   char* vsn;           /* copy of desc->vsn (malloc) */
   uint32_t state_vsn;
   unsigned revision;   /* 1 for the first load of this name, then 2, 3, ... */
+  /* What status and ps show: vsn, or "vsn+dev.N" for the Nth load in a row
+   * of the same vsn (a rebuild that kept the vsn string is still new code).
+   * Set with revision when the version is installed. */
+  unsigned dev;
+  char label[MOLT_MODULE_VSN_MAX + 16];
   char* src_path;      /* the file it was loaded from */
   char* priv_path;     /* the private copy that was dlopen'd */
   uint8_t sha256[32];  /* of the file's bytes */

@@ -26,6 +26,7 @@
 typedef struct entry {
   char name[NAME_MAX + 1];
   uint64_t due;                 /* pending: report at this uv_now() */
+  uint64_t event_ns;            /* pending: uv_hrtime() of its last event */
   ino_t ino;                    /* seen: the identity last reported */
   off_t size;
   struct timespec mtime;
@@ -83,12 +84,13 @@ static void pend(molt_watch_t* w, const char* name) {
   entry_t* e = find_or_add(&w->pending, name);
   if (!e) return; /* out of memory: the next event or rescan tries again */
   e->due = uv_now(w->loop) + w->debounce_ms;
+  e->event_ns = uv_hrtime();
   arm_debounce(w);
 }
 
 /* Report a file that has been quiet long enough, unless it is gone or is
  * exactly what was reported last. */
-static void report(molt_watch_t* w, const char* name) {
+static void report(molt_watch_t* w, const char* name, uint64_t event_ns) {
   char path[PATH_MAX];
   struct stat st;
   snprintf(path, sizeof(path), "%s/%s", w->dir, name);
@@ -102,7 +104,7 @@ static void report(molt_watch_t* w, const char* name) {
     seen->size = st.st_size;
     seen->mtime = st.st_mtim;
   }
-  w->cb(path, w->arg);
+  w->cb(path, event_ns, w->arg);
 }
 
 static void on_debounce(uv_timer_t* t) {
@@ -115,8 +117,9 @@ static void on_debounce(uv_timer_t* t) {
     }
     char name[NAME_MAX + 1];
     memcpy(name, w->pending.v[i].name, sizeof(name));
+    uint64_t event_ns = w->pending.v[i].event_ns;
     w->pending.v[i] = w->pending.v[--w->pending.n];
-    report(w, name); /* may call back into the caller: the list is consistent */
+    report(w, name, event_ns); /* may call back into the caller: the list is consistent */
   }
   arm_debounce(w);
 }

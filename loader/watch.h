@@ -13,8 +13,10 @@ typedef struct molt_watch molt_watch_t;
 /* path (dir/name) finished changing: it was closed after a write or
  * renamed into the directory, and then nothing happened to it for the
  * debounce period. Also called, after a rescan, for every file whose
- * identity (inode, size, mtime) differs from the last one reported. */
-typedef void (*molt_watch_cb)(const char* path, void* arg);
+ * identity (inode, size, mtime) differs from the last one reported.
+ * event_ns (uv_hrtime) is when the last event for it was read, or when the
+ * rescan ran: where "event to live" latencies start. */
+typedef void (*molt_watch_cb)(const char* path, uint64_t event_ns, void* arg);
 
 /* Watch dir on loop (on loop's thread) for files whose name ends with
  * suffix (".so"). A raw inotify descriptor polled on the loop, because

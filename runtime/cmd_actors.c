@@ -34,6 +34,7 @@ static cJSON* describe(molt_actor_t* a) {
   cJSON_AddStringToObject(o, "module", a->version->name);
   cJSON_AddStringToObject(o, "vsn", a->version->vsn);
   cJSON_AddNumberToObject(o, "revision", a->version->revision);
+  cJSON_AddStringToObject(o, "label", a->version->label);
   cJSON_AddStringToObject(o, "status", status_name(a->status));
   cJSON_AddNumberToObject(o, "messages", (double)a->handled);
   cJSON_AddNumberToObject(o, "scheduler", a->sched->id);

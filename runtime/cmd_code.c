@@ -4,71 +4,54 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "code_load.h"
 #include "code_server.h"
 #include "commands.h"
 #include "runtime.h"
 #include "upgrade.h"
 
-#define LOAD_TIMEOUT_MS 5000
-
 static double ms(uint64_t ns) { return (double)ns / 1e6; }
 
-static cJSON* load_result(molt_version_t* v, molt_version_t* cur, bool migrate, molt_direction_t dir,
-                          const molt_upgrade_stats_t* s) {
-  cJSON* r = cJSON_CreateObject();
-  cJSON_AddStringToObject(r, "module", v->name);
-  if (cur) {
-    cJSON_AddStringToObject(r, "from", cur->vsn);
-    cJSON_AddNumberToObject(r, "from_revision", cur->revision);
+static cJSON* load_result(const molt_version_t* v, const molt_load_result_t* r) {
+  cJSON* o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "module", v->name);
+  if (r->is_new) {
+    cJSON_AddNullToObject(o, "from");
   } else {
-    cJSON_AddNullToObject(r, "from");
+    cJSON_AddStringToObject(o, "from", r->from);
+    cJSON_AddStringToObject(o, "from_label", r->from);
+    cJSON_AddNumberToObject(o, "from_revision", r->from_revision);
   }
-  cJSON_AddStringToObject(r, "to", v->vsn);
-  cJSON_AddNumberToObject(r, "revision", v->revision);
-  cJSON_AddStringToObject(r, "mode", !cur ? "new" : migrate ? "code_change" : "soft");
-  cJSON_AddStringToObject(r, "direction", dir == MOLT_DOWN ? "down" : "up");
-  cJSON_AddNumberToObject(r, "actors", s ? (double)s->actors : 0);
-  cJSON_AddNumberToObject(r, "pause_ms", s ? ms(s->pause_ns) : 0);
-  cJSON_AddNumberToObject(r, "total_ms", s ? ms(s->total_ns) : 0);
-  return r;
+  cJSON_AddStringToObject(o, "to", v->vsn);
+  cJSON_AddStringToObject(o, "to_label", v->label);
+  cJSON_AddNumberToObject(o, "revision", v->revision);
+  cJSON_AddStringToObject(o, "mode", molt__load_mode(r));
+  cJSON_AddStringToObject(o, "direction", r->dir == MOLT_DOWN ? "down" : "up");
+  cJSON_AddNumberToObject(o, "actors", (double)r->stats.actors);
+  cJSON_AddNumberToObject(o, "pause_ms", ms(r->stats.pause_ns));
+  cJSON_AddNumberToObject(o, "total_ms", ms(r->stats.total_ns));
+  return o;
 }
 
 static void load_work(molt_job_t* j) {
   const cJSON* f = cJSON_GetObjectItemCaseSensitive(j->args, "file");
   const cJSON* x = cJSON_GetObjectItemCaseSensitive(j->args, "extra");
-  const char* extra = cJSON_IsString(x) ? x->valuestring : NULL;
+  bool down = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "down"));
   if (!molt__upgrade_begin()) {
     j->rc = MOLT_EBUSY;
     snprintf(j->err, sizeof(j->err), "another load or upgrade is in progress");
     return;
   }
-  molt_version_t *v = NULL, *cur = NULL;
+  molt_version_t* v = NULL;
   uint64_t t0 = molt__now_ns();
   j->rc = molt__code_prepare(f->valuestring, NULL, &v, j->err, sizeof(j->err));
-  if (j->rc) goto out;
-  cur = molt__code_get_current(v->name);
-  if (!cur) {
-    j->rc = molt__code_install_set(&v, 1, j->err, sizeof(j->err));
-    if (j->rc == 0) {
-      molt_upgrade_stats_t s = {.total_ns = molt__now_ns() - t0};
-      j->result = load_result(v, NULL, false, MOLT_UP, &s);
-    }
-    goto out;
-  }
-  /* Down: the running (newer) version's code_change turns each state back
-   * into the layout of the version being loaded, as OTP's {down, Vsn}. */
-  bool down = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "down"));
-  molt_hop_t hop = {v, v->state_vsn != cur->state_vsn, down ? MOLT_DOWN : MOLT_UP, extra};
-  molt_change_t change = {v->name, &hop, 1};
-  molt_upgrade_stats_t s;
-  j->rc = molt__upgrade_apply(&change, 1, LOAD_TIMEOUT_MS, &s, j->err, sizeof(j->err));
   if (j->rc == 0) {
-    s.total_ns = molt__now_ns() - t0; /* include the file's checks and dlopen */
-    j->result = load_result(v, cur, hop.migrate, hop.dir, &s);
+    molt_load_result_t r;
+    j->rc = molt__code_load_prepared(v, down, cJSON_IsString(x) ? x->valuestring : NULL, t0, &r, j->err,
+                                     sizeof(j->err));
+    if (j->rc == 0) j->result = load_result(v, &r);
+    molt__version_unref(v);
   }
-out:
-  if (v) molt__version_unref(v);
-  if (cur) molt__version_unref(cur);
   molt__upgrade_end();
 }
 

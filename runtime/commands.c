@@ -25,6 +25,7 @@ static void add_module(const char* name, molt_version_t* cur, molt_version_t* ol
   if (cur) {
     cJSON_AddStringToObject(o, "current", cur->vsn);
     cJSON_AddNumberToObject(o, "current_revision", cur->revision);
+    cJSON_AddStringToObject(o, "current_label", cur->label);
     cJSON_AddNumberToObject(o, "current_actors", (double)atomic_load(&cur->actors));
   } else {
     cJSON_AddNullToObject(o, "current");
@@ -32,6 +33,7 @@ static void add_module(const char* name, molt_version_t* cur, molt_version_t* ol
   if (old) {
     cJSON_AddStringToObject(o, "old", old->vsn);
     cJSON_AddNumberToObject(o, "old_revision", old->revision);
+    cJSON_AddStringToObject(o, "old_label", old->label);
     cJSON_AddNumberToObject(o, "old_actors", (double)atomic_load(&old->actors));
   } else {
     cJSON_AddNullToObject(o, "old");
@@ -123,22 +125,32 @@ fail:
 
 typedef void (*cmd_fn)(molt_control_req_t*, molt_container_state_t*, const cJSON*);
 
+/* store: the command works on the home's releases, which a container
+ * running loose modules (molt dev --module) does not use. */
 static const struct {
   const char* name;
   cmd_fn fn;
+  bool store;
 } commands[] = {
-    {"status", cmd_status},     {"stop", cmd_stop},   {"load", molt__cmd_load},
-    {"purge", molt__cmd_purge}, {"ps", molt__cmd_ps}, {"inspect", molt__cmd_inspect},
-    {"unpack", molt__cmd_unpack}, {"releases", molt__cmd_releases}, {"upgrade", molt__cmd_upgrade},
-    {"commit", molt__cmd_commit}, {"rollback", molt__cmd_rollback},
+    {"status", cmd_status, false},         {"stop", cmd_stop, false},
+    {"load", molt__cmd_load, false},       {"purge", molt__cmd_purge, false},
+    {"ps", molt__cmd_ps, false},           {"inspect", molt__cmd_inspect, false},
+    {"unpack", molt__cmd_unpack, true},    {"releases", molt__cmd_releases, true},
+    {"upgrade", molt__cmd_upgrade, true},  {"commit", molt__cmd_commit, true},
+    {"rollback", molt__cmd_rollback, true},
 };
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {
+  molt_container_state_t* st = data;
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-    if (strcmp(cmd, commands[i].name) == 0) {
-      commands[i].fn(req, data, args);
+    if (strcmp(cmd, commands[i].name) != 0) continue;
+    if (commands[i].store && !st->store) {
+      molt__control_fail(req, MOLT_ENORELEASE,
+                         "this container runs module files (molt dev --module), not a release: no releases to change");
       return;
     }
+    commands[i].fn(req, st, args);
+    return;
   }
   char msg[160];
   snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd);

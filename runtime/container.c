@@ -84,6 +84,8 @@ static int load_modules(const molt_manifest_t* m, const char* dir, char* err, si
 
 typedef struct container {
   molt_container_state_t st;
+  molt_manifest_t* own_manifest; /* molt dev --module's, made up here */
+  molt_dev_t* dev;
   uv_loop_t loop;
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
@@ -174,6 +176,87 @@ static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_
   return 0;
 }
 
+/* The manifest of a release that would list the given modules, one
+ * actor of each (with "name": the module's name, which most modules
+ * register under) under a one_for_one supervisor. */
+static char* modules_manifest_text(molt_version_t* const* v, size_t n) {
+  cJSON* m = cJSON_CreateObject();
+  cJSON_AddStringToObject(m, "name", "dev");
+  cJSON_AddStringToObject(m, "version", "0.0.0");
+  cJSON* mods = cJSON_AddArrayToObject(m, "modules");
+  cJSON* sup = cJSON_AddObjectToObject(m, "supervisor");
+  cJSON_AddStringToObject(sup, "name", "dev_sup");
+  cJSON_AddStringToObject(sup, "strategy", "one_for_one");
+  cJSON_AddNumberToObject(sup, "intensity", 10);
+  cJSON_AddNumberToObject(sup, "period_ms", 10000);
+  cJSON* children = cJSON_AddArrayToObject(sup, "children");
+  for (size_t i = 0; i < n; i++) {
+    const char* slash = strrchr(v[i]->src_path, '/');
+    cJSON* mod = cJSON_CreateObject();
+    cJSON_AddStringToObject(mod, "name", v[i]->name);
+    cJSON_AddStringToObject(mod, "vsn", v[i]->vsn);
+    cJSON_AddStringToObject(mod, "file", slash ? slash + 1 : v[i]->src_path);
+    cJSON_AddItemToArray(mods, mod);
+    cJSON* child = cJSON_CreateObject();
+    cJSON_AddStringToObject(child, "id", v[i]->name);
+    cJSON_AddStringToObject(child, "module", v[i]->name);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(child, "args"), "name", v[i]->name);
+    cJSON_AddItemToArray(children, child);
+  }
+  char* text = cJSON_PrintUnformatted(m);
+  cJSON_Delete(m);
+  return text;
+}
+
+/* molt dev --module: load the files (all checked before any is installed)
+ * and start one actor of each, as if a release listed them. */
+static int boot_modules(container_t* c, const molt_container_opts_t* o, char* err, size_t errlen) {
+  int rc = molt__runtime_start(o->schedulers, err, errlen);
+  if (rc) return rc;
+  molt_version_t** v = calloc(o->nmodules, sizeof(*v));
+  if (!v) return MOLT_ENOMEM;
+  size_t n = 0;
+  for (; n < o->nmodules && rc == 0; n++) {
+    rc = molt__code_prepare(o->modules[n], NULL, &v[n], err, errlen);
+    for (size_t k = 0; rc == 0 && k < n; k++)
+      if (strcmp(v[k]->name, v[n]->name) == 0) {
+        snprintf(err, errlen, "%s: module %s is given twice (also %s)", o->modules[n], v[n]->name, v[k]->src_path);
+        rc = MOLT_EINVAL;
+      }
+    if (rc && v[n]) molt__version_unref(v[n]);
+    if (rc) v[n] = NULL;
+  }
+  if (rc == 0) rc = molt__code_install_set(v, n, err, errlen);
+  char* text = rc == 0 ? modules_manifest_text(v, n) : NULL;
+  for (size_t k = 0; k < n; k++)
+    if (v[k]) molt__version_unref(v[k]);
+  free(v);
+  if (rc) return rc;
+  if (!text) return MOLT_ENOMEM;
+  rc = molt__manifest_parse(text, strlen(text), false, &c->own_manifest, err, errlen);
+  free(text);
+  if (rc) return rc;
+  c->st.manifest = c->own_manifest;
+  char why[512] = "";
+  if ((rc = molt__supervisor_start(c->own_manifest->sup, &c->st.root, why, sizeof(why))))
+    snprintf(err, errlen, "modules: %s", why);
+  return rc;
+}
+
+/* One line on stdout once serving, so scripts can wait for it. */
+static void print_running(container_t* c, const molt_container_opts_t* o) {
+  if (o->nmodules)
+    printf("molt: running %zu module%s in %s (%u schedulers, %lu actors)\n", o->nmodules, o->nmodules == 1 ? "" : "s",
+           c->st.home, molt__rt.nsched, molt__actor_count());
+  else
+    printf("molt: running release %s %s in %s (%u schedulers, %lu actors)\n", c->st.manifest->name,
+           c->st.manifest->version, c->st.home, molt__rt.nsched, molt__actor_count());
+  if (o->dev)
+    printf("molt dev: watching %s for module builds%s%s\n", o->dev->watch_dir, o->dev->build_cmd ? "; building with: " : "",
+           o->dev->build_cmd ? o->dev->build_cmd : "");
+  fflush(stdout);
+}
+
 /* A job (load, upgrade) may still be running: let it finish first. */
 static void wait_for_jobs(void) {
   for (int waited = 0; waited < 30000 && !molt__upgrade_begin(); waited += 10) usleep(10000);
@@ -212,7 +295,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     goto out_paths;
   }
   c.st.started_ns = molt__now_ns();
-  if ((rc = boot(&c, o, err, errlen))) goto out_runtime;
+  if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) goto out_runtime;
   if ((rc = setup_wait(&c))) {
     snprintf(err, errlen, "event loop: %s", molt_strerror(rc));
     goto out_tree;
@@ -221,14 +304,18 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     close_wait_loop(&c);
     goto out_tree;
   }
-  printf("molt: running release %s %s in %s (%u schedulers, %lu actors)\n", c.st.manifest->name,
-         c.st.manifest->version, c.st.home, molt__rt.nsched, molt__actor_count());
-  fflush(stdout);
+  if (o->dev && (rc = molt__dev_start(&c.loop, o->dev, &c.dev, err, errlen))) {
+    molt__control_stop(c.st.control);
+    close_wait_loop(&c);
+    goto out_tree;
+  }
+  print_running(&c, o);
   uv_run(&c.loop, UV_RUN_DEFAULT);
   wait_for_jobs();
   molt__log("stopping release %s %s", c.st.manifest->name, c.st.manifest->version);
   stop_everything(&c);
   molt__control_stop(c.st.control);
+  if (c.dev) molt__dev_stop(c.dev);
   close_wait_loop(&c);
   molt__log("stopped");
   goto out_runtime;
@@ -240,6 +327,7 @@ out_runtime:
   molt__code_close();
 out_paths:
   molt__store_close(c.st.store);
+  molt__manifest_free(c.own_manifest);
   free(c.st.home);
   pthread_mutex_destroy(&c.st.lock);
   return rc;

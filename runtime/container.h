@@ -6,10 +6,18 @@
 
 #include <stddef.h>
 
+#include "dev.h"
+
 typedef struct molt_container_opts {
   const char* home;        /* created 0700 if missing */
-  const char* release_dir; /* a release bundle; required for now */
+  const char* release_dir; /* a release bundle to unpack; NULL: the home's permanent release */
   unsigned schedulers;     /* 0: one per core */
+  /* `molt dev --module`: run these module files (absolute paths), one
+   * actor of each under a one_for_one supervisor, instead of a release.
+   * The home's release store is then not used. */
+  const char* const* modules;
+  size_t nmodules;
+  const molt_dev_opts_t* dev; /* non-NULL: the development loop (molt dev) */
 } molt_container_opts_t;
 
 /* Boot the release and serve until `molt stop`, SIGINT or SIGTERM; then

@@ -12,6 +12,7 @@
 #include "container.h"
 #include "control.h"
 #include "molt/errno.h"
+#include "new_module.h"
 #include "runtime.h"
 
 #define CALL_TIMEOUT_MS 30000
@@ -22,6 +23,13 @@ typedef struct opts {
   const char* release;
   const char* module;
   const char* extra;
+  const char* modules[64]; /* every --module, in order (molt dev) */
+  int nmodules;
+  const char* watch;
+  const char* build;
+  const char* srcs[16];
+  int nsrcs;
+  long debounce_ms;
   unsigned schedulers;
   long limit;
   bool json;
@@ -39,6 +47,12 @@ static void usage(FILE* f) {
       "commands:\n"
       "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground: the\n"
       "          home's permanent release (--release is unpacked, and made permanent if none is)\n"
+      "  dev     [--release BUNDLE_DIR | --module FILE.so ...] [--watch DIR] [--build CMD --src DIR ...]\n"
+      "          [--debounce MS]   run a container that loads every rebuilt module as a new revision\n"
+      "          (state kept): DIR (default build/modules) is watched; with --build, a change under\n"
+      "          --src runs CMD first. --module runs one actor of each file instead of a release\n"
+      "  new-module NAME [DIR]           scaffold a module in DIR/NAME (default DIR: modules):\n"
+      "          source, CMakeLists.txt and a Criterion test\n"
       "  status  show the running release, uptime, schedulers, actors and modules\n"
       "  stop    stop the container cleanly (every actor's terminate runs)\n"
       "  load    FILE.so [--extra STR] [--down]   load a module version as a transaction (soft\n"
@@ -87,6 +101,20 @@ static int parse(int argc, char** argv, opts_t* o) {
       o->check = true;
     } else if (strcmp(a, "--module") == 0 && has_val) {
       o->module = argv[++i];
+      if (o->nmodules == 64) return fail("--module: at most %s%s", "64", "");
+      o->modules[o->nmodules++] = o->module;
+    } else if (strcmp(a, "--watch") == 0 && has_val) {
+      o->watch = argv[++i];
+    } else if (strcmp(a, "--build") == 0 && has_val) {
+      o->build = argv[++i];
+    } else if (strcmp(a, "--src") == 0 && has_val) {
+      if (o->nsrcs == 16) return fail("--src: at most %s%s", "16", "");
+      o->srcs[o->nsrcs++] = argv[++i];
+    } else if (strcmp(a, "--debounce") == 0 && has_val) {
+      char* end;
+      o->debounce_ms = strtol(argv[++i], &end, 10);
+      if (*end || o->debounce_ms < 0 || o->debounce_ms > 60000)
+        return fail("--debounce: expected 0..60000 ms, found \"%s\"%s", argv[i], "");
     } else if (strcmp(a, "--extra") == 0 && has_val) {
       o->extra = argv[++i];
     } else if (strcmp(a, "--limit") == 0 && has_val) {
@@ -157,12 +185,14 @@ static void print_status(const cJSON* r) {
   printf("modules\n");
   const cJSON* m;
   cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r, "modules")) {
-    char cur[96] = "-", old[96] = "-";
+    char cur[192] = "-", old[192] = "-";
     if (str(m, "current", NULL))
-      snprintf(cur, sizeof(cur), "%s (rev %.0f, %.0f actors)", str(m, "current", ""), num(m, "current_revision"),
+      snprintf(cur, sizeof(cur), "%s (rev %.0f, %.0f actors)", str(m, "current_label", str(m, "current", "")),
+               num(m, "current_revision"),
                num(m, "current_actors"));
     if (str(m, "old", NULL))
-      snprintf(old, sizeof(old), "%s (rev %.0f, %.0f actors)", str(m, "old", ""), num(m, "old_revision"),
+      snprintf(old, sizeof(old), "%s (rev %.0f, %.0f actors)", str(m, "old_label", str(m, "old", "")),
+               num(m, "old_revision"),
                num(m, "old_actors"));
     printf("  %-12s current %-32s old %s\n", str(m, "name", "?"), cur, old);
   }
@@ -219,10 +249,10 @@ static int cmd_load(const opts_t* o) {
     print_json(r);
   } else {
     const char* from = str(r, "from", NULL);
-    char was[64] = "new module";
-    if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", from, num(r, "from_revision"));
+    char was[192] = "new module";
+    if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", str(r, "from_label", from), num(r, "from_revision"));
     printf("%s %s -> %s (rev %.0f): %s%s, %.0f actors, pause %.2f ms, total %.2f ms\n", str(r, "module", "?"), was,
-           str(r, "to", "?"), num(r, "revision"), str(r, "mode", "?"),
+           str(r, "to_label", str(r, "to", "?")), num(r, "revision"), str(r, "mode", "?"),
            strcmp(str(r, "direction", "up"), "down") == 0 && strcmp(str(r, "mode", ""), "code_change") == 0 ? " down"
                                                                                                            : "",
            num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
@@ -257,12 +287,12 @@ static int cmd_ps(const opts_t* o) {
   if (o->json) {
     print_json(r);
   } else {
-    printf("%-12s %-12s %-10s %4s %-9s %10s %5s  %s\n", "PID", "MODULE", "VSN", "REV", "STATUS", "MESSAGES",
+    printf("%-12s %-12s %-14s %4s %-9s %10s %5s  %s\n", "PID", "MODULE", "VSN", "REV", "STATUS", "MESSAGES",
            "SCHED", "NAME");
     const cJSON* a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "actors")) {
-      printf("%-12s %-12s %-10s %4.0f %-9s %10.0f %5.0f  %s\n", str(a, "pid", "?"), str(a, "module", "?"),
-             str(a, "vsn", "?"), num(a, "revision"), str(a, "status", "?"), num(a, "messages"), num(a, "scheduler"),
+      printf("%-12s %-12s %-14s %4.0f %-9s %10.0f %5.0f  %s\n", str(a, "pid", "?"), str(a, "module", "?"),
+             str(a, "label", str(a, "vsn", "?")), num(a, "revision"), str(a, "status", "?"), num(a, "messages"), num(a, "scheduler"),
              str(a, "name", "-"));
     }
     int shown = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "actors"));
@@ -358,12 +388,97 @@ static int cmd_commit(const opts_t* o) {
 }
 
 static int cmd_run(const opts_t* o) {
-  molt_container_opts_t c = {o->home, o->release, o->schedulers};
+  molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers};
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
   fprintf(stderr, "molt run: %s\n", *err ? err : molt_strerror(rc));
   return 1;
+}
+
+/* path made absolute against the current directory, whether or not it
+ * exists yet (a build directory may not), malloc'd. */
+static char* absolute(const char* path) {
+  char* real = molt__abspath(path);
+  if (real || path[0] == '/') return real ? real : strdup(path);
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof(cwd))) return NULL;
+  size_t n = strlen(cwd) + strlen(path) + 2;
+  char* out = malloc(n);
+  if (out) snprintf(out, n, "%s/%s", cwd, path);
+  return out;
+}
+
+/* A small text file's contents, or NULL. */
+static char* slurp(const char* path) {
+  FILE* f = fopen(path, "r");
+  if (!f) return NULL;
+  char* buf = calloc(1, 65536);
+  if (buf) fread(buf, 1, 65535, f);
+  fclose(f);
+  return buf;
+}
+
+static int cmd_new_module(const opts_t* o) {
+  if (o->npos < 1 || o->npos > 2) {
+    fprintf(stderr, "molt new-module: expected NAME [DIR] (see molt --help)\n");
+    return 2;
+  }
+  const char* dir = o->npos == 2 ? o->pos[1] : "modules";
+  char err[1024];
+  if (molt_new_module(o->pos[0], dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
+  char cml[4200];
+  snprintf(cml, sizeof(cml), "%s/CMakeLists.txt", dir);
+  char* text = slurp(cml);
+  bool globbed = text && strstr(text, "*/CMakeLists.txt");
+  free(text);
+  printf("\nnext:\n");
+  if (!globbed)
+    printf("  cmake -S <molt source> -B build -DMOLT_MODULE_DIRS=%s   (once: builds every module under it)\n", dir);
+  printf("  cmake --build build && ctest --test-dir build -R %s_test\n", o->pos[0]);
+  printf("  build/bin/molt dev --module build/modules/%s.so --build \"cmake --build build\" --src %s/%s\n", o->pos[0],
+         dir, o->pos[0]);
+  return 0;
+}
+
+static int cmd_dev(const opts_t* o) {
+  if (o->release && o->nmodules) return fail("dev: give --release or --module, not both%s%s", "", "");
+  if (o->build && !o->nsrcs) return fail("dev: --build needs --src DIR (the sources to watch)%s%s", "", "");
+  if (o->nsrcs && !o->build) return fail("dev: --src needs --build CMD (what to run when they change)%s%s", "", "");
+  char* modules[64] = {0};
+  char* srcs[16] = {0};
+  char* watch = absolute(o->watch ? o->watch : "build/modules");
+  int rc = 1;
+  for (int i = 0; i < o->nmodules; i++)
+    if (!(modules[i] = absolute(o->modules[i]))) goto out; /* may not be built yet */
+  for (int i = 0; i < o->nsrcs; i++)
+    if (!(srcs[i] = molt__abspath(o->srcs[i]))) {
+      fail("dev: --src %s: %s", o->srcs[i], strerror(errno));
+      goto out;
+    }
+  if (!watch) goto out;
+  if (o->build) {
+    /* Once before anything starts, so that the modules to boot exist and
+     * are up to date; its output goes straight to the terminal. */
+    printf("molt dev: build: %s (at start)\n", o->build);
+    fflush(stdout);
+    int st = system(o->build);
+    if (st != 0)
+      printf("molt dev: build failed (status %d); starting with the modules already built\n", st);
+  }
+  molt_dev_opts_t dev = {.watch_dir = watch, .build_cmd = o->build, .src_dirs = (const char* const*)srcs,
+                         .nsrc = (size_t)o->nsrcs, .debounce_ms = (uint32_t)o->debounce_ms};
+  molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers,
+                             .modules = (const char* const*)modules, .nmodules = (size_t)o->nmodules, .dev = &dev};
+  char err[1024] = "";
+  rc = molt__container_run(&c, err, sizeof(err));
+  if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
+  rc = rc ? 1 : 0;
+out:
+  for (int i = 0; i < o->nmodules; i++) free(modules[i]);
+  for (int i = 0; i < o->nsrcs; i++) free(srcs[i]);
+  free(watch);
+  return rc;
 }
 
 int main(int argc, char** argv) {
@@ -379,12 +494,15 @@ int main(int argc, char** argv) {
   opts_t o = {0};
   if (parse(argc, argv, &o)) return 2;
   bool takes_arg = strcmp(argv[1], "load") == 0 || strcmp(argv[1], "purge") == 0 || strcmp(argv[1], "inspect") == 0 ||
-                   strcmp(argv[1], "unpack") == 0 || strcmp(argv[1], "upgrade") == 0;
+                   strcmp(argv[1], "unpack") == 0 || strcmp(argv[1], "upgrade") == 0 ||
+                   strcmp(argv[1], "new-module") == 0;
   if (o.npos > 0 && !takes_arg) {
     fprintf(stderr, "molt %s: unexpected argument \"%s\" (see molt --help)\n", argv[1], o.pos[0]);
     return 2;
   }
   if (strcmp(argv[1], "run") == 0) return cmd_run(&o);
+  if (strcmp(argv[1], "dev") == 0) return cmd_dev(&o);
+  if (strcmp(argv[1], "new-module") == 0) return cmd_new_module(&o);
   if (strcmp(argv[1], "status") == 0) return cmd_status(&o);
   if (strcmp(argv[1], "stop") == 0) return cmd_stop(&o);
   if (strcmp(argv[1], "load") == 0) return cmd_load(&o);

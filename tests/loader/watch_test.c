@@ -20,7 +20,9 @@ static char dir[4096];
 static int reports;
 static char last[4096];
 
-static void on_change(const char* path, void* arg) {
+static void on_change(const char* path, uint64_t event_ns, void* arg) {
+  cr_assert(event_ns > 0 && event_ns <= uv_hrtime(), "event time %llu is not in the past",
+            (unsigned long long)event_ns);
   reports++;
   snprintf(last, sizeof(last), "%s", path);
 }
