@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,46 @@ void ct_start(const char* release) {
   /* A restart in the same home appends to the log: wait for the socket. */
   for (int i = 0; i < 500 && ct_molt("status", NULL) != 0; i++) usleep(10000);
   cr_assert_null(log, "the container did not start: %s", log);
+}
+
+void ct_start_dev(const char* arg, ...) {
+  const char* argv[64] = {"molt", "dev", "--home", ct_home, "--schedulers", "2"};
+  int n = 6;
+  va_list ap;
+  va_start(ap, arg);
+  for (const char* a = arg; a && n < 63; a = va_arg(ap, const char*)) argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(ct_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execv(MOLT_BIN, (char* const*)argv);
+    _exit(127);
+  }
+  container = pid;
+  char* log = NULL;
+  if (!ct_wait_log("molt: running", 20000)) log = tu_read_file(ct_log, NULL);
+  for (int i = 0; i < 500 && ct_molt("status", NULL) != 0; i++) usleep(10000);
+  cr_assert_null(log, "molt dev did not start: %s", log);
+}
+
+int ct_log_count(const char* needle) {
+  char* log = tu_read_file(ct_log, NULL);
+  int n = 0;
+  for (const char* p = log; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+  free(log);
+  return n;
+}
+
+bool ct_wait_log_count(const char* needle, int n, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (ct_log_count(needle) >= n) return true;
+    usleep(20000);
+  }
+  return false;
 }
 
 void ct_signal(int sig) {

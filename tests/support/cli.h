@@ -22,6 +22,15 @@ void ct_teardown(void);
  * home's permanent one) and wait until it serves; the test fails if it
  * does not within 10 s. The log is appended to across restarts. */
 void ct_start(const char* release);
+/* Start `molt dev --home <home> --schedulers 2 <args...>` (NULL-terminated)
+ * and wait until it serves, as ct_start. */
+void ct_start_dev(const char* arg, ...);
+
+/* Wait until the log holds at least n lines containing needle. */
+bool ct_wait_log_count(const char* needle, int n, int timeout_ms);
+/* How many lines of the log contain needle now. */
+int ct_log_count(const char* needle);
+
 /* Send sig to the running container. */
 void ct_signal(int sig);
 /* Wait for the container to exit; its status, or -1 on timeout. */
