@@ -110,8 +110,9 @@ static const char* why_skip(const molt_version_t* v, const molt_version_t* cur, 
 
 static void report_loaded(const molt_version_t* v, const molt_load_result_t* r, uint64_t event_ns) {
   double live_ms = (double)(molt__now_ns() - event_ns) / 1e6;
-  molt__dev_say("%s %s -> %s (%s), %lu actors migrated, live %.2f ms after the file event", v->name, r->from,
-                v->label, r->migrated ? "code_change" : "soft load", r->stats.actors, live_ms);
+  molt__dev_say("%s %s -> %s (%s), %lu actors migrated, live %.2f ms after the file event (actors paused %.2f ms)",
+                v->name, r->from, v->label, r->migrated ? "code_change" : "soft load", r->stats.actors, live_ms,
+                (double)r->stats.pause_ns / 1e6);
 }
 
 static void reload(molt_dev_t* d, const char* path, uint64_t event_ns) {
