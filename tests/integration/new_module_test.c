@@ -84,14 +84,15 @@ Test(new_module, builds_passes_its_test_and_reloads_in_molt_dev) {
   snprintf(watch, sizeof(watch), "%s/modules", build);
   ct_start_dev("--module", so, "--watch", watch, (char*)NULL);
   cr_assert_eq(hellos(), 0);
+  cr_assert(ct_wait_log("hello: hello, world (tick 1)", 5000));
 
   /* change the greeting, rebuild: a new revision, the same actor */
   snprintf(src, sizeof(src), "%s/hello/hello.c", mods);
   size_t len;
   char* text = tu_read_file(src, &len);
-  char* at = strstr(text, "\"hello, %s\"");
+  char* at = strstr(text, "#define GREETING \"hello\"");
   cr_assert_not_null(at);
-  memcpy(at, "\"howdy, %s\"", strlen("\"howdy, %s\""));
+  memcpy(at, "#define GREETING \"howdy\"", strlen("#define GREETING \"howdy\""));
   cr_assert_eq(tu_write_file(src, text, len), 0);
   free(text);
   snprintf(cmd, sizeof(cmd), "cmake --build %s -j2 --target hello", build);
@@ -100,4 +101,6 @@ Test(new_module, builds_passes_its_test_and_reloads_in_molt_dev) {
   cJSON* r = ct_json("inspect hello");
   cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(r, "label")->valuestring, "0.1.0+dev.1");
   cJSON_Delete(r);
+  /* the new code greets on the tick it kept counting */
+  cr_assert(ct_wait_log("hello: howdy, world (tick ", 5000));
 }

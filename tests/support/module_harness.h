@@ -1,10 +1,10 @@
-/* module_test.h: what a module's own Criterion tests use (molt new-module
+/* module_harness.h: what a module's own Criterion tests use (molt new-module
  * writes one): a real runtime in the test process, the module's built file
  * loaded through the code server exactly as the container loads it, and a
  * client actor that lets the test thread call an actor and wait for its
  * reply. */
-#ifndef MOLT_TEST_MODULE_TEST_H
-#define MOLT_TEST_MODULE_TEST_H
+#ifndef MOLT_TEST_MODULE_HARNESS_H
+#define MOLT_TEST_MODULE_HARNESS_H
 
 #include <stddef.h>
 #include <stdint.h>

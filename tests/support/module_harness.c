@@ -1,7 +1,7 @@
-/* module_test.c: a module's own tests: the runtime, the built file loaded
+/* module_harness.c: a module's own tests: the runtime, the built file loaded
  * through the code server, and "mt_client", a builtin actor that sends
  * the test thread's requests and keeps the replies for it. */
-#include "module_test.h"
+#include "module_harness.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
