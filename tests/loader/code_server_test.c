@@ -174,6 +174,22 @@ Test(code_server, revisions_keep_counting_across_purges) {
   assert_slots("good", "1.0.0", 3, "2.0.0", 2);
 }
 
+/* A reload of the running vsn is its next dev build; another vsn starts
+ * over. */
+Test(code_server, labels_count_reloads_of_the_same_vsn) {
+  cr_assert_str_eq(load_ok(V1)->label, "1.0.0");
+  cr_assert_eq(molt__code_purge("good", false, err, sizeof err), 0, "%s", err);
+  molt_version_t* v = load_ok(V1);
+  cr_assert_str_eq(v->label, "1.0.0+dev.1");
+  cr_assert_eq(v->dev, 1);
+  cr_assert_eq(molt__code_purge("good", false, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(load_ok(V1)->label, "1.0.0+dev.2");
+  cr_assert_eq(molt__code_purge("good", false, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(load_ok(V2)->label, "2.0.0");
+  cr_assert_eq(molt__code_purge("good", false, err, sizeof err), 0, "%s", err);
+  cr_assert_str_eq(load_ok(V2)->label, "2.0.0+dev.1");
+}
+
 Test(code_server, soft_purge_waits_for_actors) {
   molt_version_t* v1 = load_ok(V1);
   load_ok(V2);

@@ -26,9 +26,9 @@ void ct_start(const char* release);
  * and wait until it serves, as ct_start. */
 void ct_start_dev(const char* arg, ...);
 
-/* Wait until the log holds at least n lines containing needle. */
+/* Wait until needle occurs at least n times in the log. */
 bool ct_wait_log_count(const char* needle, int n, int timeout_ms);
-/* How many lines of the log contain needle now. */
+/* How many times needle occurs in the log now. */
 int ct_log_count(const char* needle);
 
 /* Send sig to the running container. */
