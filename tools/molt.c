@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -463,6 +465,10 @@ static int cmd_dev(const opts_t* o) {
     printf("molt dev: build: %s (at start)\n", o->build);
     fflush(stdout);
     int st = system(o->build);
+    if (st == -1 || WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT)) {
+      fail("dev: the build at start was interrupted%s%s", "", ""); /* Ctrl-C reached it: the user wants out */
+      goto out;
+    }
     if (st != 0)
       printf("molt dev: build failed (status %d); starting with the modules already built\n", st);
   }
