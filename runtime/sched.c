@@ -46,6 +46,7 @@ static void drain_inbound(molt_sched_t* s) {
 
 static void run_tasks(molt_sched_t* s) {
   pthread_mutex_lock(&s->task_lock);
+  atomic_store_explicit(&s->tasks_posted, false, memory_order_relaxed);
   molt_task_t* t = s->tasks_head;
   s->tasks_head = s->tasks_tail = NULL;
   pthread_mutex_unlock(&s->task_lock);
@@ -57,16 +58,65 @@ static void run_tasks(molt_sched_t* s) {
   }
 }
 
+/* How long a scheduler that ran out of work keeps polling its inbound
+ * queue before it lets the loop block. Waking a thread blocked in
+ * epoll_wait costs tens of microseconds on a virtual machine, so two actors
+ * on different schedulers that answer each other would pay that on every
+ * message; the BEAM's schedulers spin before sleeping for the same reason.
+ * The spin is bounded, so an idle container burns nothing and a busy one at
+ * most this much per lull; I/O and timers wait at most this much longer. */
+#define SPIN_NS 50000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static bool work_arrived(molt_sched_t* s) {
+  return !molt__mpsc_empty(&s->inbound) || atomic_load_explicit(&s->tasks_posted, memory_order_relaxed) ||
+         atomic_load_explicit(&s->stopping, memory_order_relaxed);
+}
+
+static bool spin_for_work(molt_sched_t* s) {
+  uint64_t until = molt__now_ns() + SPIN_NS;
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (work_arrived(s)) return true;
+      cpu_relax();
+    }
+    if (molt__now_ns() > until) return false;
+  }
+}
+
+/* The scheduler's work: up to TURNS_PER_BATCH actor turns, spinning
+ * briefly when the run queue empties. While it runs, `sleeping` is false
+ * and other threads queue actors on inbound without waking the loop: the
+ * runner is active, so the loop does not block and this sees them.
+ * Before it stops (letting the loop block) it sets `sleeping` and then
+ * checks inbound once more, both seq_cst, against a sender's push then
+ * load of `sleeping` (a Dekker handshake, as the scheduled flag's): either
+ * this sees the push, or the sender sees `sleeping` and wakes the loop. */
 static void on_runner(uv_idle_t* h) {
   molt_sched_t* s = h->data;
-  drain_inbound(s);
-  for (int i = 0; i < TURNS_PER_BATCH; i++) {
-    molt_actor_t* a = runq_pop(s);
-    if (!a) break;
-    s->turns++;
-    molt__actor_run(a);
+  atomic_store(&s->sleeping, false);
+  int turns = 0;
+  for (;;) {
+    drain_inbound(s);
+    molt_actor_t* a;
+    while (turns < TURNS_PER_BATCH && (a = runq_pop(s)) != NULL) {
+      turns++;
+      s->turns++;
+      molt__actor_run(a);
+    }
+    if (turns >= TURNS_PER_BATCH || s->runq_head) return; /* poll I/O, then more */
+    if (!spin_for_work(s)) break;
+    if (molt__mpsc_empty(&s->inbound)) return; /* a task or a stop: on_wake's */
   }
-  if (!s->runq_head && molt__mpsc_empty(&s->inbound)) uv_idle_stop(h);
+  atomic_store(&s->sleeping, true);
+  if (molt__mpsc_empty(&s->inbound)) uv_idle_stop(h);
 }
 
 void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a) {
@@ -76,7 +126,7 @@ void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a) {
     return;
   }
   molt__mpsc_push(&s->inbound, &a->qnode);
-  uv_async_send(&s->wake);
+  if (atomic_load(&s->sleeping)) uv_async_send(&s->wake);
 }
 
 static void close_handle(uv_handle_t* h, void* arg) {
@@ -111,6 +161,7 @@ int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg) {
   else
     s->tasks_head = t;
   s->tasks_tail = t;
+  atomic_store_explicit(&s->tasks_posted, true, memory_order_relaxed);
   pthread_mutex_unlock(&s->task_lock);
   uv_async_send(&s->wake);
   return 0;
@@ -153,6 +204,7 @@ int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen) {
   memset(s, 0, sizeof(*s));
   s->id = id;
   molt__mpsc_init(&s->inbound);
+  atomic_init(&s->sleeping, true);
   pthread_mutex_init(&s->task_lock, NULL);
   pthread_mutex_init(&s->free_lock, NULL);
   int rc = uv_loop_init(&s->loop);

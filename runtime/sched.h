@@ -39,6 +39,12 @@ typedef struct molt_sched {
   uint32_t fresh_next, fresh_end;
 
   atomic_bool stopping;
+  /* True unless the runner is active and will look at inbound again: a
+   * thread that queues an actor on inbound wakes the loop (uv_async_send,
+   * a syscall and, for a sleeping thread, a slow wake-up) only while this
+   * is true. See on_runner. */
+  atomic_bool sleeping;
+  atomic_bool tasks_posted; /* a task is queued: cut a spin short */
   uint64_t turns; /* actor turns run, for status */
 } molt_sched_t;
 

@@ -1,0 +1,56 @@
+/* pingpong.c: `molt-bench pingpong [ROUND_TRIPS [BATCH]]`: round-trip
+ * latency between two actors, as the BEAM's bench_pingpong.erl
+ * (modules/bench_pingpong). With one scheduler both actors share it; with
+ * more, ping lives on the first scheduler and pong on the second, so every
+ * message crosses between threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../modules/bench_pingpong/bench_pingpong_proto.h"
+#include "workloads.h"
+
+#define WAIT_MS (30u * 60u * 1000u)
+
+int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) {
+  long r = bench_arg(argc, argv, 0, 1000000), b = bench_arg(argc, argv, 1, 1000);
+  if (r < 1 || b < 1 || b > r) {
+    fprintf(stderr, "usage: molt-bench pingpong [ROUND_TRIPS [BATCH]]\n");
+    return 2;
+  }
+  if (bench_load("bench_pingpong", "1.0.0")) return 1;
+  molt_pid_t pong, ping;
+  int rc = bench_spawn_on(1, "bench_pingpong", NULL, &pong);
+  char args[160];
+  snprintf(args, sizeof(args), "{\"pong\":%llu,\"r\":%ld,\"b\":%ld,\"report\":%llu}", (unsigned long long)pong, r,
+           b, (unsigned long long)bench_sink());
+  if (rc == 0) rc = bench_spawn_on(0, "bench_pingpong", args, &ping);
+  if (rc) {
+    fprintf(stderr, "molt-bench: spawn ping-pong: %s\n", molt_strerror(rc));
+    return 1;
+  }
+  molt_send(ping, BENCH_PP_START, NULL, 0);
+  bench_msg_t m;
+  if (bench_recv(&m, WAIT_MS) != 0 || m.tag != BENCH_PP_REPORT || m.size < sizeof(bench_pp_report_t)) {
+    fprintf(stderr, "molt-bench: no ping-pong report\n");
+    return 1;
+  }
+  bench_pp_report_t h;
+  memcpy(&h, m.data, sizeof(h));
+  size_t nb = h.nbatches, ns = h.nsingles;
+  if (m.size < sizeof(h) + (nb + ns) * sizeof(double)) {
+    fprintf(stderr, "molt-bench: short ping-pong report\n");
+    free(m.data);
+    return 1;
+  }
+  double* batches = (double*)((char*)m.data + sizeof(h));
+  double* singles = batches + nb;
+  double med = bench_pct(batches, nb, 50), min = nb ? batches[0] : 0, p99 = bench_pct(batches, nb, 99);
+  double smed = bench_pct(singles, ns, 50), sp99 = bench_pct(singles, ns, 99);
+  bench_emit("pingpong",
+             "round_trips=%zu batch=%u median_ns_per_rt=%.3f min_ns_per_rt=%.3f p99_ns_per_rt=%.3f "
+             "single_rt_median_ns=%.0f single_rt_p99_ns=%.0f",
+             nb * h.batch, h.batch, med, min, p99, smed, sp99);
+  free(m.data);
+  return 0;
+}
