@@ -227,11 +227,18 @@ Test(dev, bad_file_and_failing_code_change_keep_the_old_code) {
   cr_assert(ct_wait_log("tally.so: not loaded, the running code keeps serving: ", 5000));
 
   put_variant("fail"); /* state_vsn 2, and its code_change refuses */
-  cr_assert(ct_wait_log("molt dev: tally: reload failed, tally 1.0.0 keeps serving: ", 5000));
+  cr_assert(ct_wait_log("molt dev: tally: reload failed, tally 1.0.0 keeps serving: actor <", 5000));
+  cr_assert(ct_wait_log("code_change up failed: EINVAL", 1000));
   tally_seen_t after = inspect();
   cr_assert_str_eq(after.flavour, "a");
   cr_assert_str_eq(after.label, "1.0.0");
   expect_kept(&before, &after);
+
+  char abi[4096];
+  snprintf(abi, sizeof(abi), "%s/other_abi-1.0.0.so", MOLT_FIXTURE_DIR); /* an ABI mismatch */
+  cr_assert_eq(tu_copy_file(abi, module), 0);
+  cr_assert(ct_wait_log("tally.so: abi: expected 1, found 2", 5000));
+  cr_assert_str_eq(inspect().flavour, "a");
 
   put_variant("b"); /* and the loop goes on */
   wait_flavour("b");
