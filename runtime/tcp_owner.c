@@ -91,8 +91,13 @@ int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h) {
   }
   ad->h = h;
   ad->owner = owner;
-  /* A dead owner runs adopt_here with NULL, which closes h. */
-  return molt__deliver(owner, m) == MOLT_ESRCH ? MOLT_ESRCH : 0;
+  /* A dead owner runs adopt_here with NULL, which closes h; a pid that
+   * never existed gets nothing run, so the argument is ours to free. */
+  if (molt__deliver(owner, m) == MOLT_ESRCH) {
+    molt__free(ad);
+    return MOLT_ESRCH;
+  }
+  return 0;
 }
 
 void molt__tcp_on_exit(molt_actor_t* a, molt_pid_t pid) {

@@ -21,9 +21,10 @@
 #include "tcpclient.h"
 #include "upgrade.h"
 
-enum { T_QUIT = 1 };
+enum { T_QUIT = 1, T_SPAWN = 2 };
 
 static atomic_int g_port, g_accepts, g_closed, g_data_msgs;
+static atomic_int g_ports[8], g_nports;
 
 /* state_vsn 1 */
 typedef struct {
@@ -53,6 +54,8 @@ static int echo_init(const molt_args_t* args, void** state) {
       return rc;
     }
     atomic_store(&g_port, molt_tcp_port(e->listener));
+    int i = atomic_fetch_add(&g_nports, 1);
+    if (i < 8) atomic_store(&g_ports[i], molt_tcp_port(e->listener));
     rt_note("listening on %d", molt_tcp_port(e->listener));
   }
   *state = e;
@@ -65,6 +68,41 @@ static void flood(molt_tcp_t conn) {
   int n = 0, rc;
   while ((rc = molt_tcp_write(conn, chunk, sizeof(chunk))) == 0 && n < 100) n++;
   rt_note("flood accepted=%d then %s", n, molt_err_name(rc));
+}
+
+#define BURST (2u << 20)
+
+static unsigned char pattern(size_t i) { return (unsigned char)((i * 7 + i / 251) & 0xff); }
+
+/* Queue BURST bytes and close at once: the close must flush them. */
+static void burst(molt_tcp_t conn) {
+  static unsigned char buf[BURST];
+  for (size_t i = 0; i < BURST; i++) buf[i] = pattern(i);
+  int w = molt_tcp_write(conn, buf, sizeof(buf));
+  int c = molt_tcp_close(conn);
+  rt_note("burst write=%s close=%s again=%s", molt_err_name(w), molt_err_name(c),
+          molt_err_name(molt_tcp_write(conn, "x", 1)));
+}
+
+/* Another actor holding the handle may not use it. */
+static int prober_init(const molt_args_t* args, void** state) {
+  molt_tcp_t conn = (molt_tcp_t)molt_args_int(args, "conn", 0);
+  molt_pid_t owner = (molt_pid_t)molt_args_int(args, "owner", 0);
+  rt_note("probe write=%s close=%s ctl=%s owner=%s", molt_err_name(molt_tcp_write(conn, "x", 1)),
+          molt_err_name(molt_tcp_close(conn)), molt_err_name(molt_tcp_controlling(conn, molt_self())),
+          molt_tcp_owner(conn) == owner ? "right" : "wrong");
+  *state = molt_calloc(1, 1);
+  return *state ? 0 : MOLT_ENOMEM;
+}
+
+static void probe(molt_tcp_t conn) {
+  char args[128];
+  snprintf(args, sizeof(args), "{\"conn\":%llu,\"owner\":%llu}", (unsigned long long)conn,
+           (unsigned long long)molt_self());
+  molt_pid_t p;
+  molt_spawn("prober", args, &p);
+  rt_note("probe nobody=%s", molt_err_name(molt_tcp_controlling(conn, ((uint64_t)1 << 32) | 999999u)));
+  molt_tcp_write(conn, "probed", 6);
 }
 
 typedef void (*transform_fn)(char* buf, size_t n);
@@ -91,6 +129,14 @@ static int echo_common(bool handoff, int64_t* echoed, const molt_msg_t* m, trans
         flood(m->ref);
         return MOLT_OK;
       }
+      if (m->size == 5 && memcmp(m->data, "burst", 5) == 0) {
+        burst(m->ref);
+        return MOLT_OK;
+      }
+      if (m->size == 5 && memcmp(m->data, "probe", 5) == 0) {
+        probe(m->ref);
+        return MOLT_OK;
+      }
       if (m->size == 3 && memcmp(m->data, "who", 3) == 0) {
         char pid[32];
         int n = snprintf(pid, sizeof(pid), "%llu\n", (unsigned long long)molt_self());
@@ -112,6 +158,15 @@ static int echo_common(bool handoff, int64_t* echoed, const molt_msg_t* m, trans
       rt_note("closed reason=%s", molt_err_name(m->reason));
       return MOLT_OK;
     case MOLT_MSG_USER:
+      if (m->tag == T_SPAWN) {
+        /* Round robin over both schedulers: some of these inits run on
+         * this thread for an actor that lives on the other one. */
+        for (int i = 0; i < 4; i++) {
+          int rc = molt_spawn_opt("echo", NULL, MOLT_SPAWN_ANY, NULL, NULL);
+          if (rc) rt_note("spawn any failed: %s", molt_err_name(rc));
+        }
+        return MOLT_OK;
+      }
       return m->tag == T_QUIT ? MOLT_STOP : MOLT_OK;
   }
   return MOLT_OK;
@@ -170,6 +225,12 @@ static int echo2_code_change(molt_direction_t dir, const char* vsn, uint32_t sta
 
 static void echo_free(void* state) { molt_free(state); }
 
+static int prober_handle(void* state, const molt_msg_t* m) { return MOLT_OK; }
+
+static const molt_module_t prober = {
+    .magic = MOLT_MAGIC, .abi = MOLT_ABI_VERSION, .size = sizeof(molt_module_t), .state_vsn = 1,
+    .name = "prober", .vsn = "1", .init = prober_init, .handle = prober_handle, .free_state = echo_free};
+
 static const molt_module_t echo_v1 = {
     .magic = MOLT_MAGIC, .abi = MOLT_ABI_VERSION, .size = sizeof(molt_module_t), .state_vsn = 1,
     .name = "echo", .vsn = "1", .init = echo_init, .handle = echo1_handle, .free_state = echo_free};
@@ -185,6 +246,7 @@ static void setup(void) {
   signal(SIGPIPE, SIG_IGN);
   rt_setup(2);
   rt_install(&echo_v1);
+  rt_install(&prober);
   molt__tcp_peaks_reset();
 }
 
@@ -338,8 +400,6 @@ typedef struct {
   size_t total, sent;
   bool ok;
 } writer_t;
-
-static unsigned char pattern(size_t i) { return (unsigned char)((i * 7 + i / 251) & 0xff); }
 
 static void* write_all(void* arg) {
   writer_t* w = arg;
@@ -545,4 +605,51 @@ Test(tcp, an_upgrade_in_the_middle_of_a_stream_loses_nothing) {
   pthread_join(t, NULL);
   cr_expect_eq(got, w.total);
   close(fd);
+}
+
+Test(tcp, close_flushes_what_was_queued_and_the_handle_dies_at_once) {
+  int port = start_echo(NULL);
+  int fd = tc_connect(port);
+  cr_assert(fd >= 0);
+  usleep(200000); /* the client reads late: the close has to wait for it */
+  cr_assert(tc_send(fd, "burst", 5));
+  cr_expect(rt_wait_count("burst write=OK close=OK again=ENOTCONN", 1, 5000), "%s", rt_notes());
+  usleep(300000);
+  static unsigned char buf[65536];
+  size_t got = 0;
+  bool same = true;
+  for (;;) {
+    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    if (r <= 0) break;
+    for (ssize_t i = 0; i < r && same; i++) same = buf[i] == pattern(got + (size_t)i);
+    got += (size_t)r;
+  }
+  cr_expect_eq(got, BURST, "got %zu of %u before EOF", got, BURST);
+  cr_expect(same);
+  close(fd);
+  cr_expect_eq(rt_count("closed reason"), 0, "the owner's own close is not reported back");
+}
+
+Test(tcp, only_the_owner_may_use_a_handle) {
+  int port = start_echo(NULL);
+  int fd = tc_connect(port);
+  cr_assert(fd >= 0);
+  cr_assert(tc_roundtrip(fd, "probe", "probed"));
+  cr_expect(rt_wait_count("probe write=EPERM close=EPERM ctl=EPERM owner=right", 1, 5000), "%s", rt_notes());
+  cr_expect(rt_count("probe nobody=ESRCH") == 1, "%s", rt_notes());
+  cr_expect(tc_roundtrip(fd, "fine", "fine"));
+  close(fd);
+}
+
+Test(tcp, listen_from_an_init_running_on_another_scheduler) {
+  molt_pid_t parent = rt_spawn("echo", NULL);
+  atomic_store(&g_nports, 0);
+  rt_send(parent, T_SPAWN, NULL, 0);
+  cr_assert(at_least(&g_nports, 4, 5000), "%s", rt_notes());
+  for (int i = 0; i < 4; i++) {
+    int fd = tc_connect(atomic_load(&g_ports[i]));
+    cr_assert(fd >= 0, "listener %d", i);
+    cr_expect(tc_roundtrip(fd, "any", "any"), "listener %d", i);
+    close(fd);
+  }
 }
