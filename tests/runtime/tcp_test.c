@@ -32,6 +32,8 @@ typedef struct {
   bool worker, handoff;
   int64_t echoed;
 } echo1_t;
+
+static atomic_long g_sunk, g_max_data;
 /* state_vsn 2: another layout */
 typedef struct {
   int64_t echoed;
@@ -227,6 +229,34 @@ static void echo_free(void* state) { molt_free(state); }
 
 static int prober_handle(void* state, const molt_msg_t* m) { return MOLT_OK; }
 
+/* sink: a slow actor. It reads and takes its time, answering nothing. */
+static int sink_init(const molt_args_t* args, void** state) {
+  molt_tcp_t* l = molt_calloc(1, sizeof(*l));
+  if (!l) return MOLT_ENOMEM;
+  int rc = molt_tcp_listen(NULL, 0, l);
+  if (rc) {
+    molt_free(l);
+    return rc;
+  }
+  atomic_store(&g_port, molt_tcp_port(*l));
+  *state = l;
+  return 0;
+}
+
+static int sink_handle(void* state, const molt_msg_t* m) {
+  if (m->kind == MOLT_MSG_TCP_DATA) {
+    atomic_fetch_add(&g_data_msgs, 1);
+    atomic_fetch_add(&g_sunk, m->size);
+    if ((long)m->size > atomic_load(&g_max_data)) atomic_store(&g_max_data, (long)m->size);
+    usleep(5000);
+  }
+  return MOLT_OK;
+}
+
+static const molt_module_t sink = {
+    .magic = MOLT_MAGIC, .abi = MOLT_ABI_VERSION, .size = sizeof(molt_module_t), .state_vsn = 1,
+    .name = "sink", .vsn = "1", .init = sink_init, .handle = sink_handle, .free_state = echo_free};
+
 static const molt_module_t prober = {
     .magic = MOLT_MAGIC, .abi = MOLT_ABI_VERSION, .size = sizeof(molt_module_t), .state_vsn = 1,
     .name = "prober", .vsn = "1", .init = prober_init, .handle = prober_handle, .free_state = echo_free};
@@ -247,6 +277,7 @@ static void setup(void) {
   rt_setup(2);
   rt_install(&echo_v1);
   rt_install(&prober);
+  rt_install(&sink);
   molt__tcp_peaks_reset();
 }
 
@@ -652,4 +683,23 @@ Test(tcp, listen_from_an_init_running_on_another_scheduler) {
     cr_expect(tc_roundtrip(fd, "any", "any"), "listener %d", i);
     close(fd);
   }
+}
+
+Test(tcp, a_slow_actor_gets_everything_and_the_buffer_stays_bounded) {
+  rt_spawn("sink", NULL);
+  int fd = tc_connect(atomic_load(&g_port));
+  cr_assert(fd >= 0);
+  writer_t w = {fd, 32u << 20, 0, false};
+  pthread_t t;
+  pthread_create(&t, NULL, write_all, &w);
+  pthread_join(t, NULL);
+  cr_assert(w.ok);
+  for (int i = 0; i < 20000 && atomic_load(&g_sunk) < (long)w.total; i++) usleep(1000);
+  cr_expect_eq(atomic_load(&g_sunk), (long)w.total, "sunk %ld of %zu", atomic_load(&g_sunk), w.total);
+  molt__tcp_peaks_t p;
+  molt__tcp_peaks(&p);
+  cr_expect(p.rbuf <= MOLT_TCP_RECV_HIGH + (64u << 10), "receive buffer reached %zu", p.rbuf);
+  cr_expect(atomic_load(&g_max_data) <= (long)(MOLT_TCP_RECV_HIGH + (64u << 10)), "a DATA of %ld bytes",
+            atomic_load(&g_max_data));
+  close(fd);
 }
