@@ -131,6 +131,11 @@ static int echo_common(bool handoff, int64_t* echoed, const molt_msg_t* m, trans
         flood(m->ref);
         return MOLT_OK;
       }
+      if (m->size == 10 && memcmp(m->data, "floodclose", 10) == 0) {
+        flood(m->ref);
+        rt_note("floodclose handle=%llu close=%s", (unsigned long long)m->ref, molt_err_name(molt_tcp_close(m->ref)));
+        return MOLT_OK;
+      }
       if (m->size == 5 && memcmp(m->data, "burst", 5) == 0) {
         burst(m->ref);
         return MOLT_OK;
@@ -701,5 +706,27 @@ Test(tcp, a_slow_actor_gets_everything_and_the_buffer_stays_bounded) {
   cr_expect(p.rbuf <= MOLT_TCP_RECV_HIGH + (64u << 10), "receive buffer reached %zu", p.rbuf);
   cr_expect(atomic_load(&g_max_data) <= (long)(MOLT_TCP_RECV_HIGH + (64u << 10)), "a DATA of %ld bytes",
             atomic_load(&g_max_data));
+  close(fd);
+}
+
+Test(tcp, a_close_waits_a_few_seconds_for_a_peer_that_never_reads_then_gives_up) {
+  int port = start_echo(NULL);
+  /* A small receive window, so the kernel cannot take the 4 MiB off the
+   * write queue for us. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(connect(fd, (struct sockaddr*)&sa, sizeof(sa)), 0);
+  cr_assert(tc_send(fd, "floodclose", 10));
+  cr_assert(rt_wait_count("close=OK", 1, 5000), "%s", rt_notes());
+  const char* note = strstr(rt_notes(), "floodclose handle=");
+  cr_assert(note);
+  molt_tcp_t h = strtoull(note + strlen("floodclose handle="), NULL, 10);
+  usleep(1000000);
+  cr_expect_not_null(molt__tcp_slot_get(h), "the close did not wait for the queued bytes");
+  for (int i = 0; i < 8000 && molt__tcp_slot_get(h); i++) usleep(1000);
+  cr_expect_null(molt__tcp_slot_get(h), "the close never gave up on a peer that does not read");
   close(fd);
 }
