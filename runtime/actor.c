@@ -21,6 +21,7 @@
 #include "registry.h"
 #include "runtime.h"
 #include "sched.h"
+#include "tcp.h"
 #include "timer.h"
 
 /* Messages per turn: enough to amortise the scheduling, small enough that
@@ -94,6 +95,9 @@ void molt__msg_reject(molt__msg_t* m) {
       break;
     }
     default:
+      /* A socket's message for a dead actor: on to the socket's new owner,
+       * or the socket closes. */
+      if (molt__tcp_msg_redirect(NULL, m)) return;
       break;
   }
   molt__msg_free(m);
@@ -139,8 +143,10 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
     molt__msg_free(m); /* demonitored meanwhile */
     return;
   }
+  if (molt__tcp_msg_redirect(a, m)) return; /* its socket changed hands */
   a->handled++;
   int rc = a->version->handle(a->state, &m->pub);
+  molt__tcp_msg_done(m);
   molt__msg_free(m);
   if (rc == MOLT_OK) return;
   if (rc == MOLT_STOP) {
@@ -241,6 +247,8 @@ static void actor_exit(molt_actor_t* a) {
     /* The name goes before anyone hears of the exit: a supervisor that
      * restarts the child on its DOWN or EXIT must find the name free. */
     molt__registry_on_exit(a, pid);
+    /* Sockets too: a restarted child must be able to listen again. */
+    molt__tcp_on_exit(a, pid);
     molt__link_on_exit(a, pid, reason);
     molt__timer_on_exit(a);
     while (a->ext->saved_head) molt__msg_reject(unhold(a));

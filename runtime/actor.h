@@ -44,6 +44,7 @@ typedef struct molt_actor_ext {
   char* name;              /* registered name */
   molt__msg_t* saved_head; /* user messages held while suspended */
   molt__msg_t* saved_tail;
+  struct molt__tcp_owned* tcp; /* sockets owned (tcp_owner.c) */
 } molt_actor_ext_t;
 
 typedef struct molt_actor {

@@ -14,6 +14,7 @@
 #include "code_server.h"
 #include "registry.h"
 #include "supervisor.h"
+#include "tcp.h"
 
 molt_runtime_t molt__rt;
 
@@ -106,6 +107,7 @@ void molt__runtime_stop(void) {
   for (unsigned i = 0; i < molt__rt.nsched; i++) molt__sched_stop(&molt__rt.scheds[i]);
   molt__actor_table_foreach(free_mailbox, NULL);
   molt__actor_table_close();
+  molt__tcp_table_close();
   molt__registry_close();
   molt__supervisor_close();
   molt__code_set_kill_hook(NULL, NULL);

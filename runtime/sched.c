@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "runtime.h"
+#include "tcp.h"
 
 /* Actor turns per idle callback before the loop polls for I/O again. */
 #define TURNS_PER_BATCH 256
@@ -143,6 +144,9 @@ static void on_wake(uv_async_t* h) {
     drain_inbound(s);
     molt_actor_t* a;
     while ((a = runq_pop(s)) != NULL) molt__actor_run(a);
+    /* Sockets free their memory in their close callbacks, which the walk
+     * below would not give them. */
+    molt__tcp_close_all_here(s);
     uv_walk(&s->loop, close_handle, NULL);
     return;
   }

@@ -15,7 +15,7 @@ case "${1:-}" in
   *) echo "usage: tools/setup.sh [--asan|--tsan]" >&2; exit 2 ;;
 esac
 
-packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev"
+packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev libhttp-parser-dev"
 missing=()
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

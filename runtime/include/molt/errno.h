@@ -31,6 +31,12 @@
   XX(ECONNREFUSED, -ECONNREFUSED, "connection refused")                       \
   XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                      \
   XX(ECANCELED, -ECANCELED, "operation canceled")                             \
+  XX(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                  \
+  XX(ECONNRESET, -ECONNRESET, "connection reset by peer")                     \
+  XX(ENOTCONN, -ENOTCONN, "connection closed")                                \
+  XX(ENOBUFS, -ENOBUFS, "write queue full")                                   \
+  XX(EPIPE, -EPIPE, "broken pipe")                                            \
+  XX(EMFILE, -EMFILE, "too many open files")                                  \
   XX(ENOTELF, -5001, "not an ELF shared object for this machine")             \
   XX(EELF, -5002, "malformed ELF file")                                       \
   XX(EEXECSTACK, -5003, "module requires an executable stack")                \
