@@ -4,6 +4,8 @@
  * version cannot jump into unloaded code. */
 #include "timer.h"
 
+#include <stdint.h>
+
 #include "alloc.h"
 #include "runtime.h"
 #include "sched.h"
@@ -11,7 +13,7 @@
 typedef struct molt_timer {
   uv_timer_t handle;
   bool armed;    /* false while set from an init running off the actor's scheduler */
-  uint64_t ms;
+  uint64_t due_ns; /* molt__now_ns() at set time + the delay */
   uint64_t ref;
   molt_pid_t to;
   molt__msg_t* msg;
@@ -42,11 +44,19 @@ static void on_fire(uv_timer_t* h) {
   uv_close((uv_handle_t*)h, free_timer);
 }
 
+/* libuv counts a timer's delay from the loop's clock, cached when the
+ * loop iteration began: actor turns run long after that (a slow handler, a
+ * batch of turns), and an init elsewhere arms the timer later still. So
+ * refresh the clock and arm for what is left of the delay from when it
+ * was set, rounded up: a timer never fires before its time. */
 static void arm(molt_timer_t* t, molt_sched_t* s) {
   uv_timer_init(&s->loop, &t->handle);
   t->handle.data = t;
   t->armed = true;
-  uv_timer_start(&t->handle, on_fire, t->ms, 0);
+  uv_update_time(&s->loop);
+  uint64_t now = molt__now_ns();
+  uint64_t left_ms = t->due_ns > now ? (t->due_ns - now + 999999) / 1000000 : 0;
+  uv_timer_start(&t->handle, on_fire, left_ms, 0);
 }
 
 int molt_send_after(uint64_t ms, molt_pid_t to, uint32_t tag, const void* data, size_t size,
@@ -67,7 +77,8 @@ int molt_send_after(uint64_t ms, molt_pid_t to, uint32_t tag, const void* data, 
   t->ref = molt_make_ref();
   t->to = to;
   t->msg = m;
-  t->ms = ms;
+  uint64_t now = molt__now_ns();
+  t->due_ns = ms > (UINT64_MAX - now) / 1000000ull ? UINT64_MAX : now + ms * 1000000ull;
   t->armed = false;
   if (a->sched == s) arm(t, s);
   t->next = x->timers;

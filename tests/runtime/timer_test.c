@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "actor.h"
+#include "runtime.h"
 #include "probe.h"
 #include "rt.h"
 
@@ -34,6 +35,41 @@ Test(timer, fires_no_sooner_than_its_delay, .init = probe_setup1) {
   /* Two milliseconds of slack: libuv arms timers from its loop clock,
    * which is whole milliseconds and may be the coarse clock. */
   cr_assert_geq(fired_at - set_at, 200 - 2, "fired %lld ms after being set", fired_at - set_at);
+}
+
+/* "slow": on SLOW_SET it keeps its scheduler busy for 60 ms, then sets a
+ * 30 ms timer to itself; both moments are noted. */
+enum { SLOW_SET = 1, SLOW_FIRE = 2 };
+
+static int slow_handle(void* state, const molt_msg_t* msg) {
+  if (msg->kind != MOLT_MSG_USER) return MOLT_OK;
+  if (msg->tag == SLOW_FIRE) {
+    rt_note("slow fired at=%llu", (unsigned long long)molt__now_ns());
+    return MOLT_OK;
+  }
+  uint64_t until = molt__now_ns() + 60000000ull;
+  while (molt__now_ns() < until) {
+  }
+  rt_note("slow set at=%llu", (unsigned long long)molt__now_ns());
+  return molt_send_after(30, molt_self(), SLOW_FIRE, NULL, 0, NULL);
+}
+
+static int slow_init(const molt_args_t* args, void** state) {
+  *state = molt_alloc(1);
+  return *state ? 0 : MOLT_ENOMEM;
+}
+
+static const molt_module_t slow_module = PROBE_TEST_MODULE("slow", slow_init, slow_handle);
+
+/* The loop's clock is cached when its iteration begins; a timer set after
+ * a long turn must still count its delay from when it was set. */
+Test(timer, set_after_a_slow_turn_fires_no_sooner_than_its_delay, .init = probe_setup1) {
+  rt_install(&slow_module);
+  molt_pid_t s = rt_spawn("slow", NULL);
+  cr_assert_eq(rt_send(s, SLOW_SET, NULL, 0), 0);
+  cr_assert(rt_wait_count("slow fired", 1, 5000), "%s", rt_notes());
+  long long set_at = probe_value("slow set", "at"), fired_at = probe_value("slow fired", "at");
+  cr_assert_geq(fired_at - set_at, 30000000ll, "fired %lld us after being set", (fired_at - set_at) / 1000);
 }
 
 Test(timer, timers_fire_in_deadline_order, .init = probe_setup1) {
