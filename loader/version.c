@@ -229,18 +229,22 @@ int molt__version_builtin(const molt_module_t* desc, molt_version_t** out) {
   return 0;
 }
 
-void molt__version_ref(molt_version_t* v) {
-  long before = atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+void molt__version_ref(molt_version_t* v) { molt__version_ref_n(v, 1); }
+
+void molt__version_ref_n(molt_version_t* v, long n) {
+  long before = atomic_fetch_add_explicit(&v->refs, n, memory_order_relaxed);
   assert(before > 0 && "ref of a closed version");
   (void)before;
 }
 
+void molt__version_unref(molt_version_t* v) { molt__version_unref_n(v, 1); }
+
 /* acq_rel: whoever drops the last reference must see every other holder's
  * writes to the version before it frees it. */
-void molt__version_unref(molt_version_t* v) {
-  long before = atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel);
-  assert(before > 0 && "unref of a closed version");
-  if (before != 1) return;
+void molt__version_unref_n(molt_version_t* v, long n) {
+  long before = atomic_fetch_sub_explicit(&v->refs, n, memory_order_acq_rel);
+  assert(before >= n && "unref of a closed version");
+  if (before != n) return;
   /* The mapping goes before the file, so no moment exists where a mapped
    * version has no private copy on disk to inspect. A builtin has neither. */
   if (v->dl && !v->builtin) dlclose(v->dl);
