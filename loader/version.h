@@ -62,6 +62,10 @@ int molt__version_open(const char* path, const char* expect_name,
  * unlink the private copy, free. Any thread. */
 void molt__version_ref(molt_version_t* v);
 void molt__version_unref(molt_version_t* v);
+/* The same for n references at once (n > 0): an upgrade moves a whole
+ * scheduler's actors with one atomic each way, not one per actor. */
+void molt__version_ref_n(molt_version_t* v, long n);
+void molt__version_unref_n(molt_version_t* v, long n);
 
 /* Wrap a descriptor compiled into the container (the supervisor) as a
  * version. Never closed. */

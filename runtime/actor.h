@@ -92,6 +92,10 @@ molt_actor_t* molt__actor_slot_alloc(struct molt_sched* s);
 void molt__actor_slot_release(molt_actor_t* a);
 /* Visit every slot ever allocated. */
 void molt__actor_table_foreach(void (*fn)(molt_actor_t* a, void* arg), void* arg);
+/* Visit every slot bound to s. Any thread; a slot bound meanwhile (by a
+ * spawner on another thread) may or may not be visited, as with
+ * molt__actor_table_foreach. */
+void molt__actor_table_foreach_on(struct molt_sched* s, void (*fn)(molt_actor_t* a, void* arg), void* arg);
 /* Free every page; only after all schedulers stopped. */
 void molt__actor_table_close(void);
 

@@ -114,6 +114,29 @@ void molt__actor_table_foreach(void (*fn)(molt_actor_t* a, void* arg), void* arg
   }
 }
 
+/* Slots are handed to schedulers in whole FRESH_BATCH runs, each run's
+ * slots in order, so a run's first slot says whose the run is: bound to
+ * another scheduler, or not bound yet (then no slot after it is either).
+ * A scheduler's walk thus reads one slot per foreign run instead of all
+ * of them: half the table's cache misses with two schedulers, more with
+ * more. */
+void molt__actor_table_foreach_on(molt_sched_t* s, void (*fn)(molt_actor_t* a, void* arg), void* arg) {
+  uint32_t n = atomic_load_explicit(&allocated, memory_order_acquire);
+  for (uint32_t run = 0; run < n; run += FRESH_BATCH) {
+    if (atomic_load_explicit(&slot_at(run)->sched, memory_order_relaxed) != s) continue;
+    molt_actor_t* first = slot_at(run); /* a run never straddles a page */
+    for (uint32_t k = 0; k < FRESH_BATCH; k++) {
+      molt_actor_t* a = &first[k];
+      if (k + 4 < FRESH_BATCH) { /* both cache lines a slot may span */
+        __builtin_prefetch((char*)&a[4]);
+        __builtin_prefetch((char*)&a[4] + sizeof(*a) - 1);
+      }
+      if (atomic_load_explicit(&a->sched, memory_order_relaxed) != s) break;
+      fn(a, arg);
+    }
+  }
+}
+
 void molt__actor_table_close(void) {
   pthread_mutex_lock(&table_lock);
   for (uint32_t p = 0; p < MAX_PAGES; p++) {

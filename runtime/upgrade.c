@@ -12,6 +12,15 @@
  * every actor is the migration time itself, a few milliseconds for 10^5
  * actors.
  *
+ * What the pause costs is kept to the migration itself: each scheduler
+ * walks only its own slots; the entry vectors are allocated and touched
+ * before anything freezes; the last scheduler to arrive takes the
+ * decision itself and the others spin for it, so no thread has to be
+ * woken by the kernel while actors wait; version reference counts move
+ * once per scheduler, not once per actor; and the old states, garbage
+ * once every actor has switched, are freed after the resume by the
+ * thread that asked for the upgrade, so that free never stalls an actor.
+ *
  * The alternative, OTP's suspend/change_code/resume per process, leaves
  * other processes running on old code meanwhile and needs a protocol for
  * processes that spawn or exit mid-upgrade; we pay a short global pause to
@@ -19,6 +28,7 @@
 #include "upgrade.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,13 +45,15 @@ enum { PENDING, COMMIT, ABORT };
 typedef struct entry {
   molt_actor_t* a;
   size_t change;
-  void* new_state;          /* == a->state when no hop migrates */
+  void* old_state;          /* a->state when migrated; freed after a commit */
+  void* new_state;          /* == old_state when no hop migrates */
   molt_version_t* owner;    /* the version whose layout new_state has */
 } entry_t;
 
 typedef struct per_sched {
   entry_t* v;
   size_t n, cap;
+  long* moved; /* per change: actors switched here (reference counts) */
   bool arrived;
 } per_sched_t;
 
@@ -49,10 +61,13 @@ typedef struct txn {
   const molt_change_t* changes;
   size_t n;
   molt_version_t** from; /* each module's current version at the start */
+  molt_version_t** to;   /* each module's version after a commit */
   per_sched_t* ps;
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  unsigned arrived, applied;
+  /* expected: tasks posted (a failed post is not waited for); started:
+   * tasks that began before the decision (each will apply it). */
+  unsigned expected, started, arrived, applied;
   _Atomic int decision;
   atomic_bool failed; /* rc != 0, readable without the lock */
   int rc;
@@ -68,7 +83,10 @@ void molt__upgrade_end(void) { atomic_store(&busy, false); }
 
 static void txn_unref(txn_t* t) {
   if (atomic_fetch_sub(&t->refs, 1) != 1) return;
-  for (unsigned i = 0; i < molt__rt.nsched; i++) molt__free(t->ps[i].v);
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    molt__free(t->ps[i].v);
+    molt__free(t->ps[i].moved);
+  }
   molt__free(t->ps);
   pthread_mutex_destroy(&t->lock);
   pthread_cond_destroy(&t->cond);
@@ -103,12 +121,14 @@ static int push_entry(per_sched_t* p, entry_t e) {
   return 0;
 }
 
-/* Run one actor's state through every hop of its change. Intermediate
- * states are freed by the version whose layout they have. */
-static int migrate_actor(txn_t* t, molt_actor_t* a, size_t ci, entry_t* out) {
-  const molt_change_t* c = &t->changes[ci];
-  molt_version_t* prev = t->from[ci];
-  void* state = a->state;
+/* Run one actor's state through every hop of its change, into e. The
+ * intermediate states are freed by the version whose layout they have. On
+ * failure e is left as it came (new_state == old_state: nothing built). */
+static int migrate_actor(txn_t* t, entry_t* e) {
+  const molt_change_t* c = &t->changes[e->change];
+  molt_actor_t* a = e->a;
+  molt_version_t* prev = t->from[e->change];
+  void* state = e->old_state;
   molt_version_t* owner = prev;
   for (size_t h = 0; h < c->nhops; h++) {
     const molt_hop_t* hop = &c->hops[h];
@@ -135,16 +155,17 @@ static int migrate_actor(txn_t* t, molt_actor_t* a, size_t ci, entry_t* out) {
              hop->to->vsn, up ? "up" : "down", molt_err_name(rc), molt_strerror(rc));
         goto failed;
       }
-      if (state != a->state) owner->free_state(state);
+      if (state != e->old_state) owner->free_state(state);
       state = next;
       owner = hop->to;
     }
     prev = hop->to;
   }
-  *out = (entry_t){a, ci, state, owner};
+  e->new_state = state;
+  e->owner = owner;
   return 0;
 failed:
-  if (state != a->state) owner->free_state(state);
+  if (state != e->old_state) owner->free_state(state);
   return -1;
 }
 
@@ -153,69 +174,149 @@ typedef struct {
   per_sched_t* p;
 } scan_ctx;
 
+/* First pass: note which of this scheduler's actors change, and how. */
 static void scan(molt_actor_t* a, void* arg) {
   scan_ctx* x = arg;
   txn_t* t = x->t;
-  if (atomic_load(&t->failed) || atomic_load(&t->decision) != PENDING) return; /* stop work */
-  if (a->sched != molt__sched_current()) return;
+  if (atomic_load(&t->failed)) return;
   uint8_t st = a->status;
   if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
   for (size_t i = 0; i < t->n; i++) {
     if (a->version != t->from[i]) continue;
-    entry_t e;
-    if (migrate_actor(t, a, i, &e) != 0) return;
-    if (push_entry(x->p, e) != 0) {
-      if (e.new_state != a->state) e.owner->free_state(e.new_state);
+    if (push_entry(x->p, (entry_t){a, i, a->state, a->state, t->from[i]}) != 0)
       fail(t, MOLT_ENOMEM, "out of memory recording the migration");
-    }
     return;
   }
 }
 
+/* Distance, in actors, at which the migration prefetches a state: far
+ * enough for the load to land before code_change reads it. */
+#define PREFETCH_AHEAD 8
+
+/* Second pass: migrate what the scan noted, in table order, prefetching
+ * the states ahead (each state is a cache miss of its own: the slots are
+ * contiguous, the states are wherever init allocated them). */
+static void migrate_all(txn_t* t, per_sched_t* p) {
+  for (size_t i = 0; i < p->n; i++) {
+    if (atomic_load(&t->failed) || atomic_load(&t->decision) != PENDING) return; /* stop work */
+    if (i + PREFETCH_AHEAD < p->n) __builtin_prefetch(p->v[i + PREFETCH_AHEAD].old_state);
+    if (migrate_actor(t, &p->v[i]) != 0) return;
+  }
+}
+
+/* On commit, the switch of each actor is two stores; the old states wait
+ * for free_old_states, and the reference counts move once per change. */
 static void apply(txn_t* t, per_sched_t* p, int decision) {
+  if (decision == ABORT) {
+    for (size_t i = 0; i < p->n; i++) {
+      entry_t* e = &p->v[i];
+      if (e->new_state != e->old_state) e->owner->free_state(e->new_state);
+    }
+    return;
+  }
   for (size_t i = 0; i < p->n; i++) {
     entry_t* e = &p->v[i];
-    molt_actor_t* a = e->a;
-    if (decision == ABORT) {
-      if (e->new_state != a->state) e->owner->free_state(e->new_state);
-      continue;
-    }
     const molt_change_t* c = &t->changes[e->change];
-    molt_version_t* to = c->hops[c->nhops - 1].to;
-    if (e->new_state != a->state) a->version->free_state(a->state);
-    a->state = e->new_state;
-    molt__version_ref(to);
-    atomic_fetch_add(&to->actors, 1);
-    atomic_fetch_sub(&a->version->actors, 1);
-    molt__version_unref(a->version);
-    a->version = to;
+    e->a->state = e->new_state;
+    e->a->version = c->hops[c->nhops - 1].to;
+    p->moved[e->change]++;
   }
+  for (size_t ci = 0; ci < t->n; ci++) {
+    long k = p->moved[ci];
+    if (!k) continue;
+    molt_version_t *to = t->changes[ci].hops[t->changes[ci].nhops - 1].to, *from = t->from[ci];
+    molt__version_ref_n(to, k);
+    atomic_fetch_add(&to->actors, k);
+    atomic_fetch_sub(&from->actors, k);
+    molt__version_unref_n(from, k); /* never the last: the transaction holds from */
+  }
+}
+
+/* After a commit, every actor runs its new state: the old ones are
+ * garbage. Freed here, on the thread that asked for the upgrade, once the
+ * schedulers have resumed, with from[] still referenced so their code is
+ * mapped. free_state touches nothing but its state (the ABI's contract),
+ * so the thread it runs on does not matter. */
+static void free_old_states(txn_t* t) {
+  for (unsigned s = 0; s < molt__rt.nsched; s++) {
+    per_sched_t* p = &t->ps[s];
+    for (size_t i = 0; i < p->n; i++) {
+      entry_t* e = &p->v[i];
+      if (e->new_state != e->old_state) t->from[e->change]->free_state(e->old_state);
+    }
+  }
+}
+
+/* The decision, taken under t->lock by whoever completes the barrier:
+ * the last scheduler to arrive, or the coordinator on a timeout. Install
+ * is the only step that can still refuse. */
+static void decide(txn_t* t) {
+  if (t->rc == 0) t->rc = molt__code_install_set(t->to, t->n, t->msg, sizeof(t->msg));
+  if (t->rc) atomic_store(&t->failed, true);
+  atomic_store(&t->decision, t->rc ? ABORT : COMMIT);
+  pthread_cond_broadcast(&t->cond);
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait for the decision. Every actor is frozen while we wait, so burning
+ * this core costs nothing, and a kernel wake-up (tens of microseconds on
+ * a virtual machine, milliseconds when the machine is loaded) would be
+ * added to the pause. Spin, then yield the core (another thread may be
+ * the one still migrating), and only after that sleep: a scheduler stuck
+ * in a long handler makes the others wait up to the timeout. */
+#define SPIN_NS 2000000
+
+static int await_decision(txn_t* t) {
+  uint64_t until = molt__now_ns() + SPIN_NS;
+  for (unsigned k = 0;; k++) {
+    int d = atomic_load(&t->decision);
+    if (d != PENDING) return d;
+    if ((k & 255) == 255) {
+      if (molt__now_ns() > until) break;
+      sched_yield();
+    }
+    cpu_relax();
+  }
+  pthread_mutex_lock(&t->lock);
+  while (atomic_load(&t->decision) == PENDING) pthread_cond_wait(&t->cond, &t->lock);
+  pthread_mutex_unlock(&t->lock);
+  return atomic_load(&t->decision);
 }
 
 static void sched_task(void* arg) {
   txn_t* t = arg;
-  unsigned id = molt__sched_current()->id;
-  per_sched_t* p = &t->ps[id];
+  molt_sched_t* s = molt__sched_current();
+  per_sched_t* p = &t->ps[s->id];
   pthread_mutex_lock(&t->lock);
   bool late = atomic_load(&t->decision) != PENDING;
-  if (!late && !t->first_frozen_ns) t->first_frozen_ns = molt__now_ns();
+  if (!late) {
+    t->started++;
+    if (!t->first_frozen_ns) t->first_frozen_ns = molt__now_ns();
+  }
   pthread_mutex_unlock(&t->lock);
   if (late) goto out; /* the coordinator gave up on us: change nothing */
 
   uint64_t t0 = molt__now_ns();
   scan_ctx x = {t, p};
-  molt__actor_table_foreach(scan, &x);
+  molt__actor_table_foreach_on(s, scan, &x);
+  migrate_all(t, p);
   uint64_t took = molt__now_ns() - t0;
 
   pthread_mutex_lock(&t->lock);
   if (took > t->migrate_ns) t->migrate_ns = took;
   p->arrived = true;
   t->arrived++;
-  pthread_cond_broadcast(&t->cond);
-  while (atomic_load(&t->decision) == PENDING) pthread_cond_wait(&t->cond, &t->lock);
-  int decision = atomic_load(&t->decision);
+  if (t->arrived == t->expected && atomic_load(&t->decision) == PENDING) decide(t);
   pthread_mutex_unlock(&t->lock);
 
+  int decision = await_decision(t);
   apply(t, p, decision);
 
   pthread_mutex_lock(&t->lock);
@@ -251,7 +352,10 @@ static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* 
   return 0;
 }
 
-static int wait_arrivals(txn_t* t, uint64_t timeout_ms) {
+/* Wait (t->lock held) until the schedulers decided, or timeout_ms. A
+ * scheduler that failed early still waits at the barrier, so that abort
+ * frees everything the others built. */
+static int wait_decision(txn_t* t, uint64_t timeout_ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += (time_t)(timeout_ms / 1000);
@@ -260,16 +364,28 @@ static int wait_arrivals(txn_t* t, uint64_t timeout_ms) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;
   }
-  while (t->arrived < molt__rt.nsched && t->rc == 0)
-    if (pthread_cond_timedwait(&t->cond, &t->lock, &until) != 0) return MOLT_ETIMEDOUT;
-  /* A failure reported early: still wait for the others to stop working on
-   * their part, so that abort frees everything they built. */
-  while (t->arrived < molt__rt.nsched)
-    if (pthread_cond_timedwait(&t->cond, &t->lock, &until) != 0) return MOLT_ETIMEDOUT;
+  while (atomic_load(&t->decision) == PENDING)
+    if (pthread_cond_timedwait(&t->cond, &t->lock, &until) != 0 && atomic_load(&t->decision) == PENDING)
+      return MOLT_ETIMEDOUT;
   return 0;
 }
 
-static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** from) {
+/* Room for this scheduler's entries, allocated and touched now, before
+ * anything freezes: growing the vector, or faulting its pages in, would
+ * otherwise happen inside the pause. Actors spread evenly over the
+ * schedulers, so a fair share with a margin fits; push_entry grows it if
+ * not. */
+static int reserve_entries(per_sched_t* p, size_t n, size_t actors) {
+  size_t nsched = molt__rt.nsched;
+  size_t cap = actors / nsched + actors / (4 * nsched) + 64;
+  if (!(p->moved = molt__calloc(n, sizeof(long)))) return MOLT_ENOMEM;
+  if (!(p->v = molt__alloc(cap * sizeof(entry_t)))) return MOLT_ENOMEM;
+  memset(p->v, 0, cap * sizeof(entry_t));
+  p->cap = cap;
+  return 0;
+}
+
+static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** from, molt_version_t** to) {
   txn_t* t = molt__calloc(1, sizeof(*t));
   if (!t) return NULL;
   t->ps = molt__calloc(molt__rt.nsched, sizeof(per_sched_t));
@@ -277,9 +393,22 @@ static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** f
     molt__free(t);
     return NULL;
   }
+  size_t actors = 0;
+  for (size_t i = 0; i < n; i++) actors += (size_t)atomic_load(&from[i]->actors);
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    if (reserve_entries(&t->ps[i], n, actors) == 0) continue;
+    for (unsigned j = 0; j <= i; j++) {
+      molt__free(t->ps[j].v);
+      molt__free(t->ps[j].moved);
+    }
+    molt__free(t->ps);
+    molt__free(t);
+    return NULL;
+  }
   t->changes = changes;
   t->n = n;
   t->from = from;
+  t->to = to;
   pthread_mutex_init(&t->lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -291,17 +420,24 @@ static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** f
   return t;
 }
 
-/* Freeze, migrate, decide, apply. Returns the decision. */
-static int run(txn_t* t, molt_version_t** to, uint64_t timeout_ms, char* err, size_t errlen) {
+/* Freeze, migrate, decide, apply. Returns the decision. The schedulers
+ * decide among themselves; this thread only steps in on a timeout, and
+ * waits until every scheduler that started has applied the decision. */
+static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
+  t->expected = molt__rt.nsched;
   for (unsigned i = 0; i < molt__rt.nsched; i++) {
     atomic_fetch_add(&t->refs, 1);
     if (molt__sched_post(&molt__rt.scheds[i], sched_task, t) != 0) {
       atomic_fetch_sub(&t->refs, 1);
       fail(t, MOLT_ENOMEM, "out of memory posting to scheduler %u", i);
+      pthread_mutex_lock(&t->lock);
+      t->expected--;
+      if (t->arrived == t->expected && atomic_load(&t->decision) == PENDING) decide(t);
+      pthread_mutex_unlock(&t->lock);
     }
   }
   pthread_mutex_lock(&t->lock);
-  int rc = wait_arrivals(t, timeout_ms);
+  int rc = wait_decision(t, timeout_ms);
   if (rc) {
     for (unsigned i = 0; i < molt__rt.nsched; i++)
       if (!t->ps[i].arrived) {
@@ -312,15 +448,15 @@ static int run(txn_t* t, molt_version_t** to, uint64_t timeout_ms, char* err, si
         break;
       }
     t->rc = rc;
+    decide(t);
   }
-  if (t->rc == 0) t->rc = molt__code_install_set(to, t->n, t->msg, sizeof(t->msg));
-  unsigned arrived = t->arrived;
-  atomic_store(&t->decision, t->rc ? ABORT : COMMIT);
-  pthread_cond_broadcast(&t->cond);
-  while (t->applied < arrived) pthread_cond_wait(&t->cond, &t->lock);
+  /* started is final now: a task that begins after the decision changes
+   * nothing and only drops its reference. */
+  while (t->applied < t->started) pthread_cond_wait(&t->cond, &t->lock);
   rc = t->rc;
   if (rc) snprintf(err, errlen, "%s", t->msg);
   pthread_mutex_unlock(&t->lock);
+  if (rc == 0) free_old_states(t);
   return rc;
 }
 
@@ -342,11 +478,11 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
   if (!from || !to) goto out;
   if ((rc = check(changes, n, from, err, errlen))) goto out;
   for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
-  if (!(t = txn_new(changes, n, from))) {
+  if (!(t = txn_new(changes, n, from, to))) {
     rc = MOLT_ENOMEM;
     goto out;
   }
-  rc = run(t, to, timeout_ms, err, errlen);
+  rc = run(t, timeout_ms, err, errlen);
   if (stats) {
     memset(stats, 0, sizeof(*stats));
     pthread_mutex_lock(&t->lock);

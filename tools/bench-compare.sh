@@ -33,10 +33,10 @@ RUNS=0 "$scratch/beam/run.sh" >/dev/null
 
 if [ "${QUICK:-0}" = 1 ]; then
   ring_a="100 100"; ring_b="1000 10"; spawn_n=10000; pp="100000 1000"
-  upgrade_ns="1000"; loads=20
+  upgrade_ns="1000"; loads=20; dev_n=10
 else
   ring_a="1000 1000"; ring_b="100000 10"; spawn_n=1000000; pp="1000000 1000"
-  upgrade_ns="1000 10000 100000"; loads=100
+  upgrade_ns="1000 10000 100000"; loads=100; dev_n=100
 fi
 ncores=$(nproc)
 
@@ -75,6 +75,8 @@ for r in $(seq "$runs"); do
   done
   molt "$ncores" softload "$loads" | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
   beam "$ncores" codeload "$loads" 1600 | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
+  # The development loop (molt dev, a real container): no BEAM counterpart.
+  tools/bench-dev.sh "$dev_n" | grep '^molt devloop ' | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
 done
 
 # Rows: label | molt line's words | BEAM line's words | key | better | goal.
@@ -103,6 +105,9 @@ rows() {
     echo "upgrade $n: messages lost|upgrade_check n=$n|upgrade_check n=$n|lost|lower|=0"
   done
   echo "soft load us (BEAM: code load, tiny)|softload|codeload module=tiny|load_median_us|lower|<=100 us"
+  echo "soft load p90 us (BEAM: code load, tiny)|softload|codeload module=tiny|load_p90_us|lower|"
+  echo "dev loop: file event -> live ms, median|devloop|-|median_ms|lower|<=2 ms"
+  echo "dev loop: file event -> live ms, p99|devloop|-|p99_ms|lower|"
 }
 
 echo

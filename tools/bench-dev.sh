@@ -5,7 +5,9 @@
 # previous reload is live. molt dev reports, per reload, the time from the
 # inotify event to every actor running the new code; this prints the
 # median, p90, p99 and max of those N figures. (The inotify event itself
-# comes ~3.5 us after the rename: ../shared/anchors/limits.)
+# comes ~3.5 us after the rename: ../shared/anchors/limits.) A second
+# line says the same in molt-bench's form, for tools/bench-compare.sh:
+# `molt devloop n=N median_ms=... p90_ms=... p99_ms=... max_ms=...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100}
@@ -36,5 +38,7 @@ grep -o "live [0-9.]* ms" "$work/log" | awk '{print $2}' | sort -n | awk -v n="$
   END {
     if (NR != n) { printf "only %d of %d reloads went live\n", NR, n; exit 1 }
     printf "molt dev: %d reloads, file event -> all actors on the new code: median %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      NR, v[int((NR + 1) / 2)], v[int(NR * 0.90 + 0.999)], v[int(NR * 0.99 + 0.999)], v[NR]
+    printf "molt devloop n=%d median_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
       NR, v[int((NR + 1) / 2)], v[int(NR * 0.90 + 0.999)], v[int(NR * 0.99 + 0.999)], v[NR]
   }'

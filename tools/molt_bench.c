@@ -23,8 +23,11 @@ static void usage(FILE* f) {
       "  spawn [N]                    N idle actors spawned by one actor [1000000]\n"
       "  pingpong [ROUND_TRIPS [B]]   round trips between two actors, timed in batches of B\n"
       "                               [1000000 1000]; with S > 1 the two are on different schedulers\n"
-      "  upgrade [N [RATE]]           N counters under RATE msgs/s (0: flat out), upgraded with\n"
-      "                               code_change and back, twice [100000 100000]\n"
+      "  upgrade [N [RATE]]           N bench_cnt actors under RATE msgs/s (0: flat out), upgraded\n"
+      "                               with code_change ({count} -> {count, hits}) and back, twice\n"
+      "                               [100000 100000]\n"
+      "  upgrade-counter [N [RATE]]   the same with the demo counter (1.0.0 <-> 2.0.0), whose\n"
+      "                               code_change rebuilds a per-key table\n"
       "  softload [LOADS [N]]         same-layout loads of counter, N actors running it [100 0]\n"
       "\n"
       "options:\n"
@@ -59,7 +62,8 @@ static const struct {
   workload_fn fn;
 } workloads[] = {
     {"ring", bench_ring},         {"spawn", bench_spawn},       {"pingpong", bench_pingpong},
-    {"upgrade", bench_upgrade},   {"softload", bench_softload},
+    {"upgrade", bench_upgrade},   {"upgrade-counter", bench_upgrade_counter},
+    {"softload", bench_softload},
 };
 
 int main(int argc, char** argv) {

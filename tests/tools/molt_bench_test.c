@@ -64,12 +64,12 @@ Test(molt_bench, pingpong_on_one_and_two_schedulers, .timeout = 60) {
 
 Test(molt_bench, upgrade_loses_nothing, .timeout = 120) {
   const char* up = "^molt upgrade sched=2 n=200 rate=1000 mode=txn dir=up pause_ms=" NUM " total_ms=" NUM
-                   " change_ms=" NUM " actors=200 switched=200 us_per_proc=" NUM "$";
+                   " change_ms=" NUM " actors=200 switched=200 us_per_proc=" NUM " module=bench_cnt$";
   const char* down = "^molt upgrade sched=2 n=200 rate=1000 mode=txn dir=down pause_ms=" NUM
                      " .* actors=200 switched=200 ";
   const char* want[] = {up, down, up, down,
                         "^molt upgrade_check sched=2 n=200 rate=1000 casts_sent=[0-9]+ casts_counted=[0-9]+ "
-                        "lost=0 alive=200$"};
+                        "lost=0 alive=200 module=bench_cnt$"};
   expect_lines("upgrade 200 1000 --schedulers 2", want, 5);
 }
 

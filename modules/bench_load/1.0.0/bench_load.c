@@ -7,7 +7,9 @@
  * answer queues behind this generator's own increments to that counter,
  * so sent - counted is the number of increments lost.
  *
- * Init args: {"n","rate","report"}. */
+ * Init args: {"n","rate","report","module"}; module names what to spawn
+ * (default "counter"; any module speaking counter_proto.h's INCR and
+ * STATS, bench_cnt for the upgrade benchmark). */
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +26,7 @@ typedef struct {
   molt_pid_t* pids;
   uint64_t t0;
   bool stopping;
+  char module[64]; /* copied: args do not outlive init */
   bench_load_report_t r;
 } load_t;
 
@@ -39,6 +42,12 @@ static int load_init(const molt_args_t* args, void** state) {
   s->n = (uint32_t)molt_args_int(args, "n", 1000);
   s->rate = (uint64_t)molt_args_int(args, "rate", 0);
   s->report = (molt_pid_t)molt_args_int(args, "report", 0);
+  const char* module = molt_args_str(args, "module", "counter");
+  if (strlen(module) >= sizeof(s->module)) {
+    molt_free(s);
+    return MOLT_EINVAL;
+  }
+  strcpy(s->module, module);
   s->pids = s->n ? molt_calloc(s->n, sizeof(*s->pids)) : NULL;
   if (!s->pids) {
     int rc = s->n ? MOLT_ENOMEM : MOLT_EINVAL;
@@ -51,7 +60,7 @@ static int load_init(const molt_args_t* args, void** state) {
 
 static int start(load_t* s) {
   for (uint32_t i = 0; i < s->n; i++) {
-    s->r.rc = molt_spawn_opt("counter", NULL, MOLT_SPAWN_ANY, &s->pids[i], NULL);
+    s->r.rc = molt_spawn_opt(s->module, NULL, MOLT_SPAWN_ANY, &s->pids[i], NULL);
     if (s->r.rc) break;
     s->r.spawned++;
   }

@@ -119,7 +119,9 @@ typedef struct molt_module {
   int (*code_change)(molt_direction_t dir, const char* vsn, uint32_t state_vsn,
                      const void* old_state, const char* extra, void** new_state);
 
-  /* Free a state this version's init or code_change built. */
+  /* Free a state this version's init or code_change built. Touch nothing
+   * but the state: it may run on any thread (after an upgrade the old
+   * states are freed by the thread that ran it, once the actors resumed). */
   void (*free_state)(void* state);
 
   /* Optional: a JSON text describing state, allocated with molt_alloc (the
