@@ -488,6 +488,7 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
     pthread_mutex_lock(&t->lock);
     stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
     stats->migrate_ns = t->migrate_ns;
+    stats->resumed_at_ns = t->last_resumed_ns;
     for (unsigned i = 0; i < molt__rt.nsched; i++) stats->actors += t->ps[i].n;
     pthread_mutex_unlock(&t->lock);
   }

@@ -34,6 +34,9 @@ typedef struct molt_upgrade_stats {
   uint64_t total_ns;      /* the whole call */
   uint64_t pause_ns;      /* first scheduler frozen .. last resumed */
   uint64_t migrate_ns;    /* the slowest scheduler's code_change work */
+  uint64_t resumed_at_ns; /* molt__now_ns() when the last scheduler resumed: from
+                             then on every actor runs the new code (the purge of
+                             what was left behind comes after) */
   unsigned long actors;   /* actors switched */
 } molt_upgrade_stats_t;
 
