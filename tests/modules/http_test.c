@@ -14,7 +14,7 @@
 #include "code_load.h"
 #include "modules_util.h"
 #include "runtime.h"
-#include "tcpclient.h"
+#include "httpclient.h"
 
 #include "../../modules/http/http_state.h"
 
@@ -49,63 +49,21 @@ static void setup(void) {
 
 TestSuite(http, .init = setup, .fini = mu_teardown, .timeout = 60);
 
-typedef struct {
-  int status;
-  char vsn[16];   /* X-Molt-Version */
-  char conn[96];  /* X-Molt-Conn (2.0.0), "" if absent */
-  char body[512];
-} answer_t;
-
-static void header(const char* head, const char* name, char* out, size_t len) {
-  const char* h = strstr(head, name);
-  out[0] = '\0';
-  if (!h) return;
-  h += strlen(name);
-  size_t n = strcspn(h, "\r");
-  if (n >= len) n = len - 1;
-  memcpy(out, h, n);
-  out[n] = '\0';
-}
-
-/* Read one response; false if the connection ended first. */
-static bool response(int fd, answer_t* a) {
-  char head[1024];
-  size_t n = 0;
-  memset(a, 0, sizeof(*a));
-  while (n < sizeof(head) - 1) {
-    if (!tc_recv(fd, head + n, 1)) return false;
-    n++;
-    if (n >= 4 && memcmp(head + n - 4, "\r\n\r\n", 4) == 0) break;
-  }
-  head[n] = '\0';
-  if (sscanf(head, "HTTP/1.1 %d", &a->status) != 1) return false;
-  char cl[32];
-  header(head, "Content-Length: ", cl, sizeof(cl));
-  header(head, "X-Molt-Version: ", a->vsn, sizeof(a->vsn));
-  header(head, "X-Molt-Conn: ", a->conn, sizeof(a->conn));
-  size_t blen = strtoul(cl, NULL, 10);
-  if (blen >= sizeof(a->body) || !tc_recv(fd, a->body, blen)) return false;
-  a->body[blen] = '\0';
-  return true;
-}
-
-static bool send_str(int fd, const char* s) { return tc_send(fd, s, strlen(s)); }
-
-static answer_t ask(int fd, const char* req) {
-  answer_t a;
-  cr_assert(tc_send(fd, req, strlen(req)));
-  cr_assert(response(fd, &a), "no answer to %s", req);
+/* Send req and read its answer: the test fails if none comes. */
+static hc_answer_t ask(int fd, const char* req) {
+  hc_answer_t a = hc_ask(fd, req);
+  cr_assert_neq(a.status, -1, "no answer to %s", req);
   return a;
 }
 
-#define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
-#define PUT(path, body) "PUT " path " HTTP/1.1\r\nHost: x\r\nContent-Length: " #body "\r\n\r\n"
+#define GET HC_GET
+#define PUT HC_PUT
 
 Test(http, get_root_answers_with_a_greeting_and_keeps_the_connection) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
   for (int i = 0; i < 3; i++) {
-    answer_t a = ask(fd, GET("/"));
+    hc_answer_t a = ask(fd, GET("/"));
     cr_expect_eq(a.status, 200);
     cr_expect_str_eq(a.vsn, "1.0.0");
     cr_expect_str_eq(a.body, "hello from molt http 1.0.0\n");
@@ -118,18 +76,18 @@ Test(http, pipelined_requests_are_answered_in_order) {
   cr_assert(fd >= 0);
   const char* reqs = GET("/nope") PUT("/keys/p", 0) GET("/") GET("/keys/p") PUT("/keys/p", 0) GET("/stats");
   cr_assert(tc_send(fd, reqs, strlen(reqs)));
-  answer_t a;
-  cr_assert(response(fd, &a));
+  hc_answer_t a;
+  cr_assert(hc_response(fd, &a));
   cr_expect_eq(a.status, 404);
-  cr_assert(response(fd, &a));
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "http 1.0.0: p = 1\n");
-  cr_assert(response(fd, &a));
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "hello from molt http 1.0.0\n");
-  cr_assert(response(fd, &a));
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "http 1.0.0: p = 1\n");
-  cr_assert(response(fd, &a));
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "http 1.0.0: p = 2\n");
-  cr_assert(response(fd, &a));
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "http 1.0.0: requests 6\n");
   close(fd);
 }
@@ -137,7 +95,7 @@ Test(http, pipelined_requests_are_answered_in_order) {
 Test(http, http_1_0_closes_after_the_answer) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
-  answer_t a = ask(fd, "GET / HTTP/1.0\r\n\r\n");
+  hc_answer_t a = ask(fd, "GET / HTTP/1.0\r\n\r\n");
   cr_expect_eq(a.status, 200);
   cr_expect(tc_closed_by_peer(fd));
   close(fd);
@@ -146,7 +104,7 @@ Test(http, http_1_0_closes_after_the_answer) {
 Test(http, a_malformed_request_gets_400_and_the_others_are_served) {
   int bad = tc_connect(port), good = tc_connect(port);
   cr_assert(bad >= 0 && good >= 0);
-  answer_t a = ask(bad, "BLAH\x01 / HTTP/9\r\n\r\n");
+  hc_answer_t a = ask(bad, "BLAH\x01 / HTTP/9\r\n\r\n");
   cr_expect_eq(a.status, 400);
   cr_expect(strstr(a.body, "bad request"), "%s", a.body);
   cr_expect(tc_closed_by_peer(bad));
@@ -168,8 +126,8 @@ Test(http, a_request_in_one_byte_writes_is_parsed_whole) {
     cr_assert(tc_send(fd, req + i, 1));
     if (i % 8 == 0) usleep(1000);
   }
-  answer_t a;
-  cr_assert(response(fd, &a));
+  hc_answer_t a;
+  cr_assert(hc_response(fd, &a));
   cr_expect_str_eq(a.body, "http 1.0.0: slow = 41\n");
   close(fd);
 }
@@ -202,7 +160,7 @@ Test(http, keys_without_a_store_get_503_and_the_connection_goes_on) {
     if (fd < 0) usleep(10000);
   }
   cr_assert(fd >= 0);
-  answer_t a = ask(fd, GET("/keys/x"));
+  hc_answer_t a = ask(fd, GET("/keys/x"));
   cr_expect_eq(a.status, 503);
   cr_expect_eq(ask(fd, GET("/")).status, 200);
   close(fd);
@@ -229,14 +187,14 @@ Test(http, a_connection_keeps_its_half_read_request_across_code_changes) {
   cr_assert(fd >= 0);
   cr_expect_str_eq(ask(fd, PUT("/keys/live", 0)).body, "http 1.0.0: live = 1\n");
 
-  cr_assert(send_str(fd, "GET /keys/li"));
+  cr_assert(hc_send(fd, "GET /keys/li"));
   usleep(20000); /* let the actor read it; either way the answer is the same */
   live_load("1.1.0", false);
-  answer_t a = ask(fd, "ve HTTP/1.1\r\nHost: x\r\n\r\n");
+  hc_answer_t a = ask(fd, "ve HTTP/1.1\r\nHost: x\r\n\r\n");
   cr_expect_str_eq(a.vsn, "1.1.0");
   cr_expect_str_eq(a.body, "{\"vsn\":\"1.1.0\",\"key\":\"live\",\"count\":1}\n");
 
-  cr_assert(send_str(fd, "PUT /keys/live HTTP/1.1\r\nContent-Length: 1\r\n\r\n"));
+  cr_assert(hc_send(fd, "PUT /keys/live HTTP/1.1\r\nContent-Length: 1\r\n\r\n"));
   usleep(20000);
   live_load("2.0.0", false);
   a = ask(fd, "5");
@@ -246,7 +204,7 @@ Test(http, a_connection_keeps_its_half_read_request_across_code_changes) {
   a = ask(fd, GET("/stats"));
   cr_expect(strstr(a.body, "\"requests\":4,\"bytes_in\":"), "%s", a.body);
 
-  cr_assert(send_str(fd, "GET /st"));
+  cr_assert(hc_send(fd, "GET /st"));
   usleep(20000);
   live_load("1.1.0", true);
   a = ask(fd, "ats HTTP/1.1\r\n\r\n");
