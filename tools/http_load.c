@@ -47,6 +47,7 @@ typedef struct {
   double secs;
   const char* vsn[MAX_VSNS];
   int nvsn;
+  char* vsn_text; /* what vsn[] points into */
 } opts_t;
 
 typedef struct {
@@ -316,7 +317,7 @@ static void parse_args(int argc, char** argv, opts_t* o) {
     else if (!strcmp(a, "--depth")) o->depth = atoi(v);
     else if (!strcmp(a, "--put-every")) o->put_every = atoi(v);
     else if (!strcmp(a, "--versions")) {
-      char* copy = strdup(v);
+      char* copy = o->vsn_text = strdup(v);
       for (char* t = strtok(copy, ","); t && o->nvsn < MAX_VSNS; t = strtok(NULL, ",")) o->vsn[o->nvsn++] = t;
     } else usage();
   }
@@ -381,6 +382,8 @@ int main(int argc, char** argv) {
   if (!o.nvsn) printf("any:%llu", (unsigned long long)all.by_vsn[0]);
   printf("\n");
   if (all.first_failure[0]) fprintf(stderr, "molt-http-load: first failure: %s\n", all.first_failure);
+  for (int t = 0; t < o.threads; t++) free(ws[t].st.hist[0]), free(ws[t].st.hist[1]);
+  free(all.hist[0]), free(all.hist[1]), free(both), free(conns), free(ws), free(th), free(o.vsn_text);
   bool bad = all.failed || all.resets || all.eofs || all.timeouts || all.connect_errors || !all.requests;
   return bad ? 1 : 0;
 }
