@@ -14,7 +14,8 @@
 #      equals what the drivers sent plus the PUTs the load tool saw
 #      answered.
 # If wrk and nginx are installed (Debian: nginx-light wrk), the same run
-# also measures molt with wrk, steady and across CYCLES/2 cycles, and the
+# also measures molt with wrk, steady and across as many cycles as fit in
+# its SECS (at most CYCLES release changes), and the
 # nginx anchor (../shared/anchors/nginx, copied to a scratch directory):
 # the same tool on both sides. Defaults: 100 10 64 0.1.
 set -euo pipefail
@@ -89,7 +90,7 @@ PY
 }
 
 if command -v wrk >/dev/null && command -v nginx >/dev/null; then
-  echo "== wrk (the nginx anchor's client) on molt: steady, then across $((cycles / 2)) cycles"
+  echo "== wrk (the nginx anchor's client) on molt: steady, then upgrade/rollback cycles (at most $cycles changes) while it runs"
   wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/" >"$home/wrk.txt" 2>&1
   wrk_line "$home/wrk.txt" "$conns" 0
   wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/" >"$home/wrk.txt" 2>&1 &
