@@ -70,14 +70,14 @@ Test(load, a_bad_file_is_refused_in_one_line_and_the_old_code_serves_on) {
   }
   cr_expect_eq(module_revision("counter"), 1);
   cJSON* j = ct_json("status");
-  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 7);
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 8);
   cJSON_Delete(j);
 }
 
 Test(load, ps_lists_actors_and_inspect_shows_state) {
   ct_start(DEMO);
   cJSON* j = ct_json("ps");
-  cr_expect_eq(cJSON_GetObjectItem(j, "total")->valueint, 7);
+  cr_expect_eq(cJSON_GetObjectItem(j, "total")->valueint, 8);
   cJSON_Delete(j);
   j = ct_json("ps --module driver");
   cr_expect_eq(cJSON_GetObjectItem(j, "total")->valueint, 4);

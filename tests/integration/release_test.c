@@ -140,7 +140,7 @@ Test(release, check_changes_nothing_and_bad_input_is_refused_while_serving) {
   free(out);
   cr_expect_str_eq(state_of("3.0.0", b, sizeof(b)), "unknown");
   cJSON* j = ct_json("status");
-  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 7);
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 8);
   cJSON_Delete(j);
 }
 
@@ -178,9 +178,11 @@ static void write_chain_bundles(void) {
     if (i == 2) {
       cJSON* up = cJSON_Parse(
           "[{\"from\":\"1.1.0\",\"steps\":[{\"op\":\"update\",\"module\":\"counter\"},"
+          "{\"op\":\"update\",\"module\":\"http\"},"
           "{\"op\":\"add\",\"module\":\"stats\"},{\"op\":\"remove\",\"module\":\"heartbeat\"}]}]");
       cJSON* down = cJSON_Parse(
           "[{\"to\":\"1.1.0\",\"steps\":[{\"op\":\"update\",\"module\":\"counter\"},"
+          "{\"op\":\"update\",\"module\":\"http\"},"
           "{\"op\":\"remove\",\"module\":\"stats\"},{\"op\":\"add\",\"module\":\"heartbeat\"}]}]");
       cJSON_AddItemToObject(m, "upgrade", up);
       cJSON_AddItemToObject(m, "downgrade", down);

@@ -28,22 +28,24 @@ Test(run, status_json_reports_release_actors_and_modules) {
   cJSON* rel = cJSON_GetObjectItem(j, "release");
   cr_expect_str_eq(cJSON_GetObjectItem(rel, "name")->valuestring, "demo");
   cr_expect_str_eq(cJSON_GetObjectItem(rel, "version")->valuestring, "1.0.0");
-  /* The root supervisor, the counter, four drivers and the heartbeat. */
-  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 7);
+  /* The root supervisor, the counter, four drivers, the http listener
+   * and the heartbeat. */
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 8);
   cr_expect_eq(cJSON_GetObjectItem(j, "schedulers")->valueint, 2);
   cJSON* mods = cJSON_GetObjectItem(j, "modules");
-  cr_assert_eq(cJSON_GetArraySize(mods), 3);
+  cr_assert_eq(cJSON_GetArraySize(mods), 4);
   cJSON* m;
   int seen = 0;
   cJSON_ArrayForEach(m, mods) {
     const char* name = cJSON_GetObjectItem(m, "name")->valuestring;
-    cr_expect(strcmp(name, "counter") == 0 || strcmp(name, "driver") == 0 || strcmp(name, "heartbeat") == 0,
+    cr_expect(strcmp(name, "counter") == 0 || strcmp(name, "driver") == 0 || strcmp(name, "heartbeat") == 0 ||
+                  strcmp(name, "http") == 0,
               "module %s", name);
     cr_expect_str_eq(cJSON_GetObjectItem(m, "current")->valuestring, "1.0.0");
     cr_expect(cJSON_IsNull(cJSON_GetObjectItem(m, "old")));
     seen++;
   }
-  cr_expect_eq(seen, 3);
+  cr_expect_eq(seen, 4);
   cJSON_Delete(j);
 }
 
@@ -53,7 +55,7 @@ Test(run, human_status_and_clean_stop_runs_every_terminate) {
   char* out = NULL;
   cr_assert_eq(ct_molt("status", &out), 0, "%s", out);
   cr_expect(strstr(out, "release     demo 1.0.0"), "%s", out);
-  cr_expect(strstr(out, "actors      7"), "%s", out);
+  cr_expect(strstr(out, "actors      8"), "%s", out);
   free(out);
 
   cr_assert_eq(ct_molt("stop", &out), 0, "%s", out);
@@ -156,7 +158,7 @@ Test(run, garbage_on_the_control_socket_gets_an_error_and_the_container_serves_o
     free(reply);
   }
   cJSON* j = ct_json("status");
-  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 7);
+  cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 8);
   cJSON_Delete(j);
 }
 

@@ -1,14 +1,22 @@
-/* http_test.c: the http module as built, on real sockets: a request and
- * its answer, pipelining and keep-alive, HTTP/1.0 closing, a malformed
- * request answered 400 and closed, a client gone mid-request while the
- * others are served, and a request split across many small writes. */
+/* http_test.c: the http module as built, on real sockets, with a real
+ * counter as its key store: a request and its answer, pipelining (store
+ * requests included) and keep-alive, HTTP/1.0 closing, a malformed request
+ * answered 400 and closed, a client gone mid-request while the others are
+ * served, a request split across many small writes, the keys, a missing
+ * store; then live code changes under an open connection with a request
+ * half-read (1.0.0 -> 1.1.0 soft, -> 2.0.0 code_change up, back down), and
+ * 2.0.0's code_change called directly on a state holding pipelined input. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "code_load.h"
 #include "modules_util.h"
-#include "tcpclient.h"
+#include "runtime.h"
+#include "httpclient.h"
+
+#include "../../modules/http/http_state.h"
 
 static int port;
 
@@ -23,45 +31,42 @@ static int free_port(void) {
   return ntohs(sa.sin_port);
 }
 
+static void listen_on(int p, const char* store) {
+  char args[128];
+  snprintf(args, sizeof(args), "{\"port\":%d,\"store\":\"%s\"}", p, store);
+  rt_spawn("http", args);
+}
+
 static void setup(void) {
   signal(SIGPIPE, SIG_IGN);
   mu_setup();
+  mu_load("counter", "1.1.0");
   mu_load("http", "1.0.0");
+  rt_spawn("counter", "{\"name\":\"counter\"}");
   port = free_port();
-  char args[64];
-  snprintf(args, sizeof(args), "{\"port\":%d}", port);
-  rt_spawn("http", args);
+  listen_on(port, "counter");
 }
 
 TestSuite(http, .init = setup, .fini = mu_teardown, .timeout = 60);
 
-/* Read one response: its status and body (into body, NUL-terminated). */
-static int response(int fd, char* body, size_t len) {
-  char head[1024];
-  size_t n = 0;
-  while (n < sizeof(head) - 1) {
-    if (!tc_recv(fd, head + n, 1)) return -1;
-    n++;
-    if (n >= 4 && memcmp(head + n - 4, "\r\n\r\n", 4) == 0) break;
-  }
-  head[n] = '\0';
-  int status = 0;
-  if (sscanf(head, "HTTP/1.1 %d", &status) != 1) return -1;
-  const char* cl = strstr(head, "Content-Length: ");
-  size_t blen = cl ? strtoul(cl + 16, NULL, 10) : 0;
-  if (blen >= len || !tc_recv(fd, body, blen)) return -1;
-  body[blen] = '\0';
-  return status;
+/* Send req and read its answer: the test fails if none comes. */
+static hc_answer_t ask(int fd, const char* req) {
+  hc_answer_t a = hc_ask(fd, req);
+  cr_assert_neq(a.status, -1, "no answer to %s", req);
+  return a;
 }
+
+#define GET HC_GET
+#define PUT HC_PUT
 
 Test(http, get_root_answers_with_a_greeting_and_keeps_the_connection) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
-  char body[256];
   for (int i = 0; i < 3; i++) {
-    cr_assert(tc_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27));
-    cr_expect_eq(response(fd, body, sizeof(body)), 200);
-    cr_expect_str_eq(body, "hello from molt (http 1.0.0)\n");
+    hc_answer_t a = ask(fd, GET("/"));
+    cr_expect_eq(a.status, 200);
+    cr_expect_str_eq(a.vsn, "1.0.0");
+    cr_expect_str_eq(a.body, "hello from molt http 1.0.0\n");
   }
   close(fd);
 }
@@ -69,23 +74,29 @@ Test(http, get_root_answers_with_a_greeting_and_keeps_the_connection) {
 Test(http, pipelined_requests_are_answered_in_order) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
-  const char* reqs = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
-                     "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n";
+  const char* reqs = GET("/nope") PUT("/keys/p", 0) GET("/") GET("/keys/p") PUT("/keys/p", 0) GET("/stats");
   cr_assert(tc_send(fd, reqs, strlen(reqs)));
-  char body[256];
-  cr_expect_eq(response(fd, body, sizeof(body)), 404);
-  cr_expect_eq(response(fd, body, sizeof(body)), 200);
-  cr_expect_eq(response(fd, body, sizeof(body)), 200);
-  cr_expect_str_eq(body, "requests 3\n");
+  hc_answer_t a;
+  cr_assert(hc_response(fd, &a));
+  cr_expect_eq(a.status, 404);
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "http 1.0.0: p = 1\n");
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "hello from molt http 1.0.0\n");
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "http 1.0.0: p = 1\n");
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "http 1.0.0: p = 2\n");
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "http 1.0.0: requests 6\n");
   close(fd);
 }
 
 Test(http, http_1_0_closes_after_the_answer) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
-  cr_assert(tc_send(fd, "GET / HTTP/1.0\r\n\r\n", 18));
-  char body[256];
-  cr_expect_eq(response(fd, body, sizeof(body)), 200);
+  hc_answer_t a = ask(fd, "GET / HTTP/1.0\r\n\r\n");
+  cr_expect_eq(a.status, 200);
   cr_expect(tc_closed_by_peer(fd));
   close(fd);
 }
@@ -93,18 +104,16 @@ Test(http, http_1_0_closes_after_the_answer) {
 Test(http, a_malformed_request_gets_400_and_the_others_are_served) {
   int bad = tc_connect(port), good = tc_connect(port);
   cr_assert(bad >= 0 && good >= 0);
-  cr_assert(tc_send(bad, "BLAH\x01 / HTTP/9\r\n\r\n", 18));
-  char body[256];
-  cr_expect_eq(response(bad, body, sizeof(body)), 400);
-  cr_expect(strstr(body, "bad request"), "%s", body);
+  hc_answer_t a = ask(bad, "BLAH\x01 / HTTP/9\r\n\r\n");
+  cr_expect_eq(a.status, 400);
+  cr_expect(strstr(a.body, "bad request"), "%s", a.body);
   cr_expect(tc_closed_by_peer(bad));
   /* A client gone half-way through its request. */
   int gone = tc_connect(port);
   cr_assert(gone >= 0);
   tc_send(gone, "GET / HTTP/1.1\r\nHo", 18);
   close(gone);
-  cr_assert(tc_send(good, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27));
-  cr_expect_eq(response(good, body, sizeof(body)), 200);
+  cr_expect_eq(ask(good, GET("/")).status, 200);
   close(bad);
   close(good);
 }
@@ -112,13 +121,148 @@ Test(http, a_malformed_request_gets_400_and_the_others_are_served) {
 Test(http, a_request_in_one_byte_writes_is_parsed_whole) {
   int fd = tc_connect(port);
   cr_assert(fd >= 0);
-  const char* req = "GET /stats HTTP/1.1\r\nHost: example\r\n\r\n";
+  const char* req = "PUT /keys/slow HTTP/1.1\r\nHost: example\r\nContent-Length: 2\r\n\r\n41";
   for (size_t i = 0; req[i]; i++) {
     cr_assert(tc_send(fd, req + i, 1));
     if (i % 8 == 0) usleep(1000);
   }
-  char body[256];
-  cr_expect_eq(response(fd, body, sizeof(body)), 200);
-  cr_expect_str_eq(body, "requests 1\n");
+  hc_answer_t a;
+  cr_assert(hc_response(fd, &a));
+  cr_expect_str_eq(a.body, "http 1.0.0: slow = 41\n");
   close(fd);
+}
+
+Test(http, keys_count_per_key_across_connections) {
+  int a = tc_connect(port), b = tc_connect(port);
+  cr_assert(a >= 0 && b >= 0);
+  cr_expect_str_eq(ask(a, GET("/keys/k1")).body, "http 1.0.0: k1 = 0\n");
+  cr_expect_str_eq(ask(a, PUT("/keys/k1", 0)).body, "http 1.0.0: k1 = 1\n");
+  cr_expect_str_eq(ask(b, PUT("/keys/k1", 2) "10").body, "http 1.0.0: k1 = 11\n");
+  cr_expect_str_eq(ask(b, "POST /keys/k1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n-3").body, "http 1.0.0: k1 = 8\n");
+  cr_expect_str_eq(ask(a, GET("/keys/k2")).body, "http 1.0.0: k2 = 0\n");
+  cr_expect_str_eq(ask(a, GET("/keys/k1")).body, "http 1.0.0: k1 = 8\n");
+  cr_expect_eq(ask(a, GET("/keys/bad%20key")).status, 400);
+  cr_expect_eq(ask(a, GET("/keys/")).status, 400);
+  cr_expect_eq(ask(a, GET("/keys/0123456789012345678901234567890123")).status, 400);
+  cr_expect_eq(ask(a, PUT("/keys/k1", 3) "abc").status, 400);
+  cr_expect_eq(ask(a, "DELETE /keys/k1 HTTP/1.1\r\n\r\n").status, 405);
+  cr_expect_str_eq(ask(b, GET("/keys/k1")).body, "http 1.0.0: k1 = 8\n", "a refused request changed the count");
+  close(a);
+  close(b);
+}
+
+Test(http, keys_without_a_store_get_503_and_the_connection_goes_on) {
+  int p = free_port();
+  listen_on(p, "nobody");
+  int fd = -1;
+  for (int i = 0; i < 200 && fd < 0; i++) { /* the listener is spawned: give it a moment */
+    fd = tc_connect(p);
+    if (fd < 0) usleep(10000);
+  }
+  cr_assert(fd >= 0);
+  hc_answer_t a = ask(fd, GET("/keys/x"));
+  cr_expect_eq(a.status, 503);
+  cr_expect_eq(ask(fd, GET("/")).status, 200);
+  close(fd);
+}
+
+/* Make build/modules/http-<vsn>.so current under the running actors, as
+ * `molt load` does: a soft load or code_change (down: back to vsn). */
+static void live_load(const char* vsn, bool down) {
+  char path[1024], err[512] = "";
+  snprintf(path, sizeof(path), "%s/http-%s.so", MOLT_MODULE_DIR, vsn);
+  cr_assert(molt__upgrade_begin());
+  molt_version_t* v = NULL;
+  int rc = molt__code_prepare(path, "http", &v, err, sizeof(err));
+  cr_assert_eq(rc, 0, "%s", err);
+  molt_load_result_t r;
+  rc = molt__code_load_prepared(v, down, NULL, molt__now_ns(), &r, err, sizeof(err));
+  molt__version_unref(v);
+  molt__upgrade_end();
+  cr_assert_eq(rc, 0, "load %s: %s", vsn, err);
+}
+
+Test(http, a_connection_keeps_its_half_read_request_across_code_changes) {
+  int fd = tc_connect(port);
+  cr_assert(fd >= 0);
+  cr_expect_str_eq(ask(fd, PUT("/keys/live", 0)).body, "http 1.0.0: live = 1\n");
+
+  cr_assert(hc_send(fd, "GET /keys/li"));
+  usleep(20000); /* let the actor read it; either way the answer is the same */
+  live_load("1.1.0", false);
+  hc_answer_t a = ask(fd, "ve HTTP/1.1\r\nHost: x\r\n\r\n");
+  cr_expect_str_eq(a.vsn, "1.1.0");
+  cr_expect_str_eq(a.body, "{\"vsn\":\"1.1.0\",\"key\":\"live\",\"count\":1}\n");
+
+  cr_assert(hc_send(fd, "PUT /keys/live HTTP/1.1\r\nContent-Length: 1\r\n\r\n"));
+  usleep(20000);
+  live_load("2.0.0", false);
+  a = ask(fd, "5");
+  cr_expect_str_eq(a.vsn, "2.0.0");
+  cr_expect_str_eq(a.body, "{\"vsn\":\"2.0.0\",\"key\":\"live\",\"count\":6,\"added\":true}\n");
+  cr_expect(strstr(a.conn, "requests=3 bytes_in="), "%s", a.conn);
+  a = ask(fd, GET("/stats"));
+  cr_expect(strstr(a.body, "\"requests\":4,\"bytes_in\":"), "%s", a.body);
+
+  cr_assert(hc_send(fd, "GET /st"));
+  usleep(20000);
+  live_load("1.1.0", true);
+  a = ask(fd, "ats HTTP/1.1\r\n\r\n");
+  cr_expect_str_eq(a.vsn, "1.1.0");
+  cr_expect_str_eq(a.body, "{\"vsn\":\"1.1.0\",\"requests\":5}\n");
+  cr_expect_str_eq(a.conn, "");
+
+  int fresh = tc_connect(port);
+  cr_assert(fresh >= 0, "the listener did not survive");
+  cr_expect_str_eq(ask(fresh, GET("/")).vsn, "1.1.0");
+  close(fresh);
+  close(fd);
+}
+
+/* A 1.x state as a connection holds it while a request waits for the
+ * store with more requests pipelined behind it. */
+static http_core_t* waiting_state(const molt_version_t* v1) {
+  http_core_t* c = mu_init(v1, "{\"conn\":12345}");
+  c->wait_ref = 77;
+  c->wait_put = true;
+  snprintf(c->wait_key, sizeof(c->wait_key), "abc");
+  c->inbuf = molt_alloc(32);
+  memcpy(c->inbuf, "GET / HTTP/1.1\r\n", 16);
+  c->in_len = 16;
+  c->in_cap = 32;
+  c->requests = 9;
+  return c;
+}
+
+TestSuite(http_code_change, .init = mu_setup, .fini = mu_teardown, .timeout = 60);
+
+Test(http_code_change, copies_a_waiting_request_and_its_input_both_ways) {
+  molt_version_t* v1 = mu_load("http", "1.1.0");
+  molt_version_t* v2 = mu_load("http", "2.0.0");
+  http_core_t* old = waiting_state(v1);
+  void* up = NULL;
+  cr_assert_eq(v2->code_change(MOLT_UP, "1.1.0", 1, old, NULL, &up), 0);
+  http_core_t* c = up;
+  cr_expect_eq(c->wait_ref, 77);
+  cr_expect(c->wait_put);
+  cr_expect_str_eq(c->wait_key, "abc");
+  cr_expect_eq(c->requests, 9);
+  cr_expect_eq(c->in_len, 16);
+  cr_expect_neq(c->inbuf, old->inbuf, "the new state shares the input buffer");
+  cr_expect_eq(memcmp(c->inbuf, "GET / HTTP/1.1\r\n", 16), 0);
+  cr_expect_eq(old->in_len, 16, "code_change touched the old state");
+
+  void* down = NULL;
+  cr_assert_eq(v2->code_change(MOLT_DOWN, "1.1.0", 1, up, NULL, &down), 0);
+  http_core_t* d = down;
+  cr_expect_eq(d->wait_ref, 77);
+  cr_expect_neq(d->inbuf, c->inbuf);
+  cr_expect_eq(memcmp(d->inbuf, "GET / HTTP/1.1\r\n", 16), 0);
+
+  void* none = NULL;
+  cr_expect_eq(v2->code_change(MOLT_UP, "0.9.0", 3, old, NULL, &none), MOLT_EINVAL);
+  cr_expect_null(none);
+  v2->free_state(up);
+  v1->free_state(down);
+  v1->free_state(old);
 }

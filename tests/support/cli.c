@@ -21,6 +21,11 @@ void ct_setup(void) {
   ct_home = tu_mkdtemp("molt-it");
   cr_assert(ct_home);
   snprintf(ct_log, sizeof(ct_log), "%s.log", ct_home);
+  /* The demo release's http listener reads its port from here when set
+   * ("port_env"): 0 takes any free port, so containers of tests running
+   * side by side never fight over the demo's fixed one. A test that
+   * talks to it sets a port of its own before ct_start. */
+  setenv("MOLT_HTTP_PORT", "0", 1);
 }
 
 void ct_teardown(void) {

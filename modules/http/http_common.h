@@ -1,0 +1,107 @@
+/* http_common.h: the http module's actors, shared by every version. One
+ * actor (the manifest's child) listens and hands each connection to an
+ * actor of its own, spawned on any scheduler, which serves it
+ * (http_conn.h). A version supplies its state size and its http_ops_t;
+ * init, handle and free work on any version's state through its leading
+ * http_core_t.
+ *
+ * Listener arguments: "address" (default 127.0.0.1), "port" (0: any free
+ * port; logged as "listening on ADDR:PORT"), "port_env" (the name of an
+ * environment variable that, when set, overrides "port": the demo release
+ * fixes a port for people and lets tests and scripts choose their own),
+ * "store" (registered name of the counter keeping the keys, default
+ * "counter"). A connection actor gets {"conn": handle, "store": name}. */
+#ifndef DEMO_HTTP_COMMON_H
+#define DEMO_HTTP_COMMON_H
+
+#include <stdlib.h>
+
+#include "http_conn.h"
+
+static inline int http_listen(http_core_t* c, const molt_args_t* args) {
+  const char* address = molt_args_str(args, "address", "127.0.0.1");
+  int64_t port = molt_args_int(args, "port", 0);
+  const char* env = molt_args_str(args, "port_env", NULL);
+  const char* over = env ? getenv(env) : NULL;
+  if (over && *over) port = strtoll(over, NULL, 10);
+  int rc = port < 0 || port > 65535 ? MOLT_EINVAL : molt_tcp_listen(address, (int)port, &c->sock);
+  if (rc) {
+    molt_log("cannot listen on %s:%lld: %s", address, (long long)port, molt_strerror(rc));
+    return rc;
+  }
+  c->role = HTTP_ROLE_LISTENER;
+  c->port = molt_tcp_port(c->sock);
+  molt_log("listening on %s:%d", address, c->port);
+  return 0;
+}
+
+/* size: the version's state size (at least sizeof(http_core_t)). */
+static inline int http_init_state(const molt_args_t* args, size_t size, void** state) {
+  http_core_t* c = molt_calloc(1, size);
+  if (!c) return MOLT_ENOMEM;
+  snprintf(c->store, sizeof(c->store), "%s", molt_args_str(args, "store", "counter"));
+  int64_t conn = molt_args_int(args, "conn", 0);
+  if (conn) {
+    c->role = HTTP_ROLE_CONN;
+    c->sock = (molt_tcp_t)conn;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+  } else {
+    int rc = http_listen(c, args);
+    if (rc) {
+      molt_free(c);
+      return rc;
+    }
+  }
+  *state = c;
+  return 0;
+}
+
+/* A new connection gets an actor of its own, which then owns it; the
+ * current version serves it, whichever that is. */
+static inline void http_hand_over(http_core_t* c, const molt_msg_t* m) {
+  char args[MOLT_NAME_MAX + 64];
+  snprintf(args, sizeof(args), "{\"conn\":%llu,\"store\":\"%s\"}", (unsigned long long)m->ref, c->store);
+  molt_pid_t pid;
+  int rc = molt_spawn_opt("http", args, MOLT_SPAWN_ANY, &pid, NULL);
+  if (rc == 0) rc = molt_tcp_controlling(m->ref, pid);
+  if (rc) {
+    molt_log("cannot serve a connection: %s", molt_strerror(rc));
+    molt_tcp_close(m->ref);
+    return;
+  }
+  c->requests++;
+}
+
+static inline int http_handle_any(const http_ops_t* ops, void* state, const molt_msg_t* m) {
+  http_core_t* c = state;
+  if (c->role == HTTP_ROLE_LISTENER) {
+    if (m->kind == MOLT_MSG_TCP_ACCEPT) http_hand_over(c, m);
+    /* The listener failed: crash, and be restarted by the supervisor. */
+    if (m->kind == MOLT_MSG_TCP_CLOSED && m->ref == c->sock) return m->reason ? m->reason : MOLT_EIO;
+    return MOLT_OK;
+  }
+  http_call_t k = {.ops = ops, .state = state};
+  return http_conn_handle(&k, m);
+}
+
+static inline void http_free_any(void* state) {
+  http_core_close(state);
+  molt_free(state);
+}
+
+/* format_state: the role and counts; extra is a version's own JSON
+ * members (",\"key\":value..." or ""). */
+static inline char* http_format_any(const void* state, const char* vsn, const char* extra) {
+  const http_core_t* c = state;
+  char* out = molt_alloc(256);
+  if (!out) return NULL;
+  if (c->role == HTTP_ROLE_LISTENER)
+    snprintf(out, 256, "{\"vsn\":\"%s\",\"role\":\"listener\",\"port\":%d,\"accepted\":%llu%s}", vsn, c->port,
+             (unsigned long long)c->requests, extra);
+  else
+    snprintf(out, 256, "{\"vsn\":\"%s\",\"role\":\"conn\",\"requests\":%llu,\"waiting\":%s,\"held\":%zu%s}", vsn,
+             (unsigned long long)c->requests, c->wait_ref ? "true" : "false", c->in_len, extra);
+  return out;
+}
+
+#endif
