@@ -315,6 +315,16 @@ static int cmd_inspect(const opts_t* o) {
   return 0;
 }
 
+/* The reply of unpack and commit: one release and its state. Consumes r. */
+static int print_release_state(const opts_t* o, cJSON* r) {
+  if (o->json)
+    print_json(r);
+  else
+    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+  cJSON_Delete(r);
+  return 0;
+}
+
 static int cmd_unpack(const opts_t* o) {
   if (need_pos(o, "unpack", "one release bundle directory")) return 2;
   char* dir = molt__abspath(o->pos[0]);
@@ -324,12 +334,7 @@ static int cmd_unpack(const opts_t* o) {
   free(dir);
   cJSON* r = NULL;
   if (call_args(o, "unpack", args, &r)) return 1;
-  if (o->json)
-    print_json(r);
-  else
-    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
-  cJSON_Delete(r);
-  return 0;
+  return print_release_state(o, r);
 }
 
 static int cmd_releases(const opts_t* o) {
@@ -351,12 +356,11 @@ static int cmd_releases(const opts_t* o) {
 static int print_change(const opts_t* o, cJSON* r, const char* verb) {
   if (o->json) {
     print_json(r);
-  } else if (!str(r, "state", NULL)) {
-    printf("%s", str(r, "plan", ""));
   } else {
     printf("%s", str(r, "plan", ""));
-    printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, str(r, "from", "?"),
-           str(r, "to", "?"), str(r, "state", "?"), num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
+    if (str(r, "state", NULL)) /* absent for --check: the plan only */
+      printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, str(r, "from", "?"),
+             str(r, "to", "?"), str(r, "state", "?"), num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
   }
   cJSON_Delete(r);
   return 0;
@@ -381,12 +385,7 @@ static int cmd_rollback(const opts_t* o) {
 static int cmd_commit(const opts_t* o) {
   cJSON* r = NULL;
   if (call(o, "commit", &r)) return 1;
-  if (o->json)
-    print_json(r);
-  else
-    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
-  cJSON_Delete(r);
-  return 0;
+  return print_release_state(o, r);
 }
 
 static int cmd_run(const opts_t* o) {
