@@ -122,35 +122,46 @@ molt_sched_t* molt__runtime_pick_sched(void) {
 }
 
 typedef struct {
-  molt_version_t* v;
+  molt_version_t* v; /* or NULL: the current version of module */
+  const char* module;
   const char* args;
   void* internal;
   molt_pid_t pid;
   int rc;
 } spawn_req;
 
+/* A module name is resolved here, on the scheduler, between two actor
+ * turns: resolved by the caller, an upgrade committing before this task
+ * ran would leave the newborn on the version it just replaced. */
 static void spawn_here(void* arg) {
   spawn_req* r = arg;
-  r->rc = molt__actor_spawn(r->v, r->args, r->internal, 0, molt__sched_current(), &r->pid, NULL);
+  molt_version_t* v = r->v ? r->v : molt__code_get_current(r->module);
+  if (!v) {
+    r->rc = MOLT_ENOMODULE;
+    return;
+  }
+  r->rc = molt__actor_spawn(v, r->args, r->internal, 0, molt__sched_current(), &r->pid, NULL);
+  if (!r->v) molt__version_unref(v);
+}
+
+static int spawn(spawn_req* r, molt_pid_t* pid) {
+  if (!atomic_load(&molt__rt.running)) return MOLT_ENOTRUNNING;
+  molt_sched_t* s = molt__sched_current();
+  int rc = s ? (spawn_here(r), 0) : molt__sched_call(molt__runtime_pick_sched(), spawn_here, r);
+  if (rc) return rc;
+  if (r->rc == 0 && pid) *pid = r->pid;
+  return r->rc;
 }
 
 int molt__runtime_spawn_version(molt_version_t* v, const char* args_json, void* internal,
                                 molt_pid_t* pid) {
-  if (!atomic_load(&molt__rt.running)) return MOLT_ENOTRUNNING;
-  spawn_req r = {v, args_json, internal, MOLT_PID_NONE, 0};
-  molt_sched_t* s = molt__sched_current();
-  int rc = s ? (spawn_here(&r), 0) : molt__sched_call(molt__runtime_pick_sched(), spawn_here, &r);
-  if (rc) return rc;
-  if (r.rc == 0 && pid) *pid = r.pid;
-  return r.rc;
+  spawn_req r = {v, NULL, args_json, internal, MOLT_PID_NONE, 0};
+  return spawn(&r, pid);
 }
 
 int molt__runtime_spawn(const char* module, const char* args_json, molt_pid_t* pid) {
-  molt_version_t* v = molt__code_get_current(module);
-  if (!v) return MOLT_ENOMODULE;
-  int rc = molt__runtime_spawn_version(v, args_json, NULL, pid);
-  molt__version_unref(v);
-  return rc;
+  spawn_req r = {NULL, module, args_json, NULL, MOLT_PID_NONE, 0};
+  return spawn(&r, pid);
 }
 
 int molt__runtime_exit(molt_pid_t pid, int reason) {

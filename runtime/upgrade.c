@@ -1,13 +1,13 @@
 /* upgrade.c: the code-change transaction across schedulers.
  *
  * Each scheduler gets a task. Tasks run between two actor turns, so every
- * actor of that scheduler is at a message boundary; the task migrates the
- * scheduler's own actors (building new states, leaving the old ones
- * untouched), reports, and then waits for the coordinator's decision
- * before returning. While every scheduler waits, no actor runs anywhere:
- * nothing can spawn, die or send on the old code between the migration and
- * the switch, which is what makes the transaction all-or-nothing without
- * per-actor suspend bookkeeping. Senders from outside keep pushing into
+ * actor of that scheduler is at a message boundary; the task waits until
+ * every scheduler is frozen so, migrates the scheduler's own actors
+ * (building new states, leaving the old ones untouched), reports, and then
+ * waits for the decision before returning. From the freeze barrier on, no
+ * actor runs anywhere: nothing can spawn, die or send on the old code
+ * between the scan, the migration and the switch, which is what makes the
+ * transaction all-or-nothing without per-actor suspend bookkeeping. Senders from outside keep pushing into
  * mailboxes, which are lock-free; nothing is dropped. The pause this costs
  * every actor is the migration time itself, a few milliseconds for 10^5
  * actors.
@@ -66,8 +66,10 @@ typedef struct txn {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   /* expected: tasks posted (a failed post is not waited for); started:
-   * tasks that began before the decision (each will apply it). */
-  unsigned expected, started, arrived, applied;
+   * tasks that began before the decision (each will apply it). Both are
+   * written under lock and read without it by the freeze barrier. */
+  _Atomic unsigned expected, started;
+  unsigned arrived, applied;
   _Atomic int decision;
   atomic_bool failed; /* rc != 0, readable without the lock */
   int rc;
@@ -265,19 +267,19 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Wait for the decision. Every actor is frozen while we wait, so burning
+/* Wait until done(t). Every actor is frozen while we wait, so burning
  * this core costs nothing, and a kernel wake-up (tens of microseconds on
  * a virtual machine, milliseconds when the machine is loaded) would be
  * added to the pause. Spin, then yield the core (another thread may be
  * the one still migrating), and only after that sleep: a scheduler stuck
- * in a long handler makes the others wait up to the timeout. */
+ * in a long handler makes the others wait up to the timeout. Whoever
+ * changes what done() reads broadcasts t->cond under t->lock. */
 #define SPIN_NS 2000000
 
-static int await_decision(txn_t* t) {
+static void await(txn_t* t, bool (*done)(txn_t*)) {
   uint64_t until = molt__now_ns() + SPIN_NS;
   for (unsigned k = 0;; k++) {
-    int d = atomic_load(&t->decision);
-    if (d != PENDING) return d;
+    if (done(t)) return;
     if ((k & 255) == 255) {
       if (molt__now_ns() > until) break;
       sched_yield();
@@ -285,28 +287,39 @@ static int await_decision(txn_t* t) {
     cpu_relax();
   }
   pthread_mutex_lock(&t->lock);
-  while (atomic_load(&t->decision) == PENDING) pthread_cond_wait(&t->cond, &t->lock);
+  while (!done(t)) pthread_cond_wait(&t->cond, &t->lock);
   pthread_mutex_unlock(&t->lock);
-  return atomic_load(&t->decision);
 }
+
+static bool decided(txn_t* t) { return atomic_load(&t->decision) != PENDING; }
+
+/* The freeze barrier: every scheduler is between actor turns, or the
+ * coordinator gave up. Scanning before it would race with an actor still
+ * running elsewhere that spawns onto this scheduler (MOLT_SPAWN_ANY): the
+ * newborn would be missed and left on the old code after the commit. */
+static bool all_frozen(txn_t* t) { return atomic_load(&t->started) == atomic_load(&t->expected) || decided(t); }
 
 static void sched_task(void* arg) {
   txn_t* t = arg;
   molt_sched_t* s = molt__sched_current();
   per_sched_t* p = &t->ps[s->id];
   pthread_mutex_lock(&t->lock);
-  bool late = atomic_load(&t->decision) != PENDING;
+  bool late = decided(t);
   if (!late) {
     t->started++;
     if (!t->first_frozen_ns) t->first_frozen_ns = molt__now_ns();
+    pthread_cond_broadcast(&t->cond);
   }
   pthread_mutex_unlock(&t->lock);
   if (late) goto out; /* the coordinator gave up on us: change nothing */
 
+  await(t, all_frozen);
   uint64_t t0 = molt__now_ns();
-  scan_ctx x = {t, p};
-  molt__actor_table_foreach_on(s, scan, &x);
-  migrate_all(t, p);
+  if (!decided(t)) {
+    scan_ctx x = {t, p};
+    molt__actor_table_foreach_on(s, scan, &x);
+    migrate_all(t, p);
+  }
   uint64_t took = molt__now_ns() - t0;
 
   pthread_mutex_lock(&t->lock);
@@ -316,8 +329,8 @@ static void sched_task(void* arg) {
   if (t->arrived == t->expected && atomic_load(&t->decision) == PENDING) decide(t);
   pthread_mutex_unlock(&t->lock);
 
-  int decision = await_decision(t);
-  apply(t, p, decision);
+  await(t, decided);
+  apply(t, p, atomic_load(&t->decision));
 
   pthread_mutex_lock(&t->lock);
   t->applied++;
@@ -433,6 +446,7 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
       pthread_mutex_lock(&t->lock);
       t->expected--;
       if (t->arrived == t->expected && atomic_load(&t->decision) == PENDING) decide(t);
+      pthread_cond_broadcast(&t->cond); /* the freeze barrier needs one fewer */
       pthread_mutex_unlock(&t->lock);
     }
   }
