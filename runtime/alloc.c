@@ -27,6 +27,8 @@ static int should_fail(void) {
   return 0;
 }
 
+int molt__alloc_injected_failure(void) { return should_fail(); }
+
 void* molt__alloc(size_t size) { return should_fail() ? NULL : malloc(size ? size : 1); }
 
 void* molt__calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1); }

@@ -13,5 +13,8 @@ char* molt__strdup(const char* s);
 /* Fault injection for tests: the nth allocation from now (1 = the next)
  * fails, and every one after it too if sticky. 0 disarms. */
 void molt__alloc_fail_at(unsigned long nth, int sticky);
+/* Counts as one allocation for the injection and says whether it fails:
+ * for allocators that hand out memory they keep (message.c). */
+int molt__alloc_injected_failure(void);
 
 #endif

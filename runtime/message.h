@@ -34,6 +34,7 @@ typedef void (*molt__call_fn)(struct molt_actor* a, void* arg);
 typedef struct molt__msg {
   molt_mpsc_node_t node; /* first: mailboxes link through it */
   uint32_t target_gen;   /* the incarnation this is for; others drop it */
+  uint32_t small;        /* a MOLT__MSG_SMALL block, recyclable (message.c) */
   molt_pid_t to;         /* the pid it was sent to (rejections answer for it) */
   uint16_t sys;          /* molt__sys_t */
   uint16_t flags;
@@ -49,5 +50,11 @@ molt__msg_t* molt__msg_sys(molt__sys_t sys, molt_pid_t from, uint64_t ref, int32
 molt__msg_t* molt__msg_call(molt__call_fn fn, void* arg);
 void molt__msg_call_args(const molt__msg_t* m, molt__call_fn* fn, void** arg);
 void molt__msg_free(molt__msg_t* m);
+
+/* The calling thread recycles small messages from now on (a scheduler
+ * thread, when it starts), or no longer and frees what it kept (when it
+ * ends). Other threads allocate and free every message. */
+void molt__msg_cache_begin(void);
+void molt__msg_cache_end(void);
 
 #endif

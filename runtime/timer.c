@@ -35,8 +35,22 @@ static void free_timer(uv_handle_t* h) {
   molt__free(t);
 }
 
+static uint64_t ms_left(const molt_timer_t* t) {
+  uint64_t now = molt__now_ns();
+  return t->due_ns > now ? (t->due_ns - now + 999999) / 1000000 : 0;
+}
+
+/* libuv's loop clock is whole milliseconds, truncated: a timer it fires
+ * may be up to a millisecond short of its delay. Such a timer waits out
+ * the rest instead of firing early. */
 static void on_fire(uv_timer_t* h) {
   molt_timer_t* t = h->data;
+  uint64_t left = ms_left(t);
+  if (left) {
+    uv_update_time(h->loop);
+    uv_timer_start(h, on_fire, left, 0);
+    return;
+  }
   unlink_timer(t);
   molt__msg_t* m = t->msg;
   t->msg = NULL;
@@ -54,9 +68,7 @@ static void arm(molt_timer_t* t, molt_sched_t* s) {
   t->handle.data = t;
   t->armed = true;
   uv_update_time(&s->loop);
-  uint64_t now = molt__now_ns();
-  uint64_t left_ms = t->due_ns > now ? (t->due_ns - now + 999999) / 1000000 : 0;
-  uv_timer_start(&t->handle, on_fire, left_ms, 0);
+  uv_timer_start(&t->handle, on_fire, ms_left(t), 0);
 }
 
 int molt_send_after(uint64_t ms, molt_pid_t to, uint32_t tag, const void* data, size_t size,
