@@ -2,12 +2,11 @@
  * and system messages, and exit. Links and monitors (link.c), timers
  * (timer.c) and names (registry.c) are told when an actor exits.
  *
- * The scheduled flag is the whole concurrency story. Whoever flips it
- * false->true owns the actor's mailbox as consumer and must get the actor
- * run: a sender enqueues it on the actor's scheduler; a spawner holds it
- * while init runs. Giving it back is "store false, then recheck the
- * mailbox": a sender that pushed before our store sees true and does
- * nothing, but then our recheck sees its message. */
+ * The mailbox's parked bit (mpsc.h) is the whole concurrency story.
+ * Whoever unparks it owns the mailbox as consumer and must get the actor
+ * run: a sender whose push unparked it enqueues the actor on its
+ * scheduler; a spawner holds it while init runs. Giving it back is parking
+ * it, which fails if anything is queued: then the holder runs it again. */
 #include "actor.h"
 
 #include <stdio.h>
@@ -43,9 +42,7 @@ molt_actor_ext_t* molt__actor_ext(molt_actor_t* a) {
 static molt__msg_t* msg_of(molt_mpsc_node_t* n) { return (molt__msg_t*)n; }
 
 static void give_back(molt_actor_t* a) {
-  atomic_store(&a->scheduled, false);
-  if (!molt__mpsc_empty(&a->mailbox) && !atomic_exchange(&a->scheduled, true))
-    molt__sched_enqueue(a->sched, a);
+  if (!molt__mpsc_park(&a->mailbox)) molt__sched_enqueue(a->sched, a);
 }
 
 int molt__deliver(molt_pid_t pid, molt__msg_t* m) {
@@ -62,8 +59,7 @@ int molt__deliver(molt_pid_t pid, molt__msg_t* m) {
     return 0;
   }
   m->target_gen = gen;
-  molt__mpsc_push(&a->mailbox, &m->node);
-  if (!atomic_exchange(&a->scheduled, true)) molt__sched_enqueue(a->sched, a);
+  if (molt__mpsc_push(&a->mailbox, &m->node)) molt__sched_enqueue(a->sched, a);
   return 0;
 }
 
@@ -263,7 +259,7 @@ static void actor_exit(molt_actor_t* a) {
   a->status = MOLT__FREE;
 }
 
-/* After the actor is gone: hand the flag back and the slot to the free
+/* After the actor is gone: park the mailbox and give the slot to the free
  * list (a stale sender may re-queue it; its next run drains and returns). */
 static void retire(molt_actor_t* a) {
   give_back(a);
@@ -303,7 +299,7 @@ void molt__actor_run(molt_actor_t* a) {
   }
   cur_actor = prev;
   if (n == TURN_BUDGET)
-    molt__sched_enqueue(a->sched, a); /* still holds the flag: requeue */
+    molt__sched_enqueue(a->sched, a); /* still holds the mailbox: requeue */
   else
     give_back(a);
 }
@@ -419,8 +415,7 @@ static void kill_one(molt_actor_t* a, void* arg) {
   uint8_t st = a->status;
   if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
   if (k->only && a->version != k->only) return;
-  bool expected = false;
-  bool claimed = atomic_compare_exchange_strong(&a->scheduled, &expected, true);
+  bool claimed = molt__mpsc_unpark(&a->mailbox);
   a->exit_pending = true;
   a->exit_reason = k->reason;
   actor_exit(a);

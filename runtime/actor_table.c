@@ -46,7 +46,7 @@ static int reserve_fresh(molt_sched_t* s) {
   }
   for (uint32_t p = first >> PAGE_BITS; p <= (end - 1) >> PAGE_BITS; p++) {
     if (atomic_load(&pages[p])) continue;
-    molt_actor_t* page = molt__calloc(PAGE_SLOTS, sizeof(molt_actor_t));
+    molt_actor_t* page = molt__calloc_aligned(alignof(molt_actor_t), PAGE_SLOTS * sizeof(molt_actor_t));
     if (!page) {
       rc = MOLT_ENOMEM;
       goto out;
@@ -75,12 +75,11 @@ molt_actor_t* molt__actor_slot_alloc(molt_sched_t* s) {
   molt_actor_t* a = NULL;
   pthread_mutex_lock(&s->free_lock);
   while ((a = s->free_head) != NULL) {
-    s->free_head = a->run_next;
+    s->free_head = a->free_next;
     a->in_free_list = false;
     /* A slot woken by a stale sender is queued on s right now; its run
      * will drain it and put it back on the free list. Skip it. */
-    bool expected = false;
-    if (atomic_compare_exchange_strong(&a->scheduled, &expected, true)) break;
+    if (molt__mpsc_unpark(&a->mailbox)) break;
   }
   if (!a) {
     if (s->fresh_next == s->fresh_end && reserve_fresh(s) != 0) {
@@ -88,8 +87,7 @@ molt_actor_t* molt__actor_slot_alloc(molt_sched_t* s) {
       return NULL;
     }
     a = slot_at(s->fresh_next++);
-    a->sched = s;
-    atomic_store(&a->scheduled, true);
+    a->sched = s; /* its mailbox was never parked: ours */
   }
   pthread_mutex_unlock(&s->free_lock);
   return a;
@@ -100,7 +98,7 @@ void molt__actor_slot_release(molt_actor_t* a) {
   pthread_mutex_lock(&s->free_lock);
   if (!a->in_free_list) {
     a->in_free_list = true;
-    a->run_next = s->free_head;
+    a->free_next = s->free_head;
     s->free_head = a;
   }
   pthread_mutex_unlock(&s->free_lock);

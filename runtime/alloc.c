@@ -35,6 +35,12 @@ void* molt__calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc
 
 void molt__free(void* p) { free(p); }
 
+void* molt__calloc_aligned(size_t align, size_t size) {
+  void* p = should_fail() ? NULL : aligned_alloc(align, size);
+  if (p) memset(p, 0, size);
+  return p;
+}
+
 char* molt__strdup(const char* s) {
   size_t n = strlen(s) + 1;
   char* d = molt__alloc(n);

@@ -5,13 +5,24 @@
  * it returns NULL both when the queue is empty and, briefly, while a
  * producer is between its two steps (the "inconsistent" window). Callers
  * that must not miss such an element recheck with molt__mpsc_empty(),
- * which sees the producer's exchange. Exactly one consumer at a time. */
+ * which sees the producer's exchange. Exactly one consumer at a time.
+ *
+ * A mailbox also says whether its actor needs running, in the same word as
+ * the queue's head (as Pony's message queues do): the head's low bit, set
+ * only while the head is the stub, means "parked": empty, and the actor is
+ * neither queued nor running. The consumer parks an empty queue with one
+ * compare-and-swap at the end of a turn; the push that finds the bit
+ * unparks it with the exchange it makes anyway, and its caller must get
+ * the actor run. A separate flag would cost a second atomic operation on
+ * each side and a Dekker handshake between them. */
 #ifndef MOLT_RUNTIME_MPSC_H
 #define MOLT_RUNTIME_MPSC_H
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct molt_mpsc_node {
   _Atomic(struct molt_mpsc_node*) next;
@@ -29,12 +40,44 @@ static inline void molt__mpsc_init(molt_mpsc_t* q) {
   q->tail = &q->stub;
 }
 
-static inline void molt__mpsc_push(molt_mpsc_t* q, molt_mpsc_node_t* n) {
+#define MOLT__MPSC_PARKED ((uintptr_t)1)
+
+static inline molt_mpsc_node_t* molt__mpsc_unmark(molt_mpsc_node_t* p) {
+  return (molt_mpsc_node_t*)((uintptr_t)p & ~MOLT__MPSC_PARKED);
+}
+
+/* Returns true if the queue was parked: the caller now holds its consumer
+ * (for a mailbox: must get the actor run). */
+static inline bool molt__mpsc_push(molt_mpsc_t* q, molt_mpsc_node_t* n) {
   atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-  /* seq_cst: pairs with the consumer's release-then-recheck in the
-   * scheduled-flag protocol (actor.c), a Dekker-style handshake. */
   molt_mpsc_node_t* prev = atomic_exchange_explicit(&q->head, n, memory_order_seq_cst);
-  atomic_store_explicit(&prev->next, n, memory_order_release);
+  bool was_parked = ((uintptr_t)prev & MOLT__MPSC_PARKED) != 0;
+  atomic_store_explicit(&molt__mpsc_unmark(prev)->next, n, memory_order_release);
+  return was_parked;
+}
+
+/* Consumer: park the queue if it is empty (a push in its inconsistent
+ * window counts as present). False: something is queued, and the consumer
+ * still holds it. */
+static inline bool molt__mpsc_park(molt_mpsc_t* q) {
+  if (q->tail != &q->stub) return false;
+  molt_mpsc_node_t* expect = &q->stub;
+  if (atomic_compare_exchange_strong_explicit(&q->head, &expect,
+                                              (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED),
+                                              memory_order_seq_cst, memory_order_relaxed))
+    return true;
+  /* Parked already: whoever calls this does not hold the queue, and
+   * would requeue its actor for ever. */
+  assert(!((uintptr_t)expect & MOLT__MPSC_PARKED) && "park of a parked queue");
+  return false;
+}
+
+/* Any thread: take a parked queue's consumer without pushing (a spawn
+ * reusing a slot, a kill). False if it is not parked. */
+static inline bool molt__mpsc_unpark(molt_mpsc_t* q) {
+  molt_mpsc_node_t* expect = (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED);
+  return atomic_compare_exchange_strong_explicit(&q->head, &expect, &q->stub, memory_order_seq_cst,
+                                                 memory_order_relaxed);
 }
 
 static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
@@ -50,7 +93,8 @@ static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
     q->tail = next;
     return tail;
   }
-  if (tail != atomic_load_explicit(&q->head, memory_order_acquire)) return NULL; /* push in progress */
+  if (tail != molt__mpsc_unmark(atomic_load_explicit(&q->head, memory_order_acquire)))
+    return NULL; /* push in progress */
   molt__mpsc_push(q, &q->stub);
   next = atomic_load_explicit(&tail->next, memory_order_acquire);
   if (next) {
@@ -66,7 +110,7 @@ static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
  * when both ends rest on the stub. Consumer only. */
 static inline bool molt__mpsc_empty(molt_mpsc_t* q) {
   return q->tail == &q->stub &&
-         atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
+         molt__mpsc_unmark(atomic_load_explicit(&q->head, memory_order_seq_cst)) == &q->stub;
 }
 
 #endif

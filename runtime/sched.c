@@ -107,7 +107,7 @@ static bool spin_for_work(molt_sched_t* s) {
  * runner is active, so the loop does not block and this sees them.
  * Before it stops (letting the loop block) it sets `sleeping` and then
  * checks inbound once more, both seq_cst, against a sender's push then
- * load of `sleeping` (a Dekker handshake, as the scheduled flag's): either
+ * load of `sleeping` (a Dekker handshake): either
  * this sees the push, or the sender sees `sleeping` and wakes the loop. */
 static bool poll_due(molt_sched_t* s, uint64_t polled_ns) {
   return atomic_load_explicit(&s->tasks_posted, memory_order_relaxed) ||

@@ -51,7 +51,7 @@ typedef struct molt_sched {
 /* The calling thread's scheduler, or NULL off the scheduler threads. */
 molt_sched_t* molt__sched_current(void);
 
-/* Make a runnable: the caller has flipped its scheduled flag. Any thread. */
+/* Make a runnable: the caller holds its mailbox (unparked it). Any thread. */
 void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a);
 
 /* Run fn(arg) on s's thread soon. Any thread. 0 or MOLT_ENOMEM. */

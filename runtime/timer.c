@@ -126,7 +126,7 @@ int molt__timer_arm_elsewhere(molt_actor_t* a) {
   if (!m) return MOLT_ENOMEM;
   m->target_gen = atomic_load(&a->gen);
   m->to = molt__actor_pid(a);
-  molt__mpsc_push(&a->mailbox, &m->node); /* the spawner still holds the flag */
+  (void)molt__mpsc_push(&a->mailbox, &m->node); /* never parked: the spawner holds the mailbox */
   return 0;
 }
 

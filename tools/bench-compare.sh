@@ -79,7 +79,8 @@ for r in $(seq "$runs"); do
   tools/bench-dev.sh "$dev_n" | grep '^molt devloop ' | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
 done
 
-# Rows: label | molt line's words | BEAM line's words | key | better | goal.
+# Rows: label | molt line's words | BEAM line's words | key (or "molt_key beam_key") |
+# better | goal.
 # A line matches when it holds every word (system first, then workload).
 ra=${ring_a// /x}; rb=${ring_b// /x}
 rows() {
@@ -104,8 +105,10 @@ rows() {
     echo "upgrade $n up: whole load ms (molt)|upgrade n=$n dir=up|-|total_ms|lower|"
     echo "upgrade $n: messages lost|upgrade_check n=$n|upgrade_check n=$n|lost|lower|=0"
   done
-  echo "soft load us (BEAM: code load, tiny)|softload|codeload module=tiny|load_median_us|lower|<=100 us"
-  echo "soft load p90 us (BEAM: code load, tiny)|softload|codeload module=tiny|load_p90_us|lower|"
+  echo "soft load: new code live us (BEAM: load)|softload|codeload module=tiny|live_median_us load_median_us|lower|<=100 us"
+  echo "soft load: live p90 us (BEAM: load)|softload|codeload module=tiny|live_p90_us load_p90_us|lower|"
+  echo "soft load: purge of the old us|softload|codeload module=tiny|purge_median_us|lower|"
+  echo "soft load: with the purge us (molt)|softload|-|load_median_us|lower|"
   echo "dev loop: file event -> live ms, median|devloop|-|median_ms|lower|<=2 ms"
   echo "dev loop: file event -> live ms, p99|devloop|-|p99_ms|lower|"
 }
@@ -143,7 +146,8 @@ rows | awk -F'|' -v raw="$raw" '
     printf fmt, "workload", "better", "molt", "BEAM", "molt/BEAM", "molt better", "goal"
   }
   {
-    m = median("molt", $2, $4); b = median("beam", $3, $4)
+    nk = split($4, key, " ") # "KEY", or "MOLT_KEY BEAM_KEY"
+    m = median("molt", $2, key[1]); b = median("beam", $3, key[nk])
     ratio = "-"; adv = "-"
     if (m != "" && b != "" && b != 0) ratio = sprintf("%.3g", m / b)
     if (m != "" && b != "" && m != 0 && b != 0) adv = sprintf("%.3gx", $5 == "higher" ? m / b : b / m)

@@ -1,7 +1,8 @@
 /* mailbox_test.c: the MPSC queue under every mailbox and scheduler inbox
  * (runtime/mpsc.h): FIFO, empty() on a quiet queue and during a push's
- * inconsistent window, and two producers against one consumer with
- * nothing lost and each producer's order kept. */
+ * inconsistent window, the parked bit (who holds a mailbox), and two
+ * producers against one consumer with nothing lost and each producer's
+ * order kept. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
@@ -65,9 +66,9 @@ Test(mailbox, interleaved_push_and_pop_keep_order) {
 }
 
 /* A producer stopped between its exchange and its link: pop cannot reach
- * the node yet, but empty() must not call the queue empty, or the
- * scheduled-flag handshake would lose the wake-up. This replays push's two
- * steps by hand. */
+ * the node yet, but empty() must not call the queue empty, nor park() park
+ * it, or the wake-up would be lost. This replays push's two steps by
+ * hand. */
 Test(mailbox, empty_counts_a_push_in_its_inconsistent_window) {
   molt_mpsc_t q;
   item_t first = {.seq = 1}, second = {.seq = 2};
@@ -82,10 +83,36 @@ Test(mailbox, empty_counts_a_push_in_its_inconsistent_window) {
     cr_assert_not(molt__mpsc_empty(&q));
     cr_assert_null(molt__mpsc_pop(&q), "popped a node not yet linked");
     cr_assert_not(molt__mpsc_empty(&q));
+    cr_assert_not(molt__mpsc_park(&q), "parked a queue with a push in progress");
     atomic_store(&prev->next, &second.node);
     cr_assert_eq(molt__mpsc_pop(&q), &second.node);
     cr_assert(molt__mpsc_empty(&q));
   }
+}
+
+/* A new queue is held by its consumer; parking an empty one hands it to
+ * the next push, which alone learns so; a queued message keeps it held. */
+Test(mailbox, the_push_that_finds_it_parked_takes_it) {
+  molt_mpsc_t q;
+  item_t a = {.seq = 1}, b = {.seq = 2};
+  molt__mpsc_init(&q);
+  cr_assert_not(molt__mpsc_unpark(&q), "a new queue is its consumer's");
+  cr_assert(molt__mpsc_park(&q));
+  cr_assert(molt__mpsc_empty(&q));
+  cr_assert_null(molt__mpsc_pop(&q));
+  cr_assert(molt__mpsc_push(&q, &a.node), "the first push must unpark it");
+  cr_assert_not(molt__mpsc_push(&q, &b.node), "only one push unparks it");
+  cr_assert_not(molt__mpsc_unpark(&q));
+  cr_assert_not(molt__mpsc_park(&q), "parked with two messages queued");
+  cr_assert_eq(molt__mpsc_pop(&q), &a.node);
+  cr_assert_not(molt__mpsc_park(&q), "parked with one message queued");
+  cr_assert_eq(molt__mpsc_pop(&q), &b.node);
+  cr_assert(molt__mpsc_park(&q));
+  cr_assert(molt__mpsc_unpark(&q), "a parked queue can be taken without a push");
+  cr_assert_not(molt__mpsc_unpark(&q), "and only once");
+  cr_assert_not(molt__mpsc_push(&q, &a.node), "taken: the push must not unpark it again");
+  cr_assert_eq(molt__mpsc_pop(&q), &a.node);
+  cr_assert(molt__mpsc_park(&q));
 }
 
 #define PRODUCERS 2

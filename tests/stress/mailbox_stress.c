@@ -4,10 +4,11 @@
  *   1. a spinning consumer that calls empty() between pops, racing the
  *      pushes: nothing lost, each producer's order kept, and empty() never
  *      true while a completed push is still unpopped;
- *   2. the scheduled-flag handshake of actor.c (push, then claim the flag
- *      and wake; give the flag back, then recheck empty()), with a consumer
- *      that sleeps when it gives the flag back: a lost wake-up shows as a
- *      consumer asleep with items queued.
+ *   2. the parked bit of actor.c's mailboxes: the push that unparks the
+ *      queue wakes the consumer, which sleeps whenever it parks it, while
+ *      a fourth thread keeps unparking it too (a kill, a reused slot) and
+ *      then wakes it as well. A lost wake-up shows as a consumer asleep
+ *      with items queued; two holders at once as a wake-up left over.
  * Exits 1 with a message on failure. */
 #include <errno.h>
 #include <pthread.h>
@@ -38,9 +39,10 @@ static item_t* items[PRODUCERS];
 static int per_producer;
 static atomic_long completed; /* pushes that have returned */
 
-static atomic_bool scheduled;
 static sem_t wake;
 static bool handshake;
+static atomic_bool producing;
+static atomic_long claims;
 
 static void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char* fmt, ...) {
@@ -59,9 +61,10 @@ static void* produce(void* arg) {
     item_t* it = &items[p][i];
     it->producer = p;
     it->seq = i;
-    molt__mpsc_push(&q, &it->node);
+    bool unparked = molt__mpsc_push(&q, &it->node);
     atomic_fetch_add(&completed, 1);
-    if (handshake && !atomic_exchange(&scheduled, true)) sem_post(&wake);
+    if (unparked && !handshake) fail("a queue never parked was unparked");
+    if (unparked) sem_post(&wake);
     if ((i & 1023) == 0) sched_yield(); /* vary the interleavings */
   }
   return NULL;
@@ -91,7 +94,21 @@ static void consume_spinning(int* next) {
   }
 }
 
-/* Phase 2: the consumer owns the queue only while it holds the flag. */
+/* Phase 2's fourth thread: takes the queue without pushing, when parked,
+ * and hands it to the consumer as a kill pass would get the actor run. */
+static void* claim(void* arg) {
+  (void)arg;
+  while (atomic_load(&producing)) {
+    if (molt__mpsc_unpark(&q)) {
+      atomic_fetch_add(&claims, 1);
+      sem_post(&wake);
+    }
+    sched_yield();
+  }
+  return NULL;
+}
+
+/* Phase 2: the consumer owns the queue only while it is unparked. */
 static void consume_with_handshake(int* next) {
   long total = (long)PRODUCERS * per_producer, got = 0;
   for (;;) {
@@ -106,10 +123,9 @@ static void consume_with_handshake(int* next) {
       molt_mpsc_node_t* n;
       while ((n = molt__mpsc_pop(&q)) != NULL) take((item_t*)n, next, got++);
       if (got == total) return;
-      /* Give back, then recheck: a push we raced either sees our store and
-       * wakes us, or we see it here and keep the flag. */
-      atomic_store(&scheduled, false);
-      if (!molt__mpsc_empty(&q) && !atomic_exchange(&scheduled, true)) continue;
+      /* Park: fails if a push came (we still hold the queue); else the
+       * next push or claim unparks it and wakes us. */
+      if (!molt__mpsc_park(&q)) continue;
       break;
     }
   }
@@ -119,8 +135,11 @@ static void run(int count, bool with_handshake) {
   per_producer = count;
   handshake = with_handshake;
   atomic_store(&completed, 0);
-  atomic_store(&scheduled, false);
   molt__mpsc_init(&q);
+  if (with_handshake && !molt__mpsc_park(&q)) fail("cannot park an empty queue");
+  atomic_store(&producing, true);
+  pthread_t claimer;
+  if (with_handshake && pthread_create(&claimer, NULL, claim, NULL) != 0) fail("pthread_create failed");
   for (int p = 0; p < PRODUCERS; p++) {
     items[p] = calloc((size_t)count, sizeof(item_t));
     if (!items[p]) fail("out of memory");
@@ -135,6 +154,14 @@ static void run(int count, bool with_handshake) {
   else
     consume_spinning(next);
   for (int p = 0; p < PRODUCERS; p++) pthread_join(threads[p], NULL);
+  atomic_store(&producing, false);
+  if (with_handshake) {
+    pthread_join(claimer, NULL);
+    int left = 0;
+    sem_getvalue(&wake, &left);
+    if (left != 0) fail("%d wake-ups left over: the queue had two holders", left);
+    if (molt__mpsc_unpark(&q)) fail("unparked a queue its consumer holds");
+  }
   if (molt__mpsc_pop(&q) != NULL) fail("an item more than was pushed");
   if (!molt__mpsc_empty(&q)) fail("not empty after draining");
   for (int p = 0; p < PRODUCERS; p++) {
@@ -148,6 +175,6 @@ int main(void) {
   run(SPIN_ITEMS, false);
   run(WAKE_ITEMS, true);
   sem_destroy(&wake);
-  printf("mailbox_stress: ok\n");
+  printf("mailbox_stress: ok (%ld claims without a push in phase 2)\n", atomic_load(&claims));
   return 0;
 }
