@@ -68,7 +68,7 @@ void molt__msg_reject(molt__msg_t* m) {
     case MOLT__SYS_LINK: {
       molt__msg_t* e = molt__msg_sys(MOLT__SYS_EXIT, m->to, 0, MOLT_EXIT_NOPROC);
       if (e) {
-        e->flags = MOLT__MSGF_LINKED;
+        e->flags |= MOLT__MSGF_LINKED;
         molt__deliver(m->pub.from, e);
       }
       break;
@@ -114,9 +114,9 @@ static void hold(molt_actor_t* a, molt__msg_t* m) {
     molt__actor_exit_later(a, MOLT_ENOMEM);
     return;
   }
-  m->saved_next = NULL;
+  atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
   if (x->saved_tail)
-    x->saved_tail->saved_next = m;
+    atomic_store_explicit(&x->saved_tail->node.next, &m->node, memory_order_relaxed);
   else
     x->saved_head = m;
   x->saved_tail = m;
@@ -125,7 +125,7 @@ static void hold(molt_actor_t* a, molt__msg_t* m) {
 static molt__msg_t* unhold(molt_actor_t* a) {
   molt_actor_ext_t* x = a->ext;
   molt__msg_t* m = x->saved_head;
-  x->saved_head = m->saved_next;
+  x->saved_head = msg_of(atomic_load_explicit(&m->node.next, memory_order_relaxed));
   if (!x->saved_head) x->saved_tail = NULL;
   return m;
 }

@@ -35,8 +35,10 @@ void* molt__calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc
 
 void molt__free(void* p) { free(p); }
 
+void* molt__alloc_aligned(size_t align, size_t size) { return should_fail() ? NULL : aligned_alloc(align, size); }
+
 void* molt__calloc_aligned(size_t align, size_t size) {
-  void* p = should_fail() ? NULL : aligned_alloc(align, size);
+  void* p = molt__alloc_aligned(align, size);
   if (p) memset(p, 0, size);
   return p;
 }

@@ -8,8 +8,9 @@
 void* molt__alloc(size_t size);
 void* molt__calloc(size_t n, size_t size);
 void molt__free(void* p);
-/* size zeroed bytes at a multiple of align (a power of two that divides
- * size), freed with molt__free. */
+/* size bytes (zeroed: calloc_) at a multiple of align (a power of two
+ * that divides size), freed with molt__free. */
+void* molt__alloc_aligned(size_t align, size_t size);
 void* molt__calloc_aligned(size_t align, size_t size);
 char* molt__strdup(const char* s);
 

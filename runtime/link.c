@@ -106,7 +106,7 @@ static void send_sys(molt_pid_t to, molt__sys_t sys, molt_pid_t from, uint64_t r
                      uint16_t flags) {
   molt__msg_t* m = molt__msg_sys(sys, from, ref, reason);
   if (!m) return; /* out of memory: the peer keeps a stale entry, harmless */
-  m->flags = flags;
+  m->flags |= flags;
   molt__deliver(to, m);
 }
 

@@ -5,6 +5,7 @@
 #define MOLT_RUNTIME_MESSAGE_H
 
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "molt/module.h"
@@ -25,23 +26,29 @@ typedef enum {
 } molt__sys_t;
 
 #define MOLT__MSGF_LINKED 1u /* SYS_EXIT: propagated through a link */
+#define MOLT__MSGF_SMALL 2u  /* a MOLT__MSG_SMALL block, recyclable (message.c) */
 
 /* SYS_CALL: fn runs on the actor's scheduler between two messages with the
  * actor (status RUNNING or SUSPENDED), or with NULL if the actor is gone,
  * so the requester always hears back. */
 typedef void (*molt__call_fn)(struct molt_actor* a, void* arg);
 
+/* The header is one cache line and small messages start on one, so a
+ * message without payload crosses cores as one line (and the first 128
+ * bytes of payload as one more). */
 typedef struct molt__msg {
-  molt_mpsc_node_t node; /* first: mailboxes link through it */
-  uint32_t target_gen;   /* the incarnation this is for; others drop it */
-  uint32_t small;        /* a MOLT__MSG_SMALL block, recyclable (message.c) */
-  molt_pid_t to;         /* the pid it was sent to (rejections answer for it) */
-  uint16_t sys;          /* molt__sys_t */
-  uint16_t flags;
+  /* first: mailboxes link through it; so does the list of messages held
+   * while the actor is suspended, once the message left the mailbox. */
+  molt_mpsc_node_t node;
+  molt_pid_t to;       /* the pid it was sent to (rejections answer for it) */
+  uint32_t target_gen; /* the incarnation this is for; others drop it */
+  uint16_t sys;        /* molt__sys_t */
+  uint16_t flags;      /* MOLT__MSGF_* */
   molt_msg_t pub;
-  struct molt__msg* saved_next; /* held while the actor is suspended */
   alignas(16) unsigned char data[];
 } molt__msg_t;
+
+_Static_assert(offsetof(molt__msg_t, data) == 64, "a message's header is one cache line");
 
 /* A message with room for size payload bytes, pub.data pointing at it.
  * NULL when out of memory. */

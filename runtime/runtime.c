@@ -4,6 +4,7 @@
  * plane (container.c). */
 #include "runtime.h"
 
+#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -68,7 +69,7 @@ int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
   if (nsched > 1024) nsched = 1024;
   molt__rt.start_ns = molt__now_ns();
   atomic_store(&molt__rt.live_actors, 0);
-  molt__rt.scheds = molt__calloc(nsched, sizeof(molt_sched_t));
+  molt__rt.scheds = molt__calloc_aligned(alignof(molt_sched_t), nsched * sizeof(molt_sched_t));
   if (!molt__rt.scheds) {
     if (err) snprintf(err, errlen, "out of memory");
     return MOLT_ENOMEM;

@@ -5,6 +5,7 @@
 #define MOLT_RUNTIME_SCHED_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <uv.h>
@@ -24,9 +25,14 @@ typedef struct molt_sched {
   uv_async_t wake;
   uv_idle_t runner;
   uv_thread_t thread;
-  molt_mpsc_t inbound; /* actors made runnable by other threads */
-  molt_actor_t* runq_head;
+  /* Cache lines apart: inbound's head is written by other threads, the
+   * flags below read by them, and the run queue and turns written by this
+   * one on every turn; sharing a line would move it between cores on
+   * every cross-scheduler message. */
+  alignas(64) molt_mpsc_t inbound; /* actors made runnable by other threads */
+  alignas(64) molt_actor_t* runq_head;
   molt_actor_t* runq_tail;
+  uint64_t turns; /* actor turns run, for status */
 
   pthread_mutex_t task_lock;
   molt_task_t* tasks_head;
@@ -38,14 +44,13 @@ typedef struct molt_sched {
   molt_actor_t* free_head;
   uint32_t fresh_next, fresh_end;
 
-  atomic_bool stopping;
+  alignas(64) atomic_bool stopping;
   /* True unless the runner is active and will look at inbound again: a
    * thread that queues an actor on inbound wakes the loop (uv_async_send,
    * a syscall and, for a sleeping thread, a slow wake-up) only while this
    * is true. See on_runner. */
   atomic_bool sleeping;
   atomic_bool tasks_posted; /* a task is queued: cut a spin short */
-  uint64_t turns; /* actor turns run, for status */
 } molt_sched_t;
 
 /* The calling thread's scheduler, or NULL off the scheduler threads. */
