@@ -6,7 +6,11 @@
  * Whoever unparks it owns the mailbox as consumer and must get the actor
  * run: a sender whose push unparked it enqueues the actor on its
  * scheduler; a spawner holds it while init runs. Giving it back is parking
- * it, which fails if anything is queued: then the holder runs it again. */
+ * it, which fails if anything is queued: then the holder runs it again.
+ * A turn parks it as it pops the last message (pop_park, one atomic
+ * operation instead of two): a sender may then queue the actor while that
+ * message is handled, but only on the actor's own scheduler, which is
+ * busy running it, so the actor still never runs on two threads. */
 #include "actor.h"
 
 #include <stdio.h>
@@ -266,6 +270,13 @@ static void retire(molt_actor_t* a) {
   molt__actor_slot_release(a);
 }
 
+/* After a turn that parked the mailbox: held messages that became ready
+ * (a resume) need another turn, if no sender has queued the actor yet. */
+static void after_parked_turn(molt_actor_t* a) {
+  if (a->status == MOLT__RUNNING && a->ext && a->ext->saved_head && molt__mpsc_unpark(&a->mailbox))
+    molt__sched_enqueue(a->sched, a);
+}
+
 void molt__actor_run(molt_actor_t* a) {
   if (a->status == MOLT__FREE) {
     drain_stale(a);
@@ -275,12 +286,18 @@ void molt__actor_run(molt_actor_t* a) {
   molt_actor_t* prev = cur_actor;
   cur_actor = a;
   int n = 0;
+  /* Set once the pop that took the last message parked the mailbox: from
+   * then on a sender may queue the actor again (on this same scheduler,
+   * so never to run concurrently), and this turn must not pop, park or
+   * requeue it. */
+  bool parked = false;
   while (n < TURN_BUDGET) {
     molt__msg_t* m;
     if (a->status == MOLT__RUNNING && a->ext && a->ext->saved_head) {
       m = unhold(a);
     } else {
-      molt_mpsc_node_t* node = molt__mpsc_pop(&a->mailbox);
+      if (parked) break;
+      molt_mpsc_node_t* node = molt__mpsc_pop_park(&a->mailbox, &parked);
       if (!node) break;
       m = msg_of(node);
       if (m->target_gen != atomic_load_explicit(&a->gen, memory_order_relaxed)) {
@@ -292,13 +309,18 @@ void molt__actor_run(molt_actor_t* a) {
     dispatch(a, m);
     if (a->exit_pending) {
       cur_actor = prev;
+      /* A parked mailbox is taken back unless a sender queued the actor
+       * meanwhile: then that run finds it FREE and retires it. */
+      bool held = !parked || molt__mpsc_unpark(&a->mailbox);
       actor_exit(a);
-      retire(a);
+      if (held) retire(a);
       return;
     }
   }
   cur_actor = prev;
-  if (n == TURN_BUDGET)
+  if (parked)
+    after_parked_turn(a);
+  else if (n == TURN_BUDGET)
     molt__sched_enqueue(a->sched, a); /* still holds the mailbox: requeue */
   else
     give_back(a);

@@ -104,6 +104,44 @@ static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
   return NULL;
 }
 
+/* Consumer: pop, and park the queue in the same step if that leaves it
+ * empty: *parked is set when the node returned was the last one, or when
+ * NULL is returned because there was none. A parked queue is no longer
+ * the caller's. One compare-and-swap on the last node, where pop then
+ * park would take an exchange (pop re-queues the stub) and the
+ * compare-and-swap. NULL without *parked: a push is in its window, and
+ * the caller still holds the queue. */
+static inline molt_mpsc_node_t* molt__mpsc_pop_park(molt_mpsc_t* q, bool* parked) {
+  *parked = false;
+  molt_mpsc_node_t* tail = q->tail;
+  molt_mpsc_node_t* next = atomic_load_explicit(&tail->next, memory_order_acquire);
+  if (tail == &q->stub) {
+    if (!next) {
+      *parked = molt__mpsc_park(q);
+      return NULL;
+    }
+    q->tail = next;
+    tail = next;
+    next = atomic_load_explicit(&next->next, memory_order_acquire);
+  }
+  if (next) {
+    q->tail = next;
+    return tail;
+  }
+  /* tail is the last node, so the stub is out of the queue: reset it, then
+   * swing the head from tail to the parked stub. A producer that comes
+   * after links behind the stub. */
+  atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
+  molt_mpsc_node_t* expect = tail;
+  if (!atomic_compare_exchange_strong_explicit(&q->head, &expect,
+                                               (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED),
+                                               memory_order_seq_cst, memory_order_relaxed))
+    return NULL;
+  q->tail = &q->stub;
+  *parked = true;
+  return tail;
+}
+
 /* True only if nothing was pushed that pop has not returned, counting a
  * push still in its inconsistent window as present. tail always points at
  * the stub or at a node not yet returned, so the queue is empty exactly

@@ -1,6 +1,6 @@
 /* mailbox_test.c: the MPSC queue under every mailbox and scheduler inbox
  * (runtime/mpsc.h): FIFO, empty() on a quiet queue and during a push's
- * inconsistent window, the parked bit (who holds a mailbox), and two
+ * inconsistent window, the parked bit (who holds a mailbox; pop_park), and two
  * producers against one consumer with nothing lost and each producer's
  * order kept. */
 #include <criterion/criterion.h>
@@ -113,6 +113,50 @@ Test(mailbox, the_push_that_finds_it_parked_takes_it) {
   cr_assert_not(molt__mpsc_push(&q, &a.node), "taken: the push must not unpark it again");
   cr_assert_eq(molt__mpsc_pop(&q), &a.node);
   cr_assert(molt__mpsc_park(&q));
+}
+
+/* pop_park parks in the same step that takes the last message, so the
+ * next push learns it must get the actor run; with more queued it pops
+ * and keeps the queue; on an empty queue it parks; with a push in its
+ * window it neither pops nor parks. */
+Test(mailbox, pop_park_parks_as_it_takes_the_last_message) {
+  molt_mpsc_t q;
+  item_t a = {.seq = 1}, b = {.seq = 2}, c = {.seq = 3};
+  bool parked = true;
+  molt__mpsc_init(&q);
+  molt__mpsc_push(&q, &a.node);
+  molt__mpsc_push(&q, &b.node);
+  cr_assert_eq(molt__mpsc_pop_park(&q, &parked), &a.node);
+  cr_assert_not(parked, "parked with a message still queued");
+  cr_assert_eq(molt__mpsc_pop_park(&q, &parked), &b.node);
+  cr_assert(parked, "took the last message without parking");
+  cr_assert(molt__mpsc_push(&q, &c.node), "the push after it must unpark it");
+  cr_assert_eq(molt__mpsc_pop_park(&q, &parked), &c.node, "the stub came back in the wrong place");
+  cr_assert(parked);
+  cr_assert(molt__mpsc_unpark(&q));
+  cr_assert_null(molt__mpsc_pop_park(&q, &parked));
+  cr_assert(parked, "an empty queue is parked");
+  cr_assert(molt__mpsc_unpark(&q));
+
+  /* A producer between its exchange and its link, with the consumer on
+   * the last node (a) and on the stub. */
+  for (int on_stub = 0; on_stub < 2; on_stub++) {
+    if (!on_stub) molt__mpsc_push(&q, &a.node);
+    atomic_store(&b.node.next, NULL);
+    molt_mpsc_node_t* prev = atomic_exchange(&q.head, &b.node);
+    molt_mpsc_node_t* got = molt__mpsc_pop_park(&q, &parked);
+    cr_assert_not(parked, "parked a queue with a push in progress");
+    cr_assert_null(got);
+    atomic_store(&prev->next, &b.node);
+    if (!on_stub) {
+      cr_assert_eq(molt__mpsc_pop_park(&q, &parked), &a.node);
+      cr_assert_not(parked);
+    }
+    cr_assert_eq(molt__mpsc_pop_park(&q, &parked), &b.node);
+    cr_assert(parked);
+    cr_assert(molt__mpsc_unpark(&q));
+    cr_assert(molt__mpsc_empty(&q));
+  }
 }
 
 #define PRODUCERS 2

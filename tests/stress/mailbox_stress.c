@@ -1,5 +1,5 @@
 /* mailbox_stress.c: the MPSC queue (runtime/mpsc.h) under real contention,
- * for ThreadSanitizer. Two phases, both with three producers and one
+ * for ThreadSanitizer. Three phases, all with three producers and one
  * consumer:
  *   1. a spinning consumer that calls empty() between pops, racing the
  *      pushes: nothing lost, each producer's order kept, and empty() never
@@ -8,7 +8,9 @@
  *      queue wakes the consumer, which sleeps whenever it parks it, while
  *      a fourth thread keeps unparking it too (a kill, a reused slot) and
  *      then wakes it as well. A lost wake-up shows as a consumer asleep
- *      with items queued; two holders at once as a wake-up left over.
+ *      with items queued; two holders at once as a wake-up left over;
+ *   3. the same with the consumer of actor.c's turns: pop_park, which
+ *      parks as it takes the last item.
  * Exits 1 with a message on failure. */
 #include <errno.h>
 #include <pthread.h>
@@ -131,7 +133,34 @@ static void consume_with_handshake(int* next) {
   }
 }
 
-static void run(int count, bool with_handshake) {
+/* Phase 3: as phase 2, but the pop that takes the last item parks. Returns
+ * whether the queue was left parked (the last item's pop parked it). */
+static bool consume_with_pop_park(int* next) {
+  long total = (long)PRODUCERS * per_producer, got = 0;
+  for (;;) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    while (sem_timedwait(&wake, &deadline) != 0) {
+      if (errno == ETIMEDOUT)
+        fail("lost wake-up: asleep after %ld of %ld items", got, total);
+    }
+    for (;;) {
+      bool parked;
+      molt_mpsc_node_t* n = molt__mpsc_pop_park(&q, &parked);
+      if (n) take((item_t*)n, next, got++);
+      if (parked) {
+        if (got == total) return true;
+        break; /* the next push or claim wakes us */
+      }
+      if (got == total) return false;
+      if (!n) sched_yield(); /* a push in its window: we still hold it */
+    }
+  }
+}
+
+static void run(int count, int phase) {
+  bool with_handshake = phase > 1, parked_at_end = false;
   per_producer = count;
   handshake = with_handshake;
   atomic_store(&completed, 0);
@@ -149,7 +178,9 @@ static void run(int count, bool with_handshake) {
     if (pthread_create(&threads[p], NULL, produce, (void*)(intptr_t)p) != 0)
       fail("pthread_create failed");
   int next[PRODUCERS] = {0};
-  if (with_handshake)
+  if (phase == 3)
+    parked_at_end = consume_with_pop_park(next);
+  else if (phase == 2)
     consume_with_handshake(next);
   else
     consume_spinning(next);
@@ -157,6 +188,9 @@ static void run(int count, bool with_handshake) {
   atomic_store(&producing, false);
   if (with_handshake) {
     pthread_join(claimer, NULL);
+    /* Left parked: the claimer may have taken it since (and woken us). */
+    if (parked_at_end && sem_trywait(&wake) != 0 && !molt__mpsc_unpark(&q))
+      fail("the queue was left parked, yet nobody holds it and it cannot be taken");
     int left = 0;
     sem_getvalue(&wake, &left);
     if (left != 0) fail("%d wake-ups left over: the queue had two holders", left);
@@ -172,9 +206,10 @@ static void run(int count, bool with_handshake) {
 
 int main(void) {
   sem_init(&wake, 0, 0);
-  run(SPIN_ITEMS, false);
-  run(WAKE_ITEMS, true);
+  run(SPIN_ITEMS, 1);
+  run(WAKE_ITEMS, 2);
+  run(WAKE_ITEMS, 3);
   sem_destroy(&wake);
-  printf("mailbox_stress: ok (%ld claims without a push in phase 2)\n", atomic_load(&claims));
+  printf("mailbox_stress: ok (%ld claims without a push in phases 2 and 3)\n", atomic_load(&claims));
   return 0;
 }
