@@ -270,11 +270,15 @@ static void retire(molt_actor_t* a) {
   molt__actor_slot_release(a);
 }
 
+/* Messages held while the actor was suspended, which it may now handle. */
+static bool held_ready(const molt_actor_t* a) {
+  return a->status == MOLT__RUNNING && a->ext && a->ext->saved_head;
+}
+
 /* After a turn that parked the mailbox: held messages that became ready
  * (a resume) need another turn, if no sender has queued the actor yet. */
 static void after_parked_turn(molt_actor_t* a) {
-  if (a->status == MOLT__RUNNING && a->ext && a->ext->saved_head && molt__mpsc_unpark(&a->mailbox))
-    molt__sched_enqueue(a->sched, a);
+  if (held_ready(a) && molt__mpsc_unpark(&a->mailbox)) molt__sched_enqueue(a->sched, a);
 }
 
 void molt__actor_run(molt_actor_t* a) {
@@ -293,7 +297,7 @@ void molt__actor_run(molt_actor_t* a) {
   bool parked = false;
   while (n < TURN_BUDGET) {
     molt__msg_t* m;
-    if (a->status == MOLT__RUNNING && a->ext && a->ext->saved_head) {
+    if (held_ready(a)) {
       m = unhold(a);
     } else {
       if (parked) break;

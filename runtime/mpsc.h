@@ -46,6 +46,11 @@ static inline molt_mpsc_node_t* molt__mpsc_unmark(molt_mpsc_node_t* p) {
   return (molt_mpsc_node_t*)((uintptr_t)p & ~MOLT__MPSC_PARKED);
 }
 
+/* The head of a parked queue: its stub, marked. */
+static inline molt_mpsc_node_t* molt__mpsc_parked_stub(molt_mpsc_t* q) {
+  return (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED);
+}
+
 /* Returns true if the queue was parked: the caller now holds its consumer
  * (for a mailbox: must get the actor run). */
 static inline bool molt__mpsc_push(molt_mpsc_t* q, molt_mpsc_node_t* n) {
@@ -62,8 +67,7 @@ static inline bool molt__mpsc_push(molt_mpsc_t* q, molt_mpsc_node_t* n) {
 static inline bool molt__mpsc_park(molt_mpsc_t* q) {
   if (q->tail != &q->stub) return false;
   molt_mpsc_node_t* expect = &q->stub;
-  if (atomic_compare_exchange_strong_explicit(&q->head, &expect,
-                                              (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED),
+  if (atomic_compare_exchange_strong_explicit(&q->head, &expect, molt__mpsc_parked_stub(q),
                                               memory_order_seq_cst, memory_order_relaxed))
     return true;
   /* Parked already: whoever calls this does not hold the queue, and
@@ -75,28 +79,40 @@ static inline bool molt__mpsc_park(molt_mpsc_t* q) {
 /* Any thread: take a parked queue's consumer without pushing (a spawn
  * reusing a slot, a kill). False if it is not parked. */
 static inline bool molt__mpsc_unpark(molt_mpsc_t* q) {
-  molt_mpsc_node_t* expect = (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED);
+  molt_mpsc_node_t* expect = molt__mpsc_parked_stub(q);
   return atomic_compare_exchange_strong_explicit(&q->head, &expect, &q->stub, memory_order_seq_cst,
                                                  memory_order_relaxed);
 }
 
-static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
+/* Consumer, the part of pop that does not touch the head: the first node
+ * if another follows it (or follows the stub behind it), *last NULL. Else
+ * NULL, with *last the queue's last node: the stub when it is empty, or
+ * the only node, which cannot be popped without moving the head. */
+static inline molt_mpsc_node_t* molt__mpsc_pop_linked(molt_mpsc_t* q, molt_mpsc_node_t** last) {
   molt_mpsc_node_t* tail = q->tail;
   molt_mpsc_node_t* next = atomic_load_explicit(&tail->next, memory_order_acquire);
-  if (tail == &q->stub) {
-    if (!next) return NULL;
+  if (tail == &q->stub && next) {
     q->tail = next;
     tail = next;
     next = atomic_load_explicit(&next->next, memory_order_acquire);
   }
   if (next) {
     q->tail = next;
+    *last = NULL;
     return tail;
   }
+  *last = tail;
+  return NULL;
+}
+
+static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
+  molt_mpsc_node_t* tail;
+  molt_mpsc_node_t* n = molt__mpsc_pop_linked(q, &tail);
+  if (n || tail == &q->stub) return n;
   if (tail != molt__mpsc_unmark(atomic_load_explicit(&q->head, memory_order_acquire)))
     return NULL; /* push in progress */
   molt__mpsc_push(q, &q->stub);
-  next = atomic_load_explicit(&tail->next, memory_order_acquire);
+  molt_mpsc_node_t* next = atomic_load_explicit(&tail->next, memory_order_acquire);
   if (next) {
     q->tail = next;
     return tail;
@@ -113,28 +129,19 @@ static inline molt_mpsc_node_t* molt__mpsc_pop(molt_mpsc_t* q) {
  * the caller still holds the queue. */
 static inline molt_mpsc_node_t* molt__mpsc_pop_park(molt_mpsc_t* q, bool* parked) {
   *parked = false;
-  molt_mpsc_node_t* tail = q->tail;
-  molt_mpsc_node_t* next = atomic_load_explicit(&tail->next, memory_order_acquire);
+  molt_mpsc_node_t* tail;
+  molt_mpsc_node_t* n = molt__mpsc_pop_linked(q, &tail);
+  if (n) return n;
   if (tail == &q->stub) {
-    if (!next) {
-      *parked = molt__mpsc_park(q);
-      return NULL;
-    }
-    q->tail = next;
-    tail = next;
-    next = atomic_load_explicit(&next->next, memory_order_acquire);
-  }
-  if (next) {
-    q->tail = next;
-    return tail;
+    *parked = molt__mpsc_park(q);
+    return NULL;
   }
   /* tail is the last node, so the stub is out of the queue: reset it, then
    * swing the head from tail to the parked stub. A producer that comes
    * after links behind the stub. */
   atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
   molt_mpsc_node_t* expect = tail;
-  if (!atomic_compare_exchange_strong_explicit(&q->head, &expect,
-                                               (molt_mpsc_node_t*)((uintptr_t)&q->stub | MOLT__MPSC_PARKED),
+  if (!atomic_compare_exchange_strong_explicit(&q->head, &expect, molt__mpsc_parked_stub(q),
                                                memory_order_seq_cst, memory_order_relaxed))
     return NULL;
   q->tail = &q->stub;

@@ -110,17 +110,21 @@ static void* claim(void* arg) {
   return NULL;
 }
 
+/* Sleep until a push or a claim hands the parked queue back. */
+static void await_wake(long got, long total) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 5;
+  while (sem_timedwait(&wake, &deadline) != 0) {
+    if (errno == ETIMEDOUT) fail("lost wake-up: asleep after %ld of %ld items", got, total);
+  }
+}
+
 /* Phase 2: the consumer owns the queue only while it is unparked. */
 static void consume_with_handshake(int* next) {
   long total = (long)PRODUCERS * per_producer, got = 0;
   for (;;) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 5;
-    while (sem_timedwait(&wake, &deadline) != 0) {
-      if (errno == ETIMEDOUT)
-        fail("lost wake-up: asleep after %ld of %ld items", got, total);
-    }
+    await_wake(got, total);
     for (;;) {
       molt_mpsc_node_t* n;
       while ((n = molt__mpsc_pop(&q)) != NULL) take((item_t*)n, next, got++);
@@ -138,13 +142,7 @@ static void consume_with_handshake(int* next) {
 static bool consume_with_pop_park(int* next) {
   long total = (long)PRODUCERS * per_producer, got = 0;
   for (;;) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 5;
-    while (sem_timedwait(&wake, &deadline) != 0) {
-      if (errno == ETIMEDOUT)
-        fail("lost wake-up: asleep after %ld of %ld items", got, total);
-    }
+    await_wake(got, total);
     for (;;) {
       bool parked;
       molt_mpsc_node_t* n = molt__mpsc_pop_park(&q, &parked);

@@ -29,18 +29,20 @@ typedef struct {
 static int load_one(const char* vsn, load_times_t* out) {
   char path[4096], err[512] = "";
   bench_module_path("counter", vsn, path, sizeof(path));
-  molt_version_t *v = NULL, *cur = NULL;
+  molt_version_t* v = NULL;
   molt_upgrade_stats_t st = {0};
   if (!molt__upgrade_begin()) return -1;
   uint64_t t0 = bench_now_ns();
   int rc = molt__code_prepare(path, "counter", &v, err, sizeof(err));
   uint64_t t1 = bench_now_ns();
-  if (rc == 0 && !(cur = molt__code_get_current("counter"))) rc = MOLT_ENOMODULE;
-  if (rc == 0 && cur->state_vsn != v->state_vsn) rc = MOLT_EINVAL;
-  /* Let go of the running version before the switch, or its dlclose
-   * would happen here, after the timing, instead of in the purge. */
-  if (cur) molt__version_unref(cur);
-  cur = NULL;
+  if (rc == 0) {
+    molt_version_t* cur = molt__code_get_current("counter");
+    if (!cur) rc = MOLT_ENOMODULE;
+    else if (cur->state_vsn != v->state_vsn) rc = MOLT_EINVAL;
+    /* Let go of the running version before the switch, or its dlclose
+     * would happen after the timing instead of in the purge. */
+    if (cur) molt__version_unref(cur);
+  }
   if (rc == 0) {
     molt_hop_t hop = {v, false, MOLT_UP, NULL};
     molt_change_t c = {"counter", &hop, 1};
@@ -49,7 +51,6 @@ static int load_one(const char* vsn, load_times_t* out) {
   uint64_t t2 = bench_now_ns();
   molt__upgrade_end();
   if (v) molt__version_unref(v);
-  if (cur) molt__version_unref(cur);
   if (rc) {
     fprintf(stderr, "molt-bench: soft load counter %s: %s (%s)\n", vsn, err, molt_err_name(rc));
     return -1;
