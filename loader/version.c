@@ -144,7 +144,14 @@ static int take_descriptor(molt_version_t* v, const molt_module_t* d) {
   return v->name && v->vsn ? 0 : MOLT_ENOMEM;
 }
 
+static molt_version_t* new_version(void) {
+  molt_version_t* v = calloc(1, sizeof *v);
+  if (v) pthread_mutex_init(&v->hash_lock, NULL);
+  return v;
+}
+
 static void free_version(molt_version_t* v) {
+  pthread_mutex_destroy(&v->hash_lock);
   free(v->name);
   free(v->vsn);
   free(v->src_path);
@@ -163,19 +170,11 @@ int molt__version_open(const char* path, const char* expect_name, const char* co
   rc = molt__elf_check(bytes, len, path, err, errlen);
   if (rc != 0) goto fail_bytes;
 
-  /* Thread-safe and idempotent since libsodium 1.0.11, so calling it on
-   * every open is the simplest way to have it called once before use. */
-  if (sodium_init() < 0) {
-    rc = molt__errmsg_set(err, errlen, MOLT_EIO, "%s: sha256: libsodium failed to start",
-                          path);
-    goto fail_bytes;
-  }
-  v = calloc(1, sizeof *v);
+  v = new_version();
   if (!v) {
     rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: out of memory", path);
     goto fail_bytes;
   }
-  crypto_hash_sha256(v->sha256, bytes, len);
   rc = write_copy(copy_dir, path, bytes, len, &v->priv_path, err, errlen);
   if (rc != 0) goto fail_version;
 
@@ -218,7 +217,7 @@ fail_bytes:
 int molt__version_builtin(const molt_module_t* desc, molt_version_t** out) {
   int rc = molt__descriptor_check(desc, "(builtin)", NULL, NULL, 0);
   if (rc != 0) return rc;
-  molt_version_t* v = calloc(1, sizeof *v);
+  molt_version_t* v = new_version();
   if (!v) return MOLT_ENOMEM;
   if (take_descriptor(v, desc) != 0) {
     free_version(v);
@@ -227,6 +226,45 @@ int molt__version_builtin(const molt_module_t* desc, molt_version_t** out) {
   v->builtin = true;
   *out = v;
   return 0;
+}
+
+/* Streamed from the private copy in chunks, as sha256.c streams a release's
+ * files (that file is the runtime's; the loader builds without it). */
+static int hash_file(const char* path, uint8_t out[32]) {
+  /* Thread-safe and idempotent since libsodium 1.0.11, so calling it on
+   * every hash is the simplest way to have it called once before use. */
+  if (sodium_init() < 0) return MOLT_EIO;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  unsigned char buf[16 * 1024];
+  int rc = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      rc = -errno;
+      break;
+    }
+    crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+  }
+  close(fd);
+  if (rc == 0) crypto_hash_sha256_final(&st, out);
+  return rc;
+}
+
+int molt__version_sha256(molt_version_t* v, uint8_t out[32]) {
+  if (v->builtin || !v->priv_path) return MOLT_EINVAL;
+  pthread_mutex_lock(&v->hash_lock);
+  int rc = v->hashed ? 0 : hash_file(v->priv_path, v->sha256);
+  if (rc == 0) {
+    v->hashed = true;
+    memcpy(out, v->sha256, sizeof v->sha256);
+  }
+  pthread_mutex_unlock(&v->hash_lock);
+  return rc;
 }
 
 void molt__version_ref(molt_version_t* v) { molt__version_ref_n(v, 1); }

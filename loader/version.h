@@ -3,6 +3,7 @@
 #ifndef MOLT_LOADER_VERSION_H
 #define MOLT_LOADER_VERSION_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +27,12 @@ typedef struct molt_version {
   char label[MOLT_MODULE_VSN_MAX + 16];
   char* src_path;      /* the file it was loaded from */
   char* priv_path;     /* the private copy that was dlopen'd */
-  uint8_t sha256[32];  /* of the file's bytes */
+  /* SHA-256 of the loaded bytes, computed on first ask (molt__version_sha256):
+   * nothing at load time compares it with anything, so a load does not pay
+   * for it (a third of a small module's load). */
+  pthread_mutex_t hash_lock;
+  bool hashed;
+  uint8_t sha256[32];
   void* dl;            /* dlopen handle */
   const molt_module_t* desc;
 
@@ -47,7 +53,7 @@ typedef struct molt_version {
 
 /* Verify the file at path and load it: read it once into memory, check the
  * ELF (class, machine, ET_DYN, program and section headers inside the file,
- * no executable stack), hash it, write the same bytes to a fresh private
+ * no executable stack), write the same bytes to a fresh private
  * path under copy_dir, dlopen(RTLD_NOW|RTLD_LOCAL), find the descriptor and
  * check magic, abi, size, name (if expect_name is non-NULL) in that order.
  * On success *out has refs == 1 (the caller's) and revision 0 (the code
@@ -57,6 +63,11 @@ typedef struct molt_version {
 int molt__version_open(const char* path, const char* expect_name,
                        const char* copy_dir, molt_version_t** out, char* err,
                        size_t errlen);
+
+/* The SHA-256 of the bytes v was loaded from (hashed from its private
+ * copy, which nobody can change, the first time it is asked for). 0, or a
+ * MOLT_E* error (a builtin has no bytes: MOLT_EINVAL). Any thread. */
+int molt__version_sha256(molt_version_t* v, uint8_t out[32]);
 
 /* Take and drop references. The last unref closes the version: dlclose,
  * unlink the private copy, free. Any thread. */

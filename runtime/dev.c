@@ -95,13 +95,16 @@ static void defer(molt_dev_t* d, const char* path, uint64_t event_ns, const char
 
 /* NULL if v is a revision of the running cur that this loop should load;
  * else why not (written into why). */
-static const char* why_skip(const molt_version_t* v, const molt_version_t* cur, const char* path, char* why,
+static const char* why_skip(molt_version_t* v, molt_version_t* cur, const char* path, char* why,
                             size_t len) {
   if (!cur) {
     snprintf(why, len, "module %s is not running", v->name);
     return why;
   }
-  if (memcmp(v->sha256, cur->sha256, sizeof(v->sha256)) == 0) return ""; /* the code that runs */
+  uint8_t mine[32], running[32];
+  if (molt__version_sha256(v, mine) == 0 && molt__version_sha256(cur, running) == 0 &&
+      memcmp(mine, running, sizeof mine) == 0)
+    return ""; /* the code that runs */
   if (strcmp(v->vsn, cur->vsn) == 0 || (cur->src_path && strcmp(cur->src_path, path) == 0)) return NULL;
   snprintf(why, len, "it is %s %s, not a revision of the running %s (molt load or molt upgrade changes versions)",
            v->name, v->vsn, cur->vsn);

@@ -101,6 +101,64 @@ static bool spin_for_work(molt_sched_t* s) {
   }
 }
 
+static bool poll_due(molt_sched_t* s, uint64_t polled_ns) {
+  return atomic_load_explicit(&s->tasks_posted, memory_order_relaxed) ||
+         atomic_load_explicit(&s->stopping, memory_order_relaxed) || molt__now_ns() - polled_ns >= POLL_NS;
+}
+
+/* ---- the gate: see molt__sched_hold. The thread takes it around every
+ * batch and every run of its tasks; everything else its loop runs
+ * (timers, I/O) only queues messages and actors, which other threads do
+ * at any time anyway. */
+
+/* How long a held scheduler spins for its release before it sleeps: a
+ * soft load holds it for microseconds, a kernel wake-up costs tens. */
+#define GATE_SPIN_NS 50000
+
+static bool released(molt_sched_t* s) {
+  return atomic_load_explicit(&s->gate, memory_order_relaxed) != MOLT__GATE_HELD;
+}
+
+static void await_release(molt_sched_t* s) {
+  uint64_t until = molt__now_ns() + GATE_SPIN_NS;
+  for (unsigned k = 0; !released(s); k++) {
+    if ((k & 63) == 63 && molt__now_ns() > until) {
+      pthread_mutex_lock(&s->gate_lock);
+      while (!released(s)) pthread_cond_wait(&s->gate_cond, &s->gate_lock);
+      pthread_mutex_unlock(&s->gate_lock);
+      return;
+    }
+    cpu_relax();
+  }
+}
+
+static void gate_enter(molt_sched_t* s) {
+  for (;;) {
+    int parked = MOLT__GATE_PARKED;
+    if (atomic_compare_exchange_strong_explicit(&s->gate, &parked, MOLT__GATE_ACTIVE, memory_order_acquire,
+                                                memory_order_relaxed))
+      return;
+    await_release(s);
+  }
+}
+
+static void gate_leave(molt_sched_t* s) {
+  atomic_store_explicit(&s->gate, MOLT__GATE_PARKED, memory_order_release);
+}
+
+bool molt__sched_hold(molt_sched_t* s) {
+  int parked = MOLT__GATE_PARKED;
+  return atomic_compare_exchange_strong_explicit(&s->gate, &parked, MOLT__GATE_HELD, memory_order_acquire,
+                                                 memory_order_relaxed);
+}
+
+void molt__sched_release(molt_sched_t* s) {
+  pthread_mutex_lock(&s->gate_lock);
+  atomic_store_explicit(&s->gate, MOLT__GATE_PARKED, memory_order_release);
+  pthread_cond_broadcast(&s->gate_cond);
+  pthread_mutex_unlock(&s->gate_lock);
+}
+
 /* The scheduler's work: up to TURNS_PER_BATCH actor turns, spinning
  * briefly when the run queue empties. While it runs, `sleeping` is false
  * and other threads queue actors on inbound without waking the loop: the
@@ -109,13 +167,7 @@ static bool spin_for_work(molt_sched_t* s) {
  * checks inbound once more, both seq_cst, against a sender's push then
  * load of `sleeping` (a Dekker handshake): either
  * this sees the push, or the sender sees `sleeping` and wakes the loop. */
-static bool poll_due(molt_sched_t* s, uint64_t polled_ns) {
-  return atomic_load_explicit(&s->tasks_posted, memory_order_relaxed) ||
-         atomic_load_explicit(&s->stopping, memory_order_relaxed) || molt__now_ns() - polled_ns >= POLL_NS;
-}
-
-static void on_runner(uv_idle_t* h) {
-  molt_sched_t* s = h->data;
+static void run_batch(molt_sched_t* s, uv_idle_t* h) {
   atomic_store(&s->sleeping, false);
   uint64_t polled_ns = molt__now_ns(); /* the loop polled just before this callback */
   int turns = 0;
@@ -139,6 +191,13 @@ static void on_runner(uv_idle_t* h) {
   if (molt__mpsc_empty(&s->inbound)) uv_idle_stop(h);
 }
 
+static void on_runner(uv_idle_t* h) {
+  molt_sched_t* s = h->data;
+  gate_enter(s);
+  run_batch(s, h);
+  gate_leave(s);
+}
+
 void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a) {
   if (s == current) {
     runq_push(s, a);
@@ -153,8 +212,7 @@ static void close_handle(uv_handle_t* h, void* arg) {
   if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
-static void on_wake(uv_async_t* h) {
-  molt_sched_t* s = h->data;
+static void wake_up(molt_sched_t* s) {
   run_tasks(s);
   drain_inbound(s);
   if (atomic_load(&s->stopping)) {
@@ -170,6 +228,13 @@ static void on_wake(uv_async_t* h) {
     return;
   }
   if (s->runq_head) uv_idle_start(&s->runner, on_runner);
+}
+
+static void on_wake(uv_async_t* h) {
+  molt_sched_t* s = h->data;
+  gate_enter(s);
+  wake_up(s);
+  gate_leave(s);
 }
 
 int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg) {
@@ -230,6 +295,9 @@ int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen) {
   s->id = id;
   molt__mpsc_init(&s->inbound);
   atomic_init(&s->sleeping, true);
+  atomic_init(&s->gate, MOLT__GATE_PARKED);
+  pthread_mutex_init(&s->gate_lock, NULL);
+  pthread_cond_init(&s->gate_cond, NULL);
   pthread_mutex_init(&s->task_lock, NULL);
   pthread_mutex_init(&s->free_lock, NULL);
   int rc = uv_loop_init(&s->loop);
@@ -253,6 +321,8 @@ fail_loop:
   if (err) snprintf(err, errlen, "scheduler %u: %s", id, uv_strerror(rc));
   pthread_mutex_destroy(&s->task_lock);
   pthread_mutex_destroy(&s->free_lock);
+  pthread_mutex_destroy(&s->gate_lock);
+  pthread_cond_destroy(&s->gate_cond);
   return rc;
 }
 
@@ -264,4 +334,6 @@ void molt__sched_stop(molt_sched_t* s) {
   uv_loop_close(&s->loop);
   pthread_mutex_destroy(&s->task_lock);
   pthread_mutex_destroy(&s->free_lock);
+  pthread_mutex_destroy(&s->gate_lock);
+  pthread_cond_destroy(&s->gate_cond);
 }

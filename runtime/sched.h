@@ -51,7 +51,17 @@ typedef struct molt_sched {
    * is true. See on_runner. */
   atomic_bool sleeping;
   atomic_bool tasks_posted; /* a task is queued: cut a spin short */
+  /* Who may touch this scheduler's actors (see molt__sched_hold):
+   * MOLT__GATE_ACTIVE while its thread runs a batch of turns or its tasks,
+   * MOLT__GATE_PARKED in between (blocked in the loop, or about to be), and
+   * MOLT__GATE_HELD while another thread has claimed it so: the thread
+   * then waits, before its next batch or task, until that claim ends. */
+  atomic_int gate;
+  pthread_mutex_t gate_lock; /* with gate_cond: a thread held for long sleeps */
+  pthread_cond_t gate_cond;
 } molt_sched_t;
+
+enum { MOLT__GATE_PARKED, MOLT__GATE_ACTIVE, MOLT__GATE_HELD };
 
 /* The calling thread's scheduler, or NULL off the scheduler threads. */
 molt_sched_t* molt__sched_current(void);
@@ -65,6 +75,17 @@ int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg);
 /* Run fn(arg) on s's thread and wait for it to return. Directly if the
  * caller is s; never from another scheduler thread (it could deadlock). */
 int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg);
+
+/* Claim a parked scheduler's actors for the calling thread (an upgrade
+ * that needs every actor between two messages): true if s was parked, and
+ * then, until molt__sched_release(s), its thread runs no actor turn and no
+ * task, without having been woken for it. False if s is running; post it a
+ * task instead. Its loop still runs timers and I/O meanwhile, which only
+ * queue messages. The claim orders memory: the caller sees every write
+ * the thread made to its actors, and the thread every write the caller
+ * made before the release. Never on a scheduler thread. */
+bool molt__sched_hold(molt_sched_t* s);
+void molt__sched_release(molt_sched_t* s);
 
 int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen);
 /* Ask the loop to finish: every actor left on it is killed, every handle

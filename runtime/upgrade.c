@@ -4,7 +4,10 @@
  * actor of that scheduler is at a message boundary; the task waits until
  * every scheduler is frozen so, migrates the scheduler's own actors
  * (building new states, leaving the old ones untouched), reports, and then
- * waits for the decision before returning. From the freeze barrier on, no
+ * waits for the decision before returning. A scheduler that is parked
+ * (idle, its loop blocked) is already between turns: a change with no
+ * code_change holds it there instead (molt__sched_hold) and this thread
+ * does its part, so a soft load wakes no idle thread. From the freeze barrier on, no
  * actor runs anywhere: nothing can spawn, die or send on the old code
  * between the scan, the migration and the switch, which is what makes the
  * transaction all-or-nothing without per-actor suspend bookkeeping. Senders from outside keep pushing into
@@ -54,7 +57,9 @@ typedef struct per_sched {
   entry_t* v;
   size_t n, cap;
   long* moved; /* per change: actors switched here (reference counts) */
+  bool started; /* frozen: its task began, or it was held */
   bool arrived;
+  bool held;    /* parked when asked: its part runs on the asking thread */
 } per_sched_t;
 
 typedef struct txn {
@@ -75,6 +80,7 @@ typedef struct txn {
   int rc;
   char msg[512];
   uint64_t first_frozen_ns, last_resumed_ns, migrate_ns;
+  unsigned held; /* schedulers held parked, not woken */
   atomic_int refs;
 } txn_t;
 
@@ -299,21 +305,9 @@ static bool decided(txn_t* t) { return atomic_load(&t->decision) != PENDING; }
  * newborn would be missed and left on the old code after the commit. */
 static bool all_frozen(txn_t* t) { return atomic_load(&t->started) == atomic_load(&t->expected) || decided(t); }
 
-static void sched_task(void* arg) {
-  txn_t* t = arg;
-  molt_sched_t* s = molt__sched_current();
-  per_sched_t* p = &t->ps[s->id];
-  pthread_mutex_lock(&t->lock);
-  bool late = decided(t);
-  if (!late) {
-    t->started++;
-    if (!t->first_frozen_ns) t->first_frozen_ns = molt__now_ns();
-    pthread_cond_broadcast(&t->cond);
-  }
-  pthread_mutex_unlock(&t->lock);
-  if (late) goto out; /* the coordinator gave up on us: change nothing */
-
-  await(t, all_frozen);
+/* A scheduler's part once every scheduler is frozen: note and migrate
+ * its actors, then arrive; the last to arrive decides. */
+static void migrate_and_arrive(txn_t* t, molt_sched_t* s, per_sched_t* p) {
   uint64_t t0 = molt__now_ns();
   if (!decided(t)) {
     scan_ctx x = {t, p};
@@ -328,15 +322,37 @@ static void sched_task(void* arg) {
   t->arrived++;
   if (t->arrived == t->expected && atomic_load(&t->decision) == PENDING) decide(t);
   pthread_mutex_unlock(&t->lock);
+}
 
-  await(t, decided);
+/* After the decision: switch (or not) this scheduler's actors. */
+static void apply_decision(txn_t* t, per_sched_t* p) {
   apply(t, p, atomic_load(&t->decision));
-
   pthread_mutex_lock(&t->lock);
   t->applied++;
   t->last_resumed_ns = molt__now_ns();
   pthread_cond_broadcast(&t->cond);
   pthread_mutex_unlock(&t->lock);
+}
+
+static void sched_task(void* arg) {
+  txn_t* t = arg;
+  molt_sched_t* s = molt__sched_current();
+  per_sched_t* p = &t->ps[s->id];
+  pthread_mutex_lock(&t->lock);
+  bool late = decided(t);
+  if (!late) {
+    t->started++;
+    p->started = true;
+    if (!t->first_frozen_ns) t->first_frozen_ns = molt__now_ns();
+    pthread_cond_broadcast(&t->cond);
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (late) goto out; /* the coordinator gave up on us: change nothing */
+
+  await(t, all_frozen);
+  migrate_and_arrive(t, s, p);
+  await(t, decided);
+  apply_decision(t, p);
 out:
   txn_unref(t);
 }
@@ -365,10 +381,14 @@ static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* 
   return 0;
 }
 
-/* Wait (t->lock held) until the schedulers decided, or timeout_ms. A
- * scheduler that failed early still waits at the barrier, so that abort
- * frees everything the others built. */
-static int wait_decision(txn_t* t, uint64_t timeout_ms) {
+/* Wait (t->lock held) until done(t) or the deadline. */
+static int wait_until(txn_t* t, bool (*done)(txn_t*), const struct timespec* until) {
+  while (!done(t))
+    if (pthread_cond_timedwait(&t->cond, &t->lock, until) != 0 && !done(t)) return MOLT_ETIMEDOUT;
+  return 0;
+}
+
+static struct timespec deadline_in(uint64_t timeout_ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += (time_t)(timeout_ms / 1000);
@@ -377,10 +397,7 @@ static int wait_decision(txn_t* t, uint64_t timeout_ms) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;
   }
-  while (atomic_load(&t->decision) == PENDING)
-    if (pthread_cond_timedwait(&t->cond, &t->lock, &until) != 0 && atomic_load(&t->decision) == PENDING)
-      return MOLT_ETIMEDOUT;
-  return 0;
+  return until;
 }
 
 /* Room for this scheduler's entries, allocated and touched now, before
@@ -433,12 +450,53 @@ static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** f
   return t;
 }
 
-/* Freeze, migrate, decide, apply. Returns the decision. The schedulers
- * decide among themselves; this thread only steps in on a timeout, and
- * waits until every scheduler that started has applied the decision. */
-static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
-  t->expected = molt__rt.nsched;
+/* A change that runs no code_change runs no module code while frozen, so
+ * this thread can do a parked scheduler's part itself: a soft load then
+ * wakes no idle scheduler (a kernel wake-up, tens of microseconds on a
+ * virtual machine, each). With code_change the schedulers migrate their
+ * own actors, in parallel, and one stuck in a handler can be timed out. */
+static bool migrates(const txn_t* t) {
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t h = 0; h < t->changes[i].nhops; h++)
+      if (t->changes[i].hops[h].migrate) return true;
+  return false;
+}
+
+static void hold_parked(txn_t* t) {
+  if (migrates(t)) return;
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if ((t->ps[i].held = t->ps[i].started = molt__sched_hold(&molt__rt.scheds[i]))) t->held++;
+  if (!t->held) return;
+  pthread_mutex_lock(&t->lock);
+  t->started += t->held;
+  t->first_frozen_ns = molt__now_ns();
+  pthread_mutex_unlock(&t->lock);
+}
+
+/* The held schedulers' part, once every scheduler is frozen (or the
+ * transaction gave up waiting for one). Their threads sleep or spin in
+ * their gate meanwhile; they resume when released. */
+static void migrate_held(txn_t* t) {
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (t->ps[i].held) migrate_and_arrive(t, &molt__rt.scheds[i], &t->ps[i]);
+}
+
+static void resume_held(txn_t* t) {
+  int decision = atomic_load(&t->decision);
   for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    if (!t->ps[i].held) continue;
+    apply(t, &t->ps[i], decision);
+    molt__sched_release(&molt__rt.scheds[i]);
+  }
+  pthread_mutex_lock(&t->lock);
+  t->applied += t->held;
+  t->last_resumed_ns = molt__now_ns();
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void post_tasks(txn_t* t) {
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    if (t->ps[i].held) continue;
     atomic_fetch_add(&t->refs, 1);
     if (molt__sched_post(&molt__rt.scheds[i], sched_task, t) != 0) {
       atomic_fetch_sub(&t->refs, 1);
@@ -450,20 +508,54 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
       pthread_mutex_unlock(&t->lock);
     }
   }
+}
+
+/* Under t->lock: say which scheduler the transaction gave up on. One that
+ * never froze was inside a handler all along; one that froze but did not
+ * arrive was still running code_change. */
+static void timed_out(txn_t* t, uint64_t timeout_ms) {
+  t->rc = MOLT_ETIMEDOUT;
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (!t->ps[i].started) {
+      snprintf(t->msg, sizeof(t->msg),
+               "scheduler %u did not reach a message boundary within %llu ms (an actor's handler is still "
+               "running)",
+               i, (unsigned long long)timeout_ms);
+      return;
+    }
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (!t->ps[i].arrived) {
+      snprintf(t->msg, sizeof(t->msg), "scheduler %u did not finish its actors' code_change within %llu ms", i,
+               (unsigned long long)timeout_ms);
+      return;
+    }
+}
+
+/* Freeze, migrate, decide, apply. Returns the decision. The schedulers
+ * decide among themselves; this thread does the part of those it held,
+ * steps in on a timeout, and waits until every scheduler that started has
+ * applied the decision. */
+static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
+  struct timespec until = deadline_in(timeout_ms);
+  t->expected = molt__rt.nsched;
+  hold_parked(t);
+  post_tasks(t);
   pthread_mutex_lock(&t->lock);
-  int rc = wait_decision(t, timeout_ms);
-  if (rc) {
-    for (unsigned i = 0; i < molt__rt.nsched; i++)
-      if (!t->ps[i].arrived) {
-        snprintf(t->msg, sizeof(t->msg),
-                 "scheduler %u did not reach a message boundary within %llu ms (an actor's handler or "
-                 "code_change is still running)",
-                 i, (unsigned long long)timeout_ms);
-        break;
-      }
-    t->rc = rc;
-    decide(t);
+  int rc = 0;
+  if (t->held) {
+    rc = wait_until(t, all_frozen, &until);
+    pthread_mutex_unlock(&t->lock);
+    if (rc == 0) migrate_held(t);
+    pthread_mutex_lock(&t->lock);
   }
+  if (rc == 0) rc = wait_until(t, decided, &until);
+  if (rc) {
+    timed_out(t, timeout_ms);
+    if (!decided(t)) decide(t);
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (t->held) resume_held(t);
+  pthread_mutex_lock(&t->lock);
   /* started is final now: a task that begins after the decision changes
    * nothing and only drops its reference. */
   while (t->applied < t->started) pthread_cond_wait(&t->cond, &t->lock);
@@ -503,6 +595,7 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
     stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
     stats->migrate_ns = t->migrate_ns;
     stats->resumed_at_ns = t->last_resumed_ns;
+    stats->held = t->held;
     for (unsigned i = 0; i < molt__rt.nsched; i++) stats->actors += t->ps[i].n;
     pthread_mutex_unlock(&t->lock);
   }

@@ -38,6 +38,8 @@ typedef struct molt_upgrade_stats {
                              then on every actor runs the new code (the purge of
                              what was left behind comes after) */
   unsigned long actors;   /* actors switched */
+  unsigned held;          /* schedulers that were parked, switched without
+                             being woken (a change with no code_change) */
 } molt_upgrade_stats_t;
 
 /* Apply changes as one transaction. Every check comes first (each module

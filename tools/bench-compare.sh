@@ -13,6 +13,11 @@
 # are copied to a scratch directory and compiled there once (their run.sh
 # with RUNS=0 compiles and runs nothing); each BEAM workload is then the
 # same `erl -noshell [+S 1] -pa ebin -run bench main ...` line run.sh runs.
+# tools/beam/ adds the workloads the anchors lack (pingpong_across), built
+# into the same ebin. The anchors' C floors (limits: spsc, dlbench) run once
+# per run too, and their medians are printed under the table: on this kind
+# of virtual machine they move with the host, and the rows they bound move
+# with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-${RUNS:-3}}
@@ -30,12 +35,18 @@ scratch=$(mktemp -d /tmp/bench-beam.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 cp -r "$anchors/beam" "$scratch/"
 RUNS=0 "$scratch/beam/run.sh" >/dev/null
+erlc -o "$scratch/beam/ebin" tools/beam/*.erl
+cp -r "$anchors/limits" "$scratch/"
+make -s -C "$scratch/limits" build/spsc build/dlbench build/tiny.so
+mkdir -p "$scratch/limits/build/dl"
 
 if [ "${QUICK:-0}" = 1 ]; then
-  ring_a="100 100"; ring_b="1000 10"; spawn_n=10000; pp="100000 1000"
+  ring_a="100 100"; ring_b="1000 10"; spawn_n=10000; pp="100000 1000"; pp_across="10000 1000"
   upgrade_ns="1000"; loads=20; dev_n=10
 else
-  ring_a="1000 1000"; ring_b="100000 10"; spawn_n=1000000; pp="1000000 1000"
+  # Across schedulers the BEAM takes ~20 us a round trip: 200,000 of them
+  # (plus its 100,000 single ones) keep its run to seconds.
+  ring_a="1000 1000"; ring_b="100000 10"; spawn_n=1000000; pp="1000000 1000"; pp_across="200000 1000"
   upgrade_ns="1000 10000 100000"; loads=100; dev_n=100
 fi
 ncores=$(nproc)
@@ -70,6 +81,8 @@ for r in $(seq "$runs"); do
     # shellcheck disable=SC2086
     both "$s" pingpong $pp >&2
   done
+  # shellcheck disable=SC2086
+  [ "$ncores" -ge 2 ] && both "$ncores" pingpong_across $pp_across >&2
   for n in $upgrade_ns; do
     both "$ncores" upgrade "$n" 100000 >&2   # load: 100k messages/s
   done
@@ -77,6 +90,9 @@ for r in $(seq "$runs"); do
   beam "$ncores" codeload "$loads" 1600 | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
   # The development loop (molt dev, a real container): no BEAM counterpart.
   tools/bench-dev.sh "$dev_n" | grep '^molt devloop ' | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
+  { "$scratch/limits/build/spsc" | grep '^limits spsc_pingpong'
+    "$scratch/limits/build/dlbench" "$scratch/limits/build/tiny.so" 200 "$scratch/limits/build/dl"
+  } | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
 done
 
 # Rows: label | molt line's words | BEAM line's words | key (or "molt_key beam_key") |
@@ -87,11 +103,15 @@ rows() {
   local s
   for s in 1 "$ncores"; do
     local g1="" g2="" g3="" g4=""
-    if [ "$s" = 1 ]; then g1=">=10x"; g2=">=10x"; g3=">=10x"; g4="<=256 B"; else g1=">=3x"; g2=">=1x"; fi
+    if [ "$s" = 1 ]; then g1=">=10x"; g2=">=10x"; g3=">=10x"; g4="<=256 B"; else g1=">=3x"; fi
     echo "ring ${ra} msgs/s, sched=$s|ring sched=$s n=${ring_a% *} m=${ring_a#* }|ring sched=$s n=${ring_a% *} m=${ring_a#* }|msgs_per_s|higher|$g1"
     echo "ring ${rb} msgs/s, sched=$s|ring sched=$s n=${ring_b% *} m=${ring_b#* }|ring sched=$s n=${ring_b% *} m=${ring_b#* }|msgs_per_s|higher|$g1"
     echo "ping-pong round trip ns, sched=$s|pingpong sched=$s|pingpong sched=$s|median_ns_per_rt|lower|$g2"
     echo "ping-pong single rt ns, sched=$s|pingpong sched=$s|pingpong sched=$s|single_rt_median_ns|lower|"
+    if [ "$s" != 1 ]; then
+      echo "ping-pong across 2 scheds, rt ns|pingpong_across sched=$s|pingpong_across sched=$s|median_ns_per_rt|lower|>=1x"
+      echo "ping-pong across 2 scheds, single ns|pingpong_across sched=$s|pingpong_across sched=$s|single_rt_median_ns|lower|"
+    fi
     echo "spawn actors/s, sched=$s|spawn sched=$s|spawn sched=$s|spawn_per_s|higher|$g3"
     echo "bytes per idle actor, sched=$s|spawn sched=$s|spawn sched=$s|bytes_per_proc|lower|$g4"
     echo "exit actors/s, sched=$s|spawn sched=$s|spawn sched=$s|exit_per_s|higher|"
@@ -153,6 +173,17 @@ rows | awk -F'|' -v raw="$raw" '
     if (m != "" && b != "" && m != 0 && b != 0) adv = sprintf("%.3gx", $5 == "higher" ? m / b : b / m)
     printf fmt, $1, $5, num(m), num(b), ratio, adv, $6
   }'
+# The floors, from the anchors' C programs run alongside.
+awk '
+  function val(line, key,   i, n, p) { n = split(line, p, " "); for (i = 1; i <= n; i++) if (index(p[i], key "=") == 1) return substr(p[i], length(key) + 2) + 0; return "" }
+  function med(arr, n,   i, j, t) { for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t } return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+  /^limits spsc_pingpong / { s[++ns] = val($0, "median_ns_per_rt") }
+  /^limits dlopen / { d[++nd] = val($0, "median_us"); o[nd] = val($0, "open_median_us") }
+  END {
+    printf "\nmachine floors in this run (../shared/anchors/limits, medians):\n"
+    if (ns) printf "  two-thread hand-off round trip (spsc)          %8.1f ns\n", med(s, ns)
+    if (nd) printf "  dlopen+dlsym+dlclose of tiny.so (dlbench)      %8.1f us (dlopen alone %.1f us)\n", med(d, nd), med(o, nd)
+  }' "$raw"
 echo
 echo "medians of $runs runs; raw lines: $raw"
 echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"

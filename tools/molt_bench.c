@@ -22,7 +22,8 @@ static void usage(FILE* f) {
       "  ring [N [M]]                 N actors in a ring, a token passed M rounds [1000 1000]\n"
       "  spawn [N]                    N idle actors spawned by one actor [1000000]\n"
       "  pingpong [ROUND_TRIPS [B]]   round trips between two actors, timed in batches of B\n"
-      "                               [1000000 1000]; with S > 1 the two are on different schedulers\n"
+      "                               [1000000 1000]; both on the spawner's scheduler, as on the BEAM\n"
+      "  pingpong_across [R [B]]      the same with ping and pong on different schedulers (S >= 2)\n"
       "  upgrade [N [RATE]]           N bench_cnt actors under RATE msgs/s (0: flat out), upgraded\n"
       "                               with code_change ({count} -> {count, hits}) and back, twice\n"
       "                               [100000 100000]\n"
@@ -61,8 +62,12 @@ static const struct {
   const char* name;
   workload_fn fn;
 } workloads[] = {
-    {"ring", bench_ring},         {"spawn", bench_spawn},       {"pingpong", bench_pingpong},
-    {"upgrade", bench_upgrade},   {"upgrade-counter", bench_upgrade_counter},
+    {"ring", bench_ring},
+    {"spawn", bench_spawn},
+    {"pingpong", bench_pingpong},
+    {"pingpong_across", bench_pingpong_across},
+    {"upgrade", bench_upgrade},
+    {"upgrade-counter", bench_upgrade_counter},
     {"softload", bench_softload},
 };
 

@@ -11,10 +11,13 @@
 #include "code_server.h"
 #include "rt.h"
 #include "runtime.h"
+#include "sched.h"
 #include "upgrade.h"
 
-enum { INCR = 1, QUERY = 2, SLEEP = 3 };
-#define POISON 666
+enum { INCR = 1, QUERY = 2, SLEEP = 3, POISON_ME = 4 };
+/* A count no run of increments reaches: the load test's cells count up
+ * from 0 and must never be refused by chance. */
+#define POISON (-1)
 
 /* state_vsn 1 */
 typedef struct {
@@ -48,6 +51,7 @@ static int c1_handle(void* state, const molt_msg_t* m) {
   if (m->tag == INCR) c->count++;
   if (m->tag == QUERY) note("1", c->id, c->count);
   if (m->tag == SLEEP) usleep(400000);
+  if (m->tag == POISON_ME) c->count = POISON;
   return MOLT_OK;
 }
 
@@ -161,6 +165,7 @@ static void expect_all(const char* vsn, int64_t (*expected)(int i)) {
 }
 
 static int64_t three(int i) { return 3; }
+static int64_t zero(int i) { return 0; }
 
 static int apply1(molt_version_t* to, bool migrate, molt_direction_t dir, const char* extra, uint64_t timeout,
                   molt_upgrade_stats_t* st, char* err, size_t len) {
@@ -211,11 +216,11 @@ Test(upgrade, code_change_up_then_down_migrates_every_state) {
 
 Test(upgrade, a_failing_code_change_on_one_of_1000_actors_changes_nothing) {
   incr_each(3);
-  for (int k = 0; k < POISON - 3; k++) rt_send(pids[517], INCR, NULL, 0);
-  /* Migration sees the state at a message boundary: let the cell count
-   * everything first. */
+  rt_send(pids[517], POISON_ME, NULL, 0);
+  /* Migration sees the state at a message boundary: let the cell take
+   * the poison first. */
   rt_send(pids[517], QUERY, NULL, 0);
-  cr_assert(rt_wait_count("cell 517 vsn=1 count=666\n", 1, 10000));
+  cr_assert(rt_wait_count("cell 517 vsn=1 count=-1\n", 1, 10000));
   molt_version_t* v2 = version_of(&cell_v2);
   char err[512] = "";
   int rc = apply1(v2, true, MOLT_UP, NULL, 5000, NULL, err, sizeof(err));
@@ -229,7 +234,7 @@ Test(upgrade, a_failing_code_change_on_one_of_1000_actors_changes_nothing) {
   molt__version_unref(v2);
   for (int i = 0; i < N; i++) rt_send(pids[i], QUERY, NULL, 0);
   cr_assert(rt_wait_count("vsn=1 ", N, 10000));
-  cr_expect_eq(rt_count("cell 517 vsn=1 count=666\n"), 2);
+  cr_expect_eq(rt_count("cell 517 vsn=1 count=-1\n"), 2);
   cr_expect_eq(rt_count("cell 3 vsn=1 count=3\n"), 1);
 }
 
@@ -319,4 +324,107 @@ Test(upgrade, no_message_is_lost_across_20_upgrades_and_downgrades_under_load) {
   cr_expect_eq(counted, atomic_load(&sent), "sent %ld, counted %ld", atomic_load(&sent), counted);
   molt__version_unref(v1);
   molt__version_unref(v2);
+}
+
+/* ---- idle schedulers: a change with no code_change holds them parked
+ * (molt__sched_hold) instead of waking them. */
+
+static molt_sched_t* sched_of(molt_pid_t pid) {
+  molt_actor_t* a = molt__actor_slot(pid);
+  cr_assert_not_null(a);
+  return atomic_load(&a->sched);
+}
+
+/* Hold s once its thread parks (it spins briefly after its last work). */
+static void hold_when_parked(molt_sched_t* s) {
+  for (int k = 0; k < 10000; k++) {
+    if (molt__sched_hold(s)) return;
+    usleep(100);
+  }
+  cr_assert_fail("scheduler %u never parked", s->id);
+}
+
+Test(upgrade, a_held_scheduler_runs_no_turn_until_released) {
+  molt_sched_t* s = sched_of(pids[5]);
+  hold_when_parked(s);
+  cr_expect_not(molt__sched_hold(s), "a held scheduler cannot be held twice");
+  cr_assert_eq(rt_send(pids[5], QUERY, NULL, 0), 0);
+  usleep(50000);
+  cr_expect_eq(rt_count("cell 5 vsn=1 "), 0, "a turn ran on a held scheduler");
+  molt__sched_release(s);
+  cr_expect(rt_wait_count("cell 5 vsn=1 count=0\n", 1, 5000), "the held message was never handled");
+}
+
+Test(upgrade, a_soft_load_of_an_idle_runtime_wakes_no_scheduler) {
+  incr_each(3);
+  molt_version_t* v1 = version_of(&cell_v1);
+  molt_version_t* v1b = version_of(&cell_v1b);
+  char err[512] = "";
+  /* A scheduler that just finished work spins for a moment before it
+   * parks; an idle runtime has both parked well within 20 tries. */
+  unsigned most_held = 0;
+  for (int k = 0; k < 20 && most_held < 2; k++) {
+    usleep(10000);
+    molt_upgrade_stats_t st;
+    cr_assert_eq(apply1(k % 2 ? v1 : v1b, false, MOLT_UP, NULL, 5000, &st, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(st.actors, N);
+    if (st.held > most_held) most_held = st.held;
+  }
+  cr_expect_eq(most_held, 2, "no soft load held both idle schedulers");
+  char vsn[16];
+  snprintf(vsn, sizeof(vsn), "%s", current_vsn());
+  cr_expect_eq(atomic_load(strcmp(vsn, "1b") == 0 ? &v1b->actors : &v1->actors), N);
+  expect_all(vsn, three);
+  molt__version_unref(v1);
+  molt__version_unref(v1b);
+}
+
+Test(upgrade, a_code_change_wakes_every_scheduler_to_migrate_its_own_actors) {
+  usleep(10000);
+  molt_version_t* v2 = version_of(&cell_v2);
+  char err[512] = "";
+  molt_upgrade_stats_t st;
+  cr_assert_eq(apply1(v2, true, MOLT_UP, NULL, 5000, &st, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(st.held, 0, "a scheduler was held for a code_change");
+  cr_expect_eq(st.actors, N);
+  molt__version_unref(v2);
+}
+
+Test(upgrade, a_soft_load_holds_the_idle_scheduler_and_waits_for_the_busy_one) {
+  rt_send(pids[0], SLEEP, NULL, 0); /* 400 ms inside one handler */
+  usleep(50000);
+  molt_version_t* v1b = version_of(&cell_v1b);
+  char err[512] = "";
+  molt_upgrade_stats_t st;
+  cr_assert_eq(apply1(v1b, false, MOLT_UP, NULL, 5000, &st, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(st.held, 1, "held %u schedulers; only the idle one can be", st.held);
+  cr_expect_eq(st.actors, N);
+  cr_expect_str_eq(current_vsn(), "1b");
+  expect_all("1b", zero);
+  molt__version_unref(v1b);
+}
+
+Test(upgrade, a_soft_load_that_times_out_releases_the_held_scheduler) {
+  molt_sched_t* busy = sched_of(pids[0]);
+  molt_pid_t other = MOLT_PID_NONE;
+  for (int i = 1; i < N && other == MOLT_PID_NONE; i++)
+    if (sched_of(pids[i]) != busy) other = pids[i];
+  cr_assert_neq(other, MOLT_PID_NONE);
+  rt_send(pids[0], SLEEP, NULL, 0);
+  usleep(50000);
+  molt_version_t* v1b = version_of(&cell_v1b);
+  char err[512] = "";
+  molt_upgrade_stats_t st;
+  cr_expect_eq(apply1(v1b, false, MOLT_UP, NULL, 100, &st, err, sizeof(err)), MOLT_ETIMEDOUT);
+  char want[64];
+  snprintf(want, sizeof(want), "scheduler %u did not reach a message boundary", busy->id);
+  cr_expect(strstr(err, want), "the error must name the busy scheduler: %s", err);
+  cr_expect_eq(st.held, 1);
+  cr_expect_str_eq(current_vsn(), "1");
+  /* The held scheduler was let go: its actors answer at once. */
+  rt_send(other, QUERY, NULL, 0);
+  cr_expect(rt_wait_count("vsn=1 count=0\n", 1, 200), "the held scheduler was not released");
+  usleep(500000);
+  cr_expect_eq(atomic_load(&v1b->actors), 0);
+  molt__version_unref(v1b);
 }

@@ -60,6 +60,20 @@ Test(molt_bench, pingpong_on_one_and_two_schedulers, .timeout = 60) {
   expect_lines("pingpong 2000 100 --schedulers 1", one, 1);
   const char* two[] = {"^molt pingpong sched=2 round_trips=2000 batch=100 "};
   expect_lines("pingpong 2000 100 --schedulers 2", two, 1);
+  const char* across[] = {"^molt pingpong_across sched=2 round_trips=2000 batch=100 median_ns_per_rt=" NUM};
+  expect_lines("pingpong_across 2000 100 --schedulers 2", across, 1);
+}
+
+Test(molt_bench, pingpong_across_needs_two_schedulers, .timeout = 60) {
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), "%s pingpong_across 100 10 --schedulers 1 2>&1", BENCH);
+  FILE* p = popen(cmd, "r");
+  cr_assert(p);
+  char line[512] = "";
+  cr_assert(fgets(line, sizeof(line), p));
+  int status = pclose(p);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
+  cr_expect(strstr(line, "needs two schedulers"), "%s", line);
 }
 
 Test(molt_bench, upgrade_loses_nothing, .timeout = 120) {
@@ -78,7 +92,7 @@ Test(molt_bench, softload_prints_load_latencies, .timeout = 60) {
                         " load_min_us=" NUM " load_p90_us=" NUM " load_max_us=" NUM " prepare_median_us=" NUM
                         " switch_median_us=" NUM " pause_median_us=" NUM
                         " live_median_us=" NUM " live_p90_us=" NUM
-                        " purge_median_us=" NUM "$"};
+                        " purge_median_us=" NUM " woke_none_loads=[0-3]$"};
   expect_lines("softload 3 10 --schedulers 2", want, 1);
 }
 

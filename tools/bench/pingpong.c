@@ -1,8 +1,14 @@
-/* pingpong.c: `molt-bench pingpong [ROUND_TRIPS [BATCH]]`: round-trip
- * latency between two actors, as the BEAM's bench_pingpong.erl
- * (modules/bench_pingpong). With one scheduler both actors share it; with
- * more, ping lives on the first scheduler and pong on the second, so every
- * message crosses between threads. */
+/* pingpong.c: round-trip latency between two actors (modules/bench_pingpong).
+ *
+ * `molt-bench pingpong [ROUND_TRIPS [BATCH]]` is the BEAM's
+ * bench_pingpong.erl: both actors where a spawn puts them, on the
+ * spawner's scheduler, however many schedulers run. (The BEAM leaves its
+ * pair there too: with two schedulers, erlang:statistics(scheduler_wall_time)
+ * shows the second one idle throughout.)
+ *
+ * `molt-bench pingpong_across [ROUND_TRIPS [BATCH]]` puts ping on the first
+ * scheduler and pong on the second, so every message crosses between
+ * threads; tools/beam/bench_pingpong_across.erl does the same on the BEAM. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +18,15 @@
 
 #define WAIT_MS (30u * 60u * 1000u)
 
-int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) {
+static int pingpong(const char* name, unsigned pong_sched, int argc, char** argv) {
   long r = bench_arg(argc, argv, 0, 1000000), b = bench_arg(argc, argv, 1, 1000);
   if (r < 1 || b < 1 || b > r) {
-    fprintf(stderr, "usage: molt-bench pingpong [ROUND_TRIPS [BATCH]]\n");
+    fprintf(stderr, "usage: molt-bench %s [ROUND_TRIPS [BATCH]]\n", name);
     return 2;
   }
   if (bench_load("bench_pingpong", "1.0.0")) return 1;
   molt_pid_t pong, ping;
-  int rc = bench_spawn_on(1, "bench_pingpong", NULL, &pong);
+  int rc = bench_spawn_on(pong_sched, "bench_pingpong", NULL, &pong);
   char args[160];
   snprintf(args, sizeof(args), "{\"pong\":%llu,\"r\":%ld,\"b\":%ld,\"report\":%llu}", (unsigned long long)pong, r,
            b, (unsigned long long)bench_sink());
@@ -47,10 +53,20 @@ int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) {
   double* singles = batches + nb;
   double med = bench_pct(batches, nb, 50), min = nb ? batches[0] : 0, p99 = bench_pct(batches, nb, 99);
   double smed = bench_pct(singles, ns, 50), sp99 = bench_pct(singles, ns, 99);
-  bench_emit("pingpong",
+  bench_emit(name,
              "round_trips=%zu batch=%u median_ns_per_rt=%.3f min_ns_per_rt=%.3f p99_ns_per_rt=%.3f "
              "single_rt_median_ns=%.0f single_rt_p99_ns=%.0f",
              nb * h.batch, h.batch, med, min, p99, smed, sp99);
   free(m.data);
   return 0;
+}
+
+int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) { return pingpong("pingpong", 0, argc, argv); }
+
+int bench_pingpong_across(const bench_cfg_t* cfg, int argc, char** argv) {
+  if (bench_nsched() < 2) {
+    fprintf(stderr, "molt-bench: pingpong_across needs two schedulers (--schedulers 2)\n");
+    return 2;
+  }
+  return pingpong("pingpong_across", 1, argc, argv);
 }

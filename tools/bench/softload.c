@@ -10,9 +10,15 @@
  * start until the last scheduler resumed on it; what follows (freeing the
  * old states, purging the old version: dlclose and unlink) is purge. The
  * BEAM's bench_codeload.erl times code:load_binary alone and its
- * soft_purge apart (purge_median_us), so live is the row to compare. */
+ * soft_purge apart (purge_median_us), so live is the row to compare.
+ *
+ * woke_none_loads counts the loads during which every scheduler was idle
+ * and held parked rather than woken (see upgrade.c): with N = 0 that
+ * should be all of them. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "code_server.h"
@@ -23,7 +29,8 @@
 #define WARMUP 5
 
 typedef struct {
-  double prepare, sw, pause, live, purge;
+  double prepare, sw, pause, live, purge, total;
+  bool woke_none; /* every scheduler was held parked, none woken */
 } load_times_t;
 
 static int load_one(const char* vsn, load_times_t* out) {
@@ -60,8 +67,22 @@ static int load_one(const char* vsn, load_times_t* out) {
   out->pause = st.pause_ns / 1e3;
   out->live = (st.resumed_at_ns - t0) / 1e3;
   out->purge = (t2 - st.resumed_at_ns) / 1e3;
+  out->total = out->prepare + out->sw;
+  out->woke_none = st.held == bench_nsched();
   return 0;
 }
+
+/* The p-th percentile (nearest rank: 0 is the minimum, 100 the maximum)
+ * of one field over k loads. */
+static double pct_of(const load_times_t* t, long k, size_t field, double p) {
+  double* v = malloc((size_t)k * sizeof(*v));
+  if (!v) return 0;
+  for (long i = 0; i < k; i++) memcpy(&v[i], (const char*)&t[i] + field, sizeof(double));
+  double r = bench_pct(v, (size_t)k, p);
+  free(v);
+  return r;
+}
+#define PCT(t, k, f, p) pct_of((t), (k), offsetof(load_times_t, f), (p))
 
 int bench_softload(const bench_cfg_t* cfg, int argc, char** argv) {
   long k = bench_arg(argc, argv, 0, 100), n = bench_arg(argc, argv, 1, 0);
@@ -78,45 +99,32 @@ int bench_softload(const bench_cfg_t* cfg, int argc, char** argv) {
       return 1;
     }
   }
-  double* total = calloc((size_t)k, sizeof(double));
-  double* prep = calloc((size_t)k, sizeof(double));
-  double* sw = calloc((size_t)k, sizeof(double));
-  double* pause = calloc((size_t)k, sizeof(double));
-  double* live = calloc((size_t)k, sizeof(double));
-  double* purge = calloc((size_t)k, sizeof(double));
-  if (!total || !prep || !sw || !pause || !live || !purge) return 1;
+  load_times_t* t = calloc((size_t)k, sizeof(*t));
+  if (!t) return 1;
   int rc = 0;
+  long woke_none = 0;
   for (long i = 0; i < WARMUP + k && rc == 0; i++) {
     const char* vsn = i % 2 == 0 ? "1.1.0" : "1.0.0";
     load_times_t lt;
     rc = load_one(vsn, &lt);
     if (rc == 0 && i >= WARMUP) {
-      long j = i - WARMUP;
-      prep[j] = lt.prepare;
-      sw[j] = lt.sw;
-      pause[j] = lt.pause;
-      total[j] = lt.prepare + lt.sw;
-      live[j] = lt.live;
-      purge[j] = lt.purge;
+      t[i - WARMUP] = lt;
+      woke_none += lt.woke_none;
     }
   }
   if (rc == 0) {
     char path[4096];
     struct stat stt;
     long bytes = stat(bench_module_path("counter", "1.1.0", path, sizeof(path)), &stt) == 0 ? stt.st_size : 0;
-    double med = bench_pct(total, k, 50), min = total[0], p90 = bench_pct(total, k, 90), max = total[k - 1];
     bench_emit("softload",
                "module=counter so_bytes=%ld n=%ld loads=%ld load_median_us=%.3f load_min_us=%.3f "
                "load_p90_us=%.3f load_max_us=%.3f prepare_median_us=%.3f switch_median_us=%.3f "
-               "pause_median_us=%.3f live_median_us=%.3f live_p90_us=%.3f purge_median_us=%.3f",
-               bytes, n, k, med, min, p90, max, bench_pct(prep, k, 50), bench_pct(sw, k, 50),
-               bench_pct(pause, k, 50), bench_pct(live, k, 50), bench_pct(live, k, 90), bench_pct(purge, k, 50));
+               "pause_median_us=%.3f live_median_us=%.3f live_p90_us=%.3f purge_median_us=%.3f "
+               "woke_none_loads=%ld",
+               bytes, n, k, PCT(t, k, total, 50), PCT(t, k, total, 0), PCT(t, k, total, 90),
+               PCT(t, k, total, 100), PCT(t, k, prepare, 50), PCT(t, k, sw, 50), PCT(t, k, pause, 50),
+               PCT(t, k, live, 50), PCT(t, k, live, 90), PCT(t, k, purge, 50), woke_none);
   }
-  free(total);
-  free(prep);
-  free(sw);
-  free(pause);
-  free(live);
-  free(purge);
+  free(t);
   return rc ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 int bench_ring(const bench_cfg_t* cfg, int argc, char** argv);
 int bench_spawn(const bench_cfg_t* cfg, int argc, char** argv);
 int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv);
+int bench_pingpong_across(const bench_cfg_t* cfg, int argc, char** argv);
 int bench_upgrade(const bench_cfg_t* cfg, int argc, char** argv);
 int bench_upgrade_counter(const bench_cfg_t* cfg, int argc, char** argv);
 int bench_softload(const bench_cfg_t* cfg, int argc, char** argv);
