@@ -8,6 +8,8 @@
 #
 # QUICK=1 runs every workload at toy sizes (checks the script, not speed).
 # ANCHORS=DIR points at another copy of the anchors.
+# FAST_BUILD=DIR (default build-fast): if it holds a build configured with
+# -DMOLT_MODULE_FAST_LOAD=ON, its soft load runs too, as a row of its own.
 #
 # The BEAM programs write their build outputs next to themselves, so they
 # are copied to a scratch directory and compiled there once (their run.sh
@@ -23,6 +25,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-${RUNS:-3}}
 anchors=${ANCHORS:-$PWD/../shared/anchors}
 bench=$PWD/build/bin/molt-bench
+fast_bench=${FAST_BUILD:-$PWD/build-fast}/bin/molt-bench
 [ -x "$bench" ] || { echo "bench-compare: build first ($bench missing)" >&2; exit 1; }
 command -v erl >/dev/null || { echo "bench-compare: erl not found (apt-get install erlang-base)" >&2; exit 1; }
 [ -f "$anchors/beam/run.sh" ] || { echo "bench-compare: no BEAM anchors in $anchors" >&2; exit 1; }
@@ -87,6 +90,9 @@ for r in $(seq "$runs"); do
     both "$ncores" upgrade "$n" 100000 >&2   # load: 100k messages/s
   done
   molt "$ncores" softload "$loads" | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
+  if [ -x "$fast_bench" ]; then
+    "$fast_bench" softload "$loads" --schedulers "$ncores" | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
+  fi
   beam "$ncores" codeload "$loads" 1600 | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
   # The development loop (molt dev, a real container): no BEAM counterpart.
   tools/bench-dev.sh "$dev_n" | grep '^molt devloop ' | sed "s/\$/ run=$r/" | tee -a "$raw" >&2
@@ -125,10 +131,12 @@ rows() {
     echo "upgrade $n up: whole load ms (molt)|upgrade n=$n dir=up|-|total_ms|lower|"
     echo "upgrade $n: messages lost|upgrade_check n=$n|upgrade_check n=$n|lost|lower|=0"
   done
-  echo "soft load: new code live us (BEAM: load)|softload|codeload module=tiny|live_median_us load_median_us|lower|<=100 us"
-  echo "soft load: live p90 us (BEAM: load)|softload|codeload module=tiny|live_p90_us load_p90_us|lower|"
-  echo "soft load: purge of the old us|softload|codeload module=tiny|purge_median_us|lower|"
-  echo "soft load: with the purge us (molt)|softload|-|load_median_us|lower|"
+  echo "soft load: new code live us (BEAM: load)|softload relro=1|codeload module=tiny|live_median_us load_median_us|lower|<=100 us"
+  echo "soft load: live p90 us (BEAM: load)|softload relro=1|codeload module=tiny|live_p90_us load_p90_us|lower|"
+  echo "soft load: purge of the old us|softload relro=1|codeload module=tiny|purge_median_us|lower|"
+  echo "soft load: with the purge us (molt)|softload relro=1|-|load_median_us|lower|"
+  echo "soft load, FAST_LOAD .so: live us|softload relro=0|codeload module=tiny|live_median_us load_median_us|lower|<=100 us"
+  echo "soft load, FAST_LOAD .so: live p90 us|softload relro=0|codeload module=tiny|live_p90_us load_p90_us|lower|"
   echo "dev loop: file event -> live ms, median|devloop|-|median_ms|lower|<=2 ms"
   echo "dev loop: file event -> live ms, p99|devloop|-|p99_ms|lower|"
 }

@@ -88,7 +88,7 @@ Test(molt_bench, upgrade_loses_nothing, .timeout = 120) {
 }
 
 Test(molt_bench, softload_prints_load_latencies, .timeout = 60) {
-  const char* want[] = {"^molt softload sched=2 module=counter so_bytes=[0-9]+ n=10 loads=3 load_median_us=" NUM
+  const char* want[] = {"^molt softload sched=2 module=counter so_bytes=[0-9]+ so_loads=[1-9] relro=[01] n=10 loads=3 load_median_us=" NUM
                         " load_min_us=" NUM " load_p90_us=" NUM " load_max_us=" NUM " prepare_median_us=" NUM
                         " switch_median_us=" NUM " pause_median_us=" NUM
                         " live_median_us=" NUM " live_p90_us=" NUM

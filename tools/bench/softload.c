@@ -15,6 +15,7 @@
  * woke_none_loads counts the loads during which every scheduler was idle
  * and held parked rather than woken (see upgrade.c): with N = 0 that
  * should be all of them. */
+#include <elf.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,29 @@ static int load_one(const char* vsn, load_times_t* out) {
   return 0;
 }
 
+/* How the module was linked, from its program headers: the number of
+ * PT_LOAD mappings and whether it has a RELRO region (CMakeLists.txt,
+ * MOLT_MODULE_FAST_LOAD), which between them set most of dlopen's cost
+ * here. 0 and -1 if the file cannot be read as a 64-bit ELF. */
+static void elf_layout(const char* path, int* loads, int* relro) {
+  *loads = 0;
+  *relro = -1;
+  FILE* f = fopen(path, "rb");
+  if (!f) return;
+  Elf64_Ehdr eh;
+  if (fread(&eh, sizeof(eh), 1, f) == 1 && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+      fseek(f, (long)eh.e_phoff, SEEK_SET) == 0) {
+    *relro = 0;
+    Elf64_Phdr ph;
+    for (unsigned i = 0; i < eh.e_phnum && fread(&ph, sizeof(ph), 1, f) == 1; i++) {
+      if (ph.p_type == PT_LOAD) (*loads)++;
+      if (ph.p_type == PT_GNU_RELRO) *relro = 1;
+    }
+  }
+  fclose(f);
+}
+
 /* The p-th percentile (nearest rank: 0 is the minimum, 100 the maximum)
  * of one field over k loads. */
 static double pct_of(const load_times_t* t, long k, size_t field, double p) {
@@ -116,12 +140,14 @@ int bench_softload(const bench_cfg_t* cfg, int argc, char** argv) {
     char path[4096];
     struct stat stt;
     long bytes = stat(bench_module_path("counter", "1.1.0", path, sizeof(path)), &stt) == 0 ? stt.st_size : 0;
+    int segments, relro;
+    elf_layout(path, &segments, &relro);
     bench_emit("softload",
-               "module=counter so_bytes=%ld n=%ld loads=%ld load_median_us=%.3f load_min_us=%.3f "
+               "module=counter so_bytes=%ld so_loads=%d relro=%d n=%ld loads=%ld load_median_us=%.3f load_min_us=%.3f "
                "load_p90_us=%.3f load_max_us=%.3f prepare_median_us=%.3f switch_median_us=%.3f "
                "pause_median_us=%.3f live_median_us=%.3f live_p90_us=%.3f purge_median_us=%.3f "
                "woke_none_loads=%ld",
-               bytes, n, k, PCT(t, k, total, 50), PCT(t, k, total, 0), PCT(t, k, total, 90),
+               bytes, segments, relro, n, k, PCT(t, k, total, 50), PCT(t, k, total, 0), PCT(t, k, total, 90),
                PCT(t, k, total, 100), PCT(t, k, prepare, 50), PCT(t, k, sw, 50), PCT(t, k, pause, 50),
                PCT(t, k, live, 50), PCT(t, k, live, 90), PCT(t, k, purge, 50), woke_none);
   }
