@@ -9,14 +9,21 @@
 
 /* Most messages are small, and each costs a malloc and a free: a fifth of
  * a message's time in a ring of actors. So small ones are carved as blocks
- * of one size, each starting on a cache line, and a scheduler thread keeps
- * the blocks it frees in a list of its own to hand out again (no lock: the
- * list is the thread's). Blocks freed on one thread and allocated on
+ * of one, two or three cache lines (the header is one: no payload, up to
+ * 64 bytes, up to 128), each starting on a line, and a scheduler thread
+ * keeps the blocks it frees in a list per size to hand out again (no lock:
+ * the lists are the thread's). Sizing by the payload matters when many are
+ * in flight at once: a million stop messages, payload-less, take 64 MB of
+ * fresh pages, not 192, and a page fault is the dearest part of a message
+ * on a virtual machine. Blocks freed on one thread and allocated on
  * another flow through malloc once a list is full, so no thread holds more
- * than CACHE_MAX blocks. Under AddressSanitizer nothing is kept, so a use
- * after free is still caught. */
-#define MOLT__MSG_SMALL 192
+ * than CACHE_MAX blocks of a size. Under AddressSanitizer nothing is kept,
+ * so a use after free is still caught. */
+#define LINE 64
+#define NCLASS 3 /* blocks of 1, 2 and 3 lines */
 #define CACHE_MAX 1024
+
+_Static_assert(sizeof(molt__msg_t) == LINE, "class 0 is the header alone");
 
 #if defined(__SANITIZE_ADDRESS__)
 #define MOLT__MSG_CACHE 0
@@ -34,36 +41,40 @@ typedef struct free_block {
 } free_block_t;
 
 static __thread bool caching;
-static __thread free_block_t* cache;
-static __thread unsigned cached;
+static __thread free_block_t* cache[NCLASS];
+static __thread unsigned cached[NCLASS];
 
 void molt__msg_cache_begin(void) { caching = MOLT__MSG_CACHE; }
 
 void molt__msg_cache_end(void) {
   caching = false;
-  while (cache) {
-    free_block_t* b = cache;
-    cache = b->next;
-    molt__free(b);
+  for (unsigned c = 0; c < NCLASS; c++) {
+    while (cache[c]) {
+      free_block_t* b = cache[c];
+      cache[c] = b->next;
+      molt__free(b);
+    }
+    cached[c] = 0;
   }
-  cached = 0;
 }
 
-static molt__msg_t* small_block_new(void) {
-  if (!cache) return molt__alloc_aligned(64, MOLT__MSG_SMALL);
+static molt__msg_t* block_new(unsigned c) {
+  if (!cache[c]) return molt__alloc_aligned(LINE, (c + 1) * LINE);
   if (molt__alloc_injected_failure()) return NULL; /* as molt__alloc would */
-  free_block_t* b = cache;
-  cache = b->next;
-  cached--;
+  free_block_t* b = cache[c];
+  cache[c] = b->next;
+  cached[c]--;
   return (molt__msg_t*)b;
 }
 
 molt__msg_t* molt__msg_new(uint32_t kind, uint32_t tag, const void* data, size_t size) {
-  bool small = sizeof(molt__msg_t) + size <= MOLT__MSG_SMALL;
-  molt__msg_t* m = small ? small_block_new() : molt__alloc(sizeof(molt__msg_t) + size);
+  size_t lines = (sizeof(molt__msg_t) + size + LINE - 1) / LINE;
+  bool small = lines <= NCLASS;
+  unsigned c = small ? (unsigned)lines - 1 : 0;
+  molt__msg_t* m = small ? block_new(c) : molt__alloc(sizeof(molt__msg_t) + size);
   if (!m) return NULL;
   memset(m, 0, sizeof(*m));
-  if (small) m->flags = MOLT__MSGF_SMALL;
+  if (small) m->flags = (uint16_t)(MOLT__MSGF_SMALL | c << MOLT__MSGF_CLASS_SHIFT);
   m->pub.kind = kind;
   m->pub.tag = tag;
   m->pub.size = (uint32_t)size;
@@ -102,11 +113,12 @@ void molt__msg_call_args(const molt__msg_t* m, molt__call_fn* fn, void** arg) {
 }
 
 void molt__msg_free(molt__msg_t* m) {
-  if ((m->flags & MOLT__MSGF_SMALL) && caching && cached < CACHE_MAX) {
+  unsigned c = (m->flags & MOLT__MSGF_CLASS_MASK) >> MOLT__MSGF_CLASS_SHIFT;
+  if ((m->flags & MOLT__MSGF_SMALL) && caching && cached[c] < CACHE_MAX) {
     free_block_t* b = (free_block_t*)m;
-    b->next = cache;
-    cache = b;
-    cached++;
+    b->next = cache[c];
+    cache[c] = b;
+    cached[c]++;
     return;
   }
   molt__free(m);

@@ -26,7 +26,9 @@ typedef enum {
 } molt__sys_t;
 
 #define MOLT__MSGF_LINKED 1u /* SYS_EXIT: propagated through a link */
-#define MOLT__MSGF_SMALL 2u  /* a MOLT__MSG_SMALL block, recyclable (message.c) */
+#define MOLT__MSGF_SMALL 2u  /* a block of 1-3 cache lines, recyclable (message.c) */
+#define MOLT__MSGF_CLASS_SHIFT 2 /* with SMALL: the block's lines - 1 */
+#define MOLT__MSGF_CLASS_MASK (3u << MOLT__MSGF_CLASS_SHIFT)
 
 /* SYS_CALL: fn runs on the actor's scheduler between two messages with the
  * actor (status RUNNING or SUSPENDED), or with NULL if the actor is gone,
