@@ -6,14 +6,14 @@
  * (building new states, leaving the old ones untouched), reports, and then
  * waits for the decision before returning. A scheduler that is parked
  * (idle, its loop blocked) is already between turns: a change with no
- * code_change holds it there instead (molt__sched_hold) and this thread
- * does its part, so a soft load wakes no idle thread. From the freeze barrier on, no
- * actor runs anywhere: nothing can spawn, die or send on the old code
- * between the scan, the migration and the switch, which is what makes the
- * transaction all-or-nothing without per-actor suspend bookkeeping. Senders from outside keep pushing into
- * mailboxes, which are lock-free; nothing is dropped. The pause this costs
- * every actor is the migration time itself, a few milliseconds for 10^5
- * actors.
+ * code_change holds it there instead (molt__sched_hold) and the calling
+ * thread does its part, so a soft load wakes no idle thread. From the
+ * freeze barrier on, no actor runs anywhere: nothing can spawn, die or
+ * send on the old code between the scan, the migration and the switch,
+ * which is what makes the transaction all-or-nothing without per-actor
+ * suspend bookkeeping. Senders from outside keep pushing into mailboxes,
+ * which are lock-free; nothing is dropped. The pause this costs every
+ * actor is the migration time itself, a few milliseconds for 10^5 actors.
  *
  * What the pause costs is kept to the migration itself: each scheduler
  * walks only its own slots; the entry vectors are allocated and touched
