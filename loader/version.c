@@ -6,7 +6,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "descriptor.h"
 #include "elf_check.h"
 #include "errmsg.h"
+#include "sha256.h"
 
 /* Memory here comes from plain malloc, not molt_alloc: the allocator
  * belongs to the runtime, and the loader builds and is tested without it. */
@@ -228,37 +228,10 @@ int molt__version_builtin(const molt_module_t* desc, molt_version_t** out) {
   return 0;
 }
 
-/* Streamed from the private copy in chunks, as sha256.c streams a release's
- * files (that file is the runtime's; the loader builds without it). */
-static int hash_file(const char* path, uint8_t out[32]) {
-  /* Thread-safe and idempotent since libsodium 1.0.11, so calling it on
-   * every hash is the simplest way to have it called once before use. */
-  if (sodium_init() < 0) return MOLT_EIO;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  unsigned char buf[16 * 1024];
-  int rc = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      rc = -errno;
-      break;
-    }
-    crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-  }
-  close(fd);
-  if (rc == 0) crypto_hash_sha256_final(&st, out);
-  return rc;
-}
-
 int molt__version_sha256(molt_version_t* v, uint8_t out[32]) {
   if (v->builtin || !v->priv_path) return MOLT_EINVAL;
   pthread_mutex_lock(&v->hash_lock);
-  int rc = v->hashed ? 0 : hash_file(v->priv_path, v->sha256);
+  int rc = v->hashed ? 0 : molt__sha256_file(v->priv_path, v->sha256);
   if (rc == 0) {
     v->hashed = true;
     memcpy(out, v->sha256, sizeof v->sha256);

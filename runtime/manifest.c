@@ -2,6 +2,7 @@
  * turned into molt structs. Not file I/O (manifest_files.c), not printing
  * (manifest_print.c), and not the release handler that acts on it. */
 #include "manifest.h"
+#include "sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -151,15 +151,4 @@ int molt__manifest_version_cmp(const char* a, const char* b);
 /* "update", "soft", "add", "remove"; "?" for a value out of range. */
 const char* molt__manifest_op_name(molt_step_op_t op);
 
-/* SHA-256 of a file (libsodium) and hex conversions. The hashing calls
- * return 0 or a negative errno (MOLT_ENOENT, MOLT_EACCES, ...); _hex writes
- * lower case; _parse takes exactly 64 hex digits of either case, else
- * MOLT_EINVAL with out untouched. */
-int molt__sha256_file(const char* path, uint8_t out[32]);
-/* The same over an open descriptor, read from its current offset to the
- * end; lets a caller hash the very file it checked (no reopen race). */
-int molt__sha256_fd(int fd, uint8_t out[32]);
-void molt__sha256_hex(const uint8_t digest[32], char hex[65]);
-int molt__sha256_parse(const char* hex, uint8_t out[32]);
-
 #endif

@@ -10,6 +10,7 @@
 
 #include "fs.h"
 #include "manifest.h"
+#include "sha256.h"
 #include "molt/errno.h"
 
 /* A manifest is a few kilobytes; a file far larger is a mistake, not a

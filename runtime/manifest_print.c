@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "manifest.h"
+#include "sha256.h"
 #include "molt/errno.h"
 
 static const char* const strategy_names[] = {"one_for_one", "one_for_all", "rest_for_one"};

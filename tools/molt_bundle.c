@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "jsonpath.h"
 #include "manifest.h"
+#include "sha256.h"
 #include "molt/errno.h"
 
 #define ERRLEN 1024

@@ -3,6 +3,7 @@
  * relocation, the idempotent repeat, and every refusal leaving nothing
  * behind. */
 #include "store_util.h"
+#include "sha256.h"
 
 TestSuite(unpack, .init = su_setup, .fini = su_teardown, .timeout = 60);
 

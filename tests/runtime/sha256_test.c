@@ -1,4 +1,4 @@
-/* sha256_test.c: file digests and their hex form (runtime/sha256.c),
+/* sha256_test.c: file digests and their hex form (loader/sha256.c),
  * against the FIPS 180-2 test vectors. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "sha256.h"
 #include "molt/errno.h"
 #include "testutil.h"
 

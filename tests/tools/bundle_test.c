@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "sha256.h"
 #include "molt/errno.h"
 #include "testutil.h"
 

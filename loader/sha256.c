@@ -6,7 +6,8 @@
 #include <sodium.h>
 #include <unistd.h>
 
-#include "manifest.h"
+#include "sha256.h"
+
 #include "molt/errno.h"
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
