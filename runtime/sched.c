@@ -290,16 +290,27 @@ static void thread_main(void* arg) {
   current = NULL;
 }
 
+static void init_locks(molt_sched_t* s) {
+  pthread_mutex_init(&s->gate_lock, NULL);
+  pthread_cond_init(&s->gate_cond, NULL);
+  pthread_mutex_init(&s->task_lock, NULL);
+  pthread_mutex_init(&s->free_lock, NULL);
+}
+
+static void destroy_locks(molt_sched_t* s) {
+  pthread_mutex_destroy(&s->gate_lock);
+  pthread_cond_destroy(&s->gate_cond);
+  pthread_mutex_destroy(&s->task_lock);
+  pthread_mutex_destroy(&s->free_lock);
+}
+
 int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen) {
   memset(s, 0, sizeof(*s));
   s->id = id;
   molt__mpsc_init(&s->inbound);
   atomic_init(&s->sleeping, true);
   atomic_init(&s->gate, MOLT__GATE_PARKED);
-  pthread_mutex_init(&s->gate_lock, NULL);
-  pthread_cond_init(&s->gate_cond, NULL);
-  pthread_mutex_init(&s->task_lock, NULL);
-  pthread_mutex_init(&s->free_lock, NULL);
+  init_locks(s);
   int rc = uv_loop_init(&s->loop);
   if (rc) goto fail_loop;
   rc = uv_async_init(&s->loop, &s->wake, on_wake);
@@ -319,10 +330,7 @@ fail_async:
   uv_loop_close(&s->loop);
 fail_loop:
   if (err) snprintf(err, errlen, "scheduler %u: %s", id, uv_strerror(rc));
-  pthread_mutex_destroy(&s->task_lock);
-  pthread_mutex_destroy(&s->free_lock);
-  pthread_mutex_destroy(&s->gate_lock);
-  pthread_cond_destroy(&s->gate_cond);
+  destroy_locks(s);
   return rc;
 }
 
@@ -332,8 +340,5 @@ void molt__sched_stop(molt_sched_t* s) {
   uv_thread_join(&s->thread);
   run_tasks(s); /* anything posted after the loop ended: run it here */
   uv_loop_close(&s->loop);
-  pthread_mutex_destroy(&s->task_lock);
-  pthread_mutex_destroy(&s->free_lock);
-  pthread_mutex_destroy(&s->gate_lock);
-  pthread_cond_destroy(&s->gate_cond);
+  destroy_locks(s);
 }
