@@ -13,7 +13,6 @@
  * increment sent must have been counted once. Exits 1 with a message on
  * failure. */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,9 @@
 #include "actor.h"
 #include "code_server.h"
 #include "runtime.h"
-#include "upgrade.h"
-#include "version.h"
+
+#define STRESS_NAME "hold_stress"
+#include "upgrade_stress.h"
 
 #define NSCHED 2
 #define CELLS 64
@@ -36,17 +36,6 @@ enum { TAG_INCR = 1, TAG_REPORT };
 static molt_pid_t cells[CELLS];
 static atomic_long sent, counted, reports, held_switches;
 static atomic_bool sending;
-
-static void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "hold_stress: ");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
 
 static int cell_init(const molt_args_t* args, void** state) {
   (void)args;
@@ -94,30 +83,12 @@ static void* sender(void* arg) {
   return NULL;
 }
 
-static molt_version_t* builtin(const molt_module_t* desc) {
-  molt_version_t* v = NULL;
-  if (molt__version_builtin(desc, &v) != 0) fail("cannot make %s %s", desc->name, desc->vsn);
-  return v;
-}
-
-/* One soft switch to desc; then nothing may run the version it replaced. */
+/* One soft switch to desc, which must move every cell. */
 static void switch_to(const molt_module_t* desc) {
-  molt_version_t* from = molt__code_get_current("cell");
-  molt_version_t* to = builtin(desc);
-  molt_hop_t hop = {to, false, MOLT_UP, NULL};
-  molt_change_t ch = {"cell", &hop, 1};
   molt_upgrade_stats_t st;
-  char err[512] = "";
-  if (!molt__upgrade_begin()) fail("upgrade busy");
-  int rc = molt__upgrade_apply(&ch, 1, WAIT_MS, &st, err, sizeof(err));
-  molt__upgrade_end();
-  if (rc) fail("switch to %s: %s", desc->vsn, err);
+  soft_switch(desc, WAIT_MS, &st);
   if (st.actors != CELLS) fail("switch to %s moved %lu actors, not %d", desc->vsn, st.actors, CELLS);
   if (st.held) atomic_fetch_add(&held_switches, 1);
-  long left = atomic_load(&from->actors);
-  if (left) fail("after the switch to %s, %ld actors still run %s", desc->vsn, left, from->vsn);
-  molt__version_unref(from);
-  molt__version_unref(to);
 }
 
 int main(void) {

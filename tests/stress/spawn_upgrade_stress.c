@@ -8,7 +8,6 @@
  * be missed by the scan and left on the old code: after every commit no
  * actor may run the version left behind, and the next switch, which needs
  * its slot, must find it purged. Exits 1 with a message on failure. */
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +16,9 @@
 #include "actor.h"
 #include "code_server.h"
 #include "runtime.h"
-#include "upgrade.h"
-#include "version.h"
+
+#define STRESS_NAME "spawn_upgrade_stress"
+#include "upgrade_stress.h"
 
 #define NSCHED 2
 #define BREEDERS 4
@@ -29,17 +29,6 @@ enum { TAG_NEXT = 1, TAG_DIE };
 
 static atomic_long births, deaths;
 static atomic_bool stopping;
-
-static void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "spawn_upgrade_stress: ");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
 
 /* State: 1 for a breeder, 0 for a child; either way one int. */
 static int breeder_init(const molt_args_t* args, void** state) {
@@ -79,29 +68,6 @@ static int breeder_handle(void* state, const molt_msg_t* msg) {
 
 static const molt_module_t versions[2] = {BREEDER("1.0.0"), BREEDER("1.1.0")};
 
-static molt_version_t* builtin(const molt_module_t* desc) {
-  molt_version_t* v = NULL;
-  if (molt__version_builtin(desc, &v) != 0) fail("cannot make %s %s", desc->name, desc->vsn);
-  return v;
-}
-
-/* One soft switch to desc; then nothing may run the version it replaced. */
-static void switch_to(const molt_module_t* desc) {
-  molt_version_t* from = molt__code_get_current("breeder");
-  molt_version_t* to = builtin(desc);
-  molt_hop_t hop = {to, false, MOLT_UP, NULL};
-  molt_change_t ch = {"breeder", &hop, 1};
-  char err[512] = "";
-  if (!molt__upgrade_begin()) fail("upgrade busy");
-  int rc = molt__upgrade_apply(&ch, 1, WAIT_MS, NULL, err, sizeof(err));
-  molt__upgrade_end();
-  if (rc) fail("switch to %s: %s", desc->vsn, err);
-  long left = atomic_load(&from->actors);
-  if (left) fail("after the switch to %s, %ld actors still run %s", desc->vsn, left, from->vsn);
-  molt__version_unref(from);
-  molt__version_unref(to);
-}
-
 int main(void) {
   char home[] = "/tmp/molt-spawn-stress.XXXXXX", code[64], err[256];
   if (!mkdtemp(home)) fail("mkdtemp");
@@ -114,7 +80,7 @@ int main(void) {
   for (int i = 0; i < BREEDERS; i++)
     if (molt__runtime_spawn("breeder", "{\"breeder\":1}", NULL) != 0) fail("spawn breeder %d", i);
 
-  for (int i = 0; i < SWITCHES; i++) switch_to(&versions[(i + 1) % 2]);
+  for (int i = 0; i < SWITCHES; i++) soft_switch(&versions[(i + 1) % 2], WAIT_MS, NULL);
 
   atomic_store(&stopping, true);
   for (int ms = 0; ms < WAIT_MS && molt__actor_count() > 0; ms++) usleep(1000);
