@@ -21,6 +21,7 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 
 #define STRESS_NAME "hold_stress"
@@ -96,7 +97,7 @@ int main(void) {
   if (!mkdtemp(home)) fail("mkdtemp");
   snprintf(code, sizeof(code), "%s/code", home);
   if (molt__code_init(code) != 0) fail("code server");
-  if (molt__runtime_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
+  if (molt__host_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
   molt_version_t* first = builtin(&versions[0]);
   if (molt__code_install_builtin(first) != 0) fail("cannot install cell");
   molt__version_unref(first);
@@ -122,7 +123,7 @@ int main(void) {
   if (s != c) fail("%ld increments sent, %ld counted", s, c);
   long h = atomic_load(&held_switches);
   if (h == 0) fail("no switch of %d held a parked scheduler", SWITCHES);
-  molt__runtime_stop();
+  molt__host_stop();
   molt__code_close();
   rmdir(code);
   rmdir(home);

@@ -16,6 +16,7 @@
 
 #include "../support/httpclient.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 #include "upgrade.h"
 #include "version.h"
@@ -108,7 +109,7 @@ int main(void) {
   if (!mkdtemp(home)) fail("mkdtemp");
   snprintf(code, sizeof(code), "%s/code", home);
   if (molt__code_init(code) != 0) fail("code server");
-  if (molt__runtime_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
+  if (molt__host_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
   load("counter", "1.1.0");
   load("http", "1.1.0");
   molt_pid_t pid;
@@ -138,7 +139,7 @@ int main(void) {
     if (!strstr(a.body, want)) fail("key s-%d: %s, but %ld increments were answered", i, a.body, puts_seen[i]);
   }
   close(fd);
-  molt__runtime_stop();
+  molt__host_stop();
   molt__code_close();
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);

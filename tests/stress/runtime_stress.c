@@ -19,6 +19,7 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 #include "version.h"
 
@@ -281,7 +282,7 @@ int main(void) {
   if (!mkdtemp(home)) fail("mkdtemp");
   snprintf(code, sizeof(code), "%s/code", home);
   if (molt__code_init(code) != 0) fail("code server");
-  if (molt__runtime_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
+  if (molt__host_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
   for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) install(&modules[i]);
 
   molt_pid_t relays[RELAYS];
@@ -322,7 +323,7 @@ int main(void) {
   snprintf(args, sizeof(args), "{\"id\":99,\"watch\":%llu}", (unsigned long long)relays[0]);
   spawn("spawner", args);
   atomic_store(&stopping, true);
-  molt__runtime_stop();
+  molt__host_stop();
   if (molt__actor_count() != 0) fail("after stop: %lu actors left", molt__actor_count());
   molt__code_close();
   rmdir(code);

@@ -15,6 +15,7 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 
 #define STRESS_NAME "spawn_upgrade_stress"
@@ -73,7 +74,7 @@ int main(void) {
   if (!mkdtemp(home)) fail("mkdtemp");
   snprintf(code, sizeof(code), "%s/code", home);
   if (molt__code_init(code) != 0) fail("code server");
-  if (molt__runtime_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
+  if (molt__host_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
   molt_version_t* first = builtin(&versions[0]);
   if (molt__code_install_builtin(first) != 0) fail("cannot install breeder");
   molt__version_unref(first);
@@ -88,7 +89,7 @@ int main(void) {
   long b = atomic_load(&births), d = atomic_load(&deaths);
   if (b != d) fail("%ld children born, %ld died", b, d);
   if (b < SWITCHES) fail("only %ld children born during %d switches", b, SWITCHES);
-  molt__runtime_stop();
+  molt__host_stop();
   molt__code_close();
   rmdir(code);
   rmdir(home);

@@ -18,6 +18,7 @@
 #include "../support/tcpclient.h"
 #include "actor.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 #include "version.h"
 
@@ -209,7 +210,7 @@ int main(void) {
   if (!mkdtemp(home)) fail("mkdtemp");
   snprintf(code, sizeof(code), "%s/code", home);
   if (molt__code_init(code) != 0) fail("code server");
-  if (molt__runtime_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
+  if (molt__host_start(NSCHED, err, sizeof(err)) != 0) fail("start: %s", err);
   for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
     molt_version_t* v = NULL;
     if (molt__version_builtin(&modules[i], &v) || molt__code_install_builtin(v)) fail("install");
@@ -234,7 +235,7 @@ int main(void) {
   long open_workers = (long)molt__actor_count() - 1;
   if (open_workers != (long)CLIENTS * LINGERING / 2)
     fail("%ld workers alive, expected %d", open_workers, CLIENTS * LINGERING / 2);
-  molt__runtime_stop();
+  molt__host_stop();
   for (int i = 0; i < CLIENTS; i++)
     for (int k = 0; k < LINGERING / 2; k++) {
       if (!tc_closed_by_peer(kept[i][k])) fail("a connection outlived runtime_stop");

@@ -15,6 +15,7 @@
 #include "actor.h"
 #include "code_server.h"
 #include "message.h"
+#include "host.h"
 #include "runtime.h"
 #include "testutil.h"
 
@@ -29,13 +30,13 @@ void rt_setup(unsigned nsched) {
   char code[4096], err[256];
   snprintf(code, sizeof(code), "%s/code", home);
   cr_assert_eq(molt__code_init(code), 0);
-  cr_assert_eq(molt__runtime_start(nsched, err, sizeof(err)), 0, "%s", err);
+  cr_assert_eq(molt__host_start(nsched, err, sizeof(err)), 0, "%s", err);
   notes_len = 0;
   notes[0] = '\0';
 }
 
 void rt_teardown(void) {
-  molt__runtime_stop();
+  molt__host_stop();
   molt__code_close();
   tu_rmrf(home);
   free(home);

@@ -17,6 +17,7 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "host.h"
 #include "runtime.h"
 #include "sched.h"
 #include "version.h"
@@ -145,7 +146,7 @@ int bench_start(const bench_cfg_t* c) {
     fprintf(stderr, "molt-bench: code server: %s\n", molt_strerror(rc));
     return -1;
   }
-  rc = molt__runtime_start(c->sched, err, sizeof(err));
+  rc = molt__host_start(c->sched, err, sizeof(err));
   if (rc) {
     fprintf(stderr, "molt-bench: %s\n", err);
     return -1;
@@ -166,7 +167,7 @@ int bench_start(const bench_cfg_t* c) {
 }
 
 void bench_stop(void) {
-  molt__runtime_stop();
+  molt__host_stop();
   molt__code_close();
   if (scratch) nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   free(scratch);

@@ -1,0 +1,95 @@
+/* sched.h: a scheduler: one thread, one uv loop, a run queue of actors
+ * with messages, an inbound lock-free queue for actors woken from other
+ * threads, and a queue of runtime tasks. Not the actors themselves. */
+#ifndef MOLT_ACTOR_SCHED_H
+#define MOLT_ACTOR_SCHED_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "actor.h"
+#include "mpsc.h"
+
+typedef struct molt_task {
+  struct molt_task* next;
+  void (*fn)(void* arg);
+  void* arg;
+} molt_task_t;
+
+typedef struct molt_sched {
+  unsigned id;
+  uv_loop_t loop;
+  uv_async_t wake;
+  uv_idle_t runner;
+  uv_thread_t thread;
+  /* Cache lines apart: inbound's head is written by other threads, the
+   * flags below read by them, and the run queue and turns written by this
+   * one on every turn; sharing a line would move it between cores on
+   * every cross-scheduler message. */
+  alignas(64) molt_mpsc_t inbound; /* actors made runnable by other threads */
+  alignas(64) molt_actor_t* runq_head;
+  molt_actor_t* runq_tail;
+  uint64_t turns; /* actor turns run, for status */
+
+  pthread_mutex_t task_lock;
+  molt_task_t* tasks_head;
+  molt_task_t* tasks_tail;
+
+  /* Free actor slots bound to this scheduler, and a reserve of fresh
+   * indices so that spawning rarely touches the global table lock. */
+  pthread_mutex_t free_lock;
+  molt_actor_t* free_head;
+  uint32_t fresh_next, fresh_end;
+
+  alignas(64) atomic_bool stopping;
+  /* True unless the runner is active and will look at inbound again: a
+   * thread that queues an actor on inbound wakes the loop (uv_async_send,
+   * a syscall and, for a sleeping thread, a slow wake-up) only while this
+   * is true. See on_runner. */
+  atomic_bool sleeping;
+  atomic_bool tasks_posted; /* a task is queued: cut a spin short */
+  /* Who may touch this scheduler's actors (see molt__sched_hold):
+   * MOLT__GATE_ACTIVE while its thread runs a batch of turns or its tasks,
+   * MOLT__GATE_PARKED in between (blocked in the loop, or about to be), and
+   * MOLT__GATE_HELD while another thread has claimed it so: the thread
+   * then waits, before its next batch or task, until that claim ends. */
+  atomic_int gate;
+  pthread_mutex_t gate_lock; /* with gate_cond: a thread held for long sleeps */
+  pthread_cond_t gate_cond;
+} molt_sched_t;
+
+enum { MOLT__GATE_PARKED, MOLT__GATE_ACTIVE, MOLT__GATE_HELD };
+
+/* The calling thread's scheduler, or NULL off the scheduler threads. */
+molt_sched_t* molt__sched_current(void);
+
+/* Make a runnable: the caller holds its mailbox (unparked it). Any thread. */
+void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a);
+
+/* Run fn(arg) on s's thread soon. Any thread. 0 or MOLT_ENOMEM. */
+int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg);
+
+/* Run fn(arg) on s's thread and wait for it to return. Directly if the
+ * caller is s; never from another scheduler thread (it could deadlock). */
+int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg);
+
+/* Claim a parked scheduler's actors for the calling thread (an upgrade
+ * that needs every actor between two messages): true if s was parked, and
+ * then, until molt__sched_release(s), its thread runs no actor turn and no
+ * task, without having been woken for it. False if s is running; post it a
+ * task instead. Its loop still runs timers and I/O meanwhile, which only
+ * queue messages. The claim orders memory: the caller sees every write
+ * the thread made to its actors, and the thread every write the caller
+ * made before the release. Never on a scheduler thread. */
+bool molt__sched_hold(molt_sched_t* s);
+void molt__sched_release(molt_sched_t* s);
+
+int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen);
+/* Ask the loop to finish: every actor left on it is killed, every handle
+ * closed, the thread joined and the loop closed. */
+void molt__sched_stop(molt_sched_t* s);
+
+#endif

@@ -1,0 +1,14 @@
+/* errmsg.h: the one-line reason a loader function writes into its caller's
+ * buffer. Not the error codes (molt/errno.h), and not a log. */
+#ifndef MOLT_BASE_ERRMSG_H
+#define MOLT_BASE_ERRMSG_H
+
+#include <stddef.h>
+
+/* Format a reason into err (truncated to errlen, always terminated; nothing
+ * happens if err is NULL or errlen is 0) and return code, so that a failing
+ * path reads `return molt__errmsg_set(err, errlen, MOLT_EELF, ...)`. */
+int molt__errmsg_set(char* err, size_t errlen, int code, const char* fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

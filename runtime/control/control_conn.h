@@ -1,0 +1,35 @@
+/* control_conn.h: one accepted control connection: peer check, line
+ * framing, limits, validation, and replies in request order. Not the
+ * listener, the thread or the commands (control.c, the dispatcher). */
+#ifndef MOLT_CONTROL_CONTROL_CONN_H
+#define MOLT_CONTROL_CONTROL_CONN_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "control.h"
+
+/* What every connection of one server shares. Lives in the server, which
+ * outlives its connections. */
+typedef struct molt__control_conf {
+  molt_control_dispatch_cb cb;
+  void* data;
+  uid_t uid;                    /* the only peer uid served */
+  _Atomic uint32_t deadline_ms; /* read at accept; set from any thread */
+} molt__control_conf_t;
+
+/* Accept the connection pending on listener and start serving it. Returns
+ * 0; MOLT_ENOMEM, leaving the connection pending (libuv stops watching the
+ * listener until the next accept, so the caller retries later); or a libuv
+ * error from uv_accept. Control thread. */
+int molt__control_conn_accept(uv_stream_t* listener, molt__control_conf_t* conf);
+
+/* Close the connection that owns h (its pipe or timer, as uv_walk finds
+ * them). Its outstanding request, if any, is detached. Idempotent. Control
+ * thread. */
+void molt__control_conn_close(uv_handle_t* h);
+
+#endif

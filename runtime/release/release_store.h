@@ -1,0 +1,138 @@
+/* release_store.h: the releases a container's home knows (unpacked bundles
+ * under <home>/releases/) and the state of each, kept durable in
+ * <home>/releases/RELEASES.json. Not the upgrade itself: the store records
+ * what the runtime did; the planner (upgrade_plan.h) says what to do. */
+#ifndef MOLT_RELEASE_RELEASE_STORE_H
+#define MOLT_RELEASE_RELEASE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define MOLT_RELEASES_DIR "releases"
+#define MOLT_RELEASES_FILE "RELEASES.json"
+
+/* As in OTP's release_handler. unpacked: on disk, never run or no longer
+ * run. current: installed by an upgrade or downgrade and not committed.
+ * permanent: what the container boots; at most one. old: was permanent
+ * once and is not now. The running release is the current one if any,
+ * else the permanent one. */
+typedef enum {
+  MOLT_REL_UNPACKED,
+  MOLT_REL_CURRENT,
+  MOLT_REL_PERMANENT,
+  MOLT_REL_OLD
+} molt_rel_state_t;
+
+/* One known release. Read-only to callers: change it through the store's
+ * functions, which keep memory and the file in step. A pointer to it stays
+ * valid until molt__store_close. */
+typedef struct molt_release {
+  char* vsn;  /* equal to manifest->version */
+  char* dir;  /* its bundle, relative to the home: "releases/demo-1.1.0" */
+  char* path; /* the same, absolute (the home is resolved at open) */
+  molt_rel_state_t state;
+  uint32_t permanent_seq;    /* the store's sequence when it last became permanent; 0: never */
+  molt_manifest_t* manifest; /* its release.json */
+} molt_release_t;
+
+/* Read-only to callers, as molt_release_t. One store per home at a time:
+ * open takes an exclusive lock on <home>/releases/.lock for the store's
+ * lifetime. Not thread-safe; one thread (the release handler's) uses it. */
+typedef struct molt_store {
+  char* home;        /* absolute */
+  char* name;        /* the one release name this home runs; NULL while empty */
+  uint32_t sequence; /* the last permanent_seq handed out */
+  size_t nreleases;
+  molt_release_t** releases; /* sorted by version, oldest first */
+  int lock_fd;
+} molt_store_t;
+
+/* Open the store of home, creating home and <home>/releases/ (0700) if
+ * missing. A missing releases file is an empty store. Leftovers of
+ * interrupted unpacks ("*.tmp.*" directories) are removed; a stale
+ * RELEASES.json.tmp (a crash before its rename) is ignored. Every
+ * release's release.json is read back. A release left current (the
+ * container died during an uncommitted upgrade) is demoted, to old if it
+ * had been permanent before, else to unpacked, and that is saved, so boot
+ * runs the permanent release. Errors: MOLT_EMANIFEST for a releases file
+ * or bundle manifest that is corrupt, truncated or inconsistent, the
+ * message naming the file and the JSON path; MOLT_EBUSY when another
+ * process has the store open; -errno from the filesystem; MOLT_ENOMEM. On
+ * success *out is the caller's, closed with molt__store_close; on failure
+ * it is untouched. */
+int molt__store_open(const char* home, molt_store_t** out, char* err, size_t errlen);
+
+/* Frees the store and releases its lock. NULL is fine. */
+void molt__store_close(molt_store_t* s);
+
+/* Verify the bundle at bundle_dir (its release.json and every module's
+ * sha256), copy it to <home>/releases/<name>-<vsn>/ through a temporary
+ * directory (each file fsync'd, the copy verified again, then renamed
+ * into place) and record it as unpacked. The stored release.json is the
+ * bundle's manifest printed back (molt__manifest_print): the same content,
+ * one spelling. Unpacking a version already known with the same content
+ * succeeds and changes nothing. Errors, with nothing left behind:
+ * MOLT_EINVAL for a release of another name than this home's;
+ * MOLT_EEXIST for a known version with different content; the manifest
+ * reader's and verifier's codes (MOLT_EMANIFEST, MOLT_ECHECKSUM,
+ * MOLT_ENOENT, ...) with the bundle's path in the message; -errno;
+ * MOLT_ENOMEM. *out (may be NULL) is the release, owned by the store. */
+int molt__store_unpack(molt_store_t* s, const char* bundle_dir, molt_release_t** out, char* err,
+                       size_t errlen);
+
+/* Lookups; NULL if there is none. Owned by the store. */
+molt_release_t* molt__store_find(const molt_store_t* s, const char* vsn);
+molt_release_t* molt__store_running(const molt_store_t* s);
+molt_release_t* molt__store_permanent(const molt_store_t* s);
+
+/* Where `molt rollback` goes: with a current release, back to the
+ * permanent one; without, to the old release that was permanent most
+ * recently. NULL if there is none. */
+molt_release_t* molt__store_rollback_target(const molt_store_t* s);
+
+/* The state changes. Each saves the releases file atomically before
+ * returning; if saving fails the store in memory is left as it was and the
+ * error (-errno, with the path in the message) is returned. Unknown vsn:
+ * MOLT_ENORELEASE. */
+
+/* After a successful upgrade or downgrade to vsn: it becomes current,
+ * unless it is the permanent release (an uncommitted upgrade rolled
+ * back). Any other current release returns to old if it had been
+ * permanent before, else to unpacked. */
+int molt__store_set_installed(molt_store_t* s, const char* vsn, char* err, size_t errlen);
+
+/* The current release becomes permanent and the previous permanent one
+ * old. MOLT_EINVAL "nothing to commit" without a current release. */
+int molt__store_commit(molt_store_t* s, char* err, size_t errlen);
+
+/* vsn becomes permanent and the previous permanent one old; a current
+ * release other than vsn is displaced as by set_installed. For the first
+ * boot of a bundle (molt run --release) and after a rollback to an old
+ * release. Already permanent: only a current release is displaced. */
+int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_t errlen);
+
+/* Write the releases file from memory (the mutators do this themselves). */
+int molt__store_save(molt_store_t* s, char* err, size_t errlen);
+
+/* "unpacked", "current", "permanent", "old"; "?" out of range. */
+const char* molt__rel_state_name(molt_rel_state_t state);
+
+/* Between the store's own files (release_store.c, release_file.c,
+ * release_unpack.c); not for callers. */
+
+/* Parse the releases file's text into s's name, sequence and releases
+ * (vsn, dir, state and permanent_seq; path and manifest are the caller's
+ * to fill). On failure what was built hangs off s, for the caller to
+ * free. MOLT_EMANIFEST with the JSON path, MOLT_ENOMEM. */
+int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char* err,
+                             size_t errlen);
+/* Write s to path as the releases file, atomically (molt__fs_replace).
+ * MOLT_ENOMEM, -errno with the path in the message. */
+int molt__release_file_write(const molt_store_t* s, const char* path, char* err, size_t errlen);
+/* Insert rel at its place in version order; MOLT_ENOMEM. */
+int molt__store_insert(molt_store_t* s, molt_release_t* rel);
+void molt__release_free(molt_release_t* rel);
+
+#endif

@@ -1,0 +1,34 @@
+/* supervisor.h: supervisors, a builtin module whose actors start, watch
+ * and restart the children a molt_sup_spec_t describes. */
+#ifndef MOLT_SUPERVISOR_SUPERVISOR_H
+#define MOLT_SUPERVISOR_SUPERVISOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sup_spec.h"
+#include "molt/module.h"
+
+/* Create and drop the builtin version (runtime start and stop). */
+int molt__supervisor_init(void);
+void molt__supervisor_close(void);
+
+/* Start a top-level supervisor for spec (copied) from any thread. Children
+ * start in order; if one fails, those started are stopped and the error is
+ * returned with a reason naming the child ("child counter (counter): ..."). */
+int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen);
+
+/* Shut a supervisor down: its children stop in reverse start order (each
+ * runs terminate), then it exits. Waits up to timeout_ms, then kills it.
+ * Any thread but a scheduler's. */
+int molt__supervisor_stop(molt_pid_t pid, uint64_t timeout_ms);
+
+/* Change a running supervisor's children to spec's, as a release upgrade
+ * does: children kept (same id and kind) keep running, and restart under
+ * the new spec from then on; new children start in spec order, and if one
+ * fails to start, those started here are stopped and nothing changed (the
+ * error names the child); then children the spec dropped are stopped, each
+ * running its terminate. Any thread but a scheduler's. */
+int molt__supervisor_update(molt_pid_t pid, const molt_sup_spec_t* spec, char* err, size_t errlen);
+
+#endif
