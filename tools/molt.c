@@ -427,7 +427,7 @@ static int cmd_new_module(const opts_t* o) {
   }
   const char* dir = o->npos == 2 ? o->pos[1] : "modules";
   char err[1024];
-  if (molt_new_module(o->pos[0], dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
+  if (new_module_create(o->pos[0], dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
   char cml[4200];
   snprintf(cml, sizeof(cml), "%s/CMakeLists.txt", dir);
   char* text = slurp(cml);

@@ -181,7 +181,7 @@ static int write_file(const char* path, const char* tmpl, const char* name, char
   return 0;
 }
 
-int molt_new_module(const char* name, const char* dir, char* err, size_t errlen) {
+int new_module_create(const char* name, const char* dir, char* err, size_t errlen) {
   if (!name_ok(name)) {
     snprintf(err, errlen, "\"%s\": a module name is a lower-case letter, then up to 47 of [a-z0-9_]", name);
     return -1;

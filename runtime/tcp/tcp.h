@@ -1,5 +1,5 @@
 /* tcp.h: runtime-owned TCP, private side: the handle table (tcp_table.c),
- * the sockets on their scheduler loops (tcp.c) and who owns them
+ * the sockets on their scheduler loops (tcp_*.c, tcp_sock.h) and who owns them
  * (tcp_owner.c), with the hooks the actor lifecycle calls. Not the public
  * contract, which is in molt/module.h. */
 #ifndef MOLT_TCP_TCP_H
@@ -56,7 +56,7 @@ void molt__tcp_table_foreach(void (*fn)(molt__tcp_slot_t* slot, void* arg), void
 /* Free every page; only after all schedulers stopped. */
 void molt__tcp_table_close(void);
 
-/* Sockets (tcp.c). */
+/* Sockets (tcp_*.c, tcp_sock.h). */
 /* Close h (if still live) on its loop, flushing queued writes first when
  * graceful. Any thread; always asynchronous, so it is safe from inside
  * delivery code. */

@@ -1,6 +1,6 @@
 /* tcp_owner.c: who owns a listener or connection, and what follows from
  * it: messages go to the owner, the socket closes when the owner exits,
- * and molt_tcp_controlling hands it over. Not the sockets (tcp.c).
+ * and molt_tcp_controlling hands it over. Not the sockets (tcp_*.c, tcp_sock.h).
  *
  * The truth is the slot's atomic owner pid, which any thread may read.
  * Each actor also keeps a list of the handles it has owned, so its exit

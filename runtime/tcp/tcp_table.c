@@ -1,7 +1,7 @@
 /* tcp_table.c: every TCP handle slot ever allocated, addressed by a
  * handle's index, in fixed pages that never move or go away while the
  * runtime runs, as the actor table does for pids. Not the sockets
- * themselves (tcp.c).
+ * themselves (tcp_sock.h).
  *
  * Unlike an actor slot, a TCP slot is not bound to one scheduler: each
  * incarnation records the loop it lives on. Code holding a stale handle
