@@ -1,7 +1,7 @@
 /* tcp.h: runtime-owned TCP, private side: the handle table (tcp_table.c),
  * the sockets on their scheduler loops (tcp_*.c, tcp_sock.h) and who owns them
  * (tcp_owner.c), with the hooks the actor lifecycle calls. Not the public
- * contract, which is in molt/module.h. */
+ * contract, which is in molt/tcp.h. */
 #ifndef MOLT_TCP_TCP_H
 #define MOLT_TCP_TCP_H
 

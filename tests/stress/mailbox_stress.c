@@ -1,4 +1,4 @@
-/* mailbox_stress.c: the MPSC queue (runtime/mpsc.h) under real contention,
+/* mailbox_stress.c: the MPSC queue (runtime/base/mpsc.h) under real contention,
  * for ThreadSanitizer. Three phases, all with three producers and one
  * consumer:
  *   1. a spinning consumer that calls empty() between pops, racing the
