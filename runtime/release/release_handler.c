@@ -10,12 +10,15 @@
 #include "release_handler.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "code_server.h"
+#include "errmsg.h"
 #include "log.h"
 #include "runtime.h"
 #include "supervisor.h"
@@ -31,12 +34,20 @@ typedef struct prepared {
   molt_version_t* v;
 } prepared_t;
 
-typedef struct change_build {
-  const char* module;
-  molt_version_t* from; /* its current version before the change (a reference) */
-  molt_hop_t hops[16];
-  size_t nhops;
-} change_build_t;
+/* The code changes of a move, one per module: ch[i] with its hops across
+ * the whole plan (a slice of hops, per long) and from[i], the version it
+ * ran before (a reference). Sized by the manifests, so no release is too
+ * big: only modules of the running release change, so max is its module
+ * count, and a hop names a module at most once (manifest_steps refuses one
+ * twice in a list; a derived hop names each once), so per is the plan's
+ * hop count. The alternative, fixed tables, dropped the modules past their
+ * end without a word. */
+typedef struct changes {
+  molt_change_t* ch;
+  molt_hop_t* hops;
+  molt_version_t** from;
+  size_t n, max, per;
+} changes_t;
 
 typedef struct ctx {
   molt_store_t* store;
@@ -65,7 +76,7 @@ static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_
   if (c->np == c->capp) {
     size_t cap = c->capp ? c->capp * 2 : 8;
     prepared_t* p = realloc(c->p, cap * sizeof(*p));
-    if (!p) return MOLT_ENOMEM;
+    if (!p) return molt__errmsg_set(c->err, c->errlen, MOLT_ENOMEM, "%s %s: out of memory", m->version, module);
     c->p = p;
     c->capp = cap;
   }
@@ -92,62 +103,79 @@ static int state_vsn_of(const molt_manifest_t* m, const molt_manifest_module_t* 
   return rc;
 }
 
-static change_build_t* change_for(change_build_t* cb, size_t* n, const char* module) {
-  for (size_t i = 0; i < *n; i++)
-    if (strcmp(cb[i].module, module) == 0) return &cb[i];
-  cb[*n] = (change_build_t){.module = module};
-  return &cb[(*n)++];
+/* Room for max changes of up to per hops each; 0 or MOLT_ENOMEM.
+ * changes_free frees what was allocated either way. */
+static int changes_init(changes_t* f, size_t max, size_t per) {
+  *f = (changes_t){.max = max, .per = per};
+  if (per && max > SIZE_MAX / per) return MOLT_ENOMEM;
+  f->ch = molt__calloc(max, sizeof(*f->ch));
+  f->hops = molt__calloc(max * per, sizeof(*f->hops));
+  f->from = molt__calloc(max, sizeof(*f->from));
+  return f->ch && f->hops && f->from ? 0 : MOLT_ENOMEM;
+}
+
+static void changes_free(changes_t* f) {
+  for (size_t i = 0; f->from && i < f->n; i++)
+    if (f->from[i]) molt__version_unref(f->from[i]);
+  molt__free(f->ch);
+  molt__free(f->hops);
+  molt__free(f->from);
+  *f = (changes_t){0};
+}
+
+/* The index of module's change, a new one if it has none yet; max if
+ * there is no room, which the sizing above rules out. */
+static size_t change_for(changes_t* f, const char* module) {
+  for (size_t i = 0; i < f->n; i++)
+    if (strcmp(f->ch[i].module, module) == 0) return i;
+  if (f->n == f->max) return f->max;
+  f->ch[f->n] = (molt_change_t){module, f->hops + f->n * f->per, 0};
+  return f->n++;
 }
 
 /* Per module, the hops of its code change across the whole plan. Modules
  * the running release lacks are adds, not changes. */
-static int build_changes(ctx_t* c, const molt_plan_t* plan, const molt_manifest_t* running, change_build_t* cb,
-                         size_t* n, size_t max) {
+static int build_changes(ctx_t* c, const molt_plan_t* plan, const molt_manifest_t* running, changes_t* f) {
   for (size_t h = 0; h < plan->nhops; h++) {
     const molt_plan_hop_t* hop = &plan->hops[h];
     for (size_t s = 0; s < hop->nsteps; s++) {
       const molt_plan_step_t* st = &hop->steps[s];
       if (st->op != MOLT_STEP_UPDATE && st->op != MOLT_STEP_SOFT) continue;
       if (!molt__manifest_module(running, st->module)) continue;
-      if (*n == max) {
-        snprintf(c->err, c->errlen, "too many modules change at once (at most %zu)", max);
-        return MOLT_EUPGRADE;
-      }
-      change_build_t* b = change_for(cb, n, st->module);
-      if (b->nhops == sizeof(b->hops) / sizeof(b->hops[0])) {
-        snprintf(c->err, c->errlen, "%s: too many hops", st->module);
-        return MOLT_EUPGRADE;
-      }
+      size_t i = change_for(f, st->module);
+      if (i == f->max || f->ch[i].nhops == f->per)
+        return molt__errmsg_set(c->err, c->errlen, MOLT_EUPGRADE, "%s: named twice in one hop of the plan",
+                                st->module);
       molt_version_t* to = NULL;
       int rc = prepare(c, hop->to, st->module, &to);
       if (rc) return rc;
-      b->hops[b->nhops++] = (molt_hop_t){to, st->op == MOLT_STEP_UPDATE,
-                                         plan->dir == MOLT_PLAN_DOWN ? MOLT_DOWN : MOLT_UP, st->extra};
+      f->hops[i * f->per + f->ch[i].nhops++] = (molt_hop_t){
+          to, st->op == MOLT_STEP_UPDATE, plan->dir == MOLT_PLAN_DOWN ? MOLT_DOWN : MOLT_UP, st->extra};
     }
   }
   return 0;
 }
 
-static int apply_changes(change_build_t* cb, size_t n, molt_upgrade_stats_t* st, char* err, size_t errlen) {
-  molt_change_t ch[64];
-  for (size_t i = 0; i < n; i++) ch[i] = (molt_change_t){cb[i].module, cb[i].hops, cb[i].nhops};
-  return n ? molt__upgrade_apply(ch, n, CHANGE_TIMEOUT_MS, st, err, errlen) : 0;
+static int apply_changes(const changes_t* f, molt_upgrade_stats_t* st, char* err, size_t errlen) {
+  return f->n ? molt__upgrade_apply(f->ch, f->n, CHANGE_TIMEOUT_MS, st, err, errlen) : 0;
 }
 
-/* Stage 1 backwards: every hop reversed, back to each module's version
- * before the change. */
-static int undo_changes(change_build_t* cb, size_t n, char* err, size_t errlen) {
-  change_build_t back[64];
-  for (size_t i = 0; i < n; i++) {
-    back[i] = (change_build_t){.module = cb[i].module, .nhops = cb[i].nhops};
-    for (size_t j = 0; j < cb[i].nhops; j++) {
-      const molt_hop_t* h = &cb[i].hops[cb[i].nhops - 1 - j];
-      size_t prev = cb[i].nhops - 1 - j;
-      back[i].hops[j] = (molt_hop_t){prev ? cb[i].hops[prev - 1].to : cb[i].from, h->migrate,
-                                     h->dir == MOLT_UP ? MOLT_DOWN : MOLT_UP, h->extra};
+/* Stage 1 backwards, into back (as big as f): every hop reversed, back to
+ * each module's version before the change. Written before stage 1 runs. */
+static void reverse_changes(const changes_t* f, changes_t* back) {
+  for (size_t i = 0; i < f->n; i++) {
+    const molt_hop_t* hops = f->ch[i].hops;
+    size_t n = f->ch[i].nhops;
+    molt_hop_t* out = back->hops + i * back->per;
+    back->ch[i] = (molt_change_t){f->ch[i].module, out, n};
+    for (size_t j = 0; j < n; j++) {
+      const molt_hop_t* h = &hops[n - 1 - j];
+      size_t prev = n - 1 - j;
+      out[j] = (molt_hop_t){prev ? hops[prev - 1].to : f->from[i], h->migrate,
+                            h->dir == MOLT_UP ? MOLT_DOWN : MOLT_UP, h->extra};
     }
   }
-  return apply_changes(back, n, NULL, err, errlen);
+  back->n = f->n;
 }
 
 static void purge_dropped(const char* module) {
@@ -171,16 +199,31 @@ static const molt_manifest_t** known_manifests(molt_store_t* s) {
   return known;
 }
 
+/* Room for everything the move collects, from the manifests' sizes, all
+ * taken before anything changes: the undo (back) too, so that running out
+ * of memory can only refuse the move, never strand it halfway. */
+static int move_alloc(ctx_t* c, const molt_manifest_t* running, const molt_manifest_t* to, const molt_plan_t* plan,
+                      changes_t* fwd, changes_t* back, molt_version_t*** adds, const char*** removes) {
+  int rc = changes_init(fwd, running->nmodules, plan->nhops);
+  if (rc == 0) rc = changes_init(back, running->nmodules, plan->nhops);
+  if (rc == 0 && (!(*adds = molt__calloc(to->nmodules, sizeof(**adds))) ||
+                  !(*removes = molt__calloc(running->nmodules, sizeof(**removes)))))
+    rc = MOLT_ENOMEM;
+  if (rc)
+    molt__errmsg_set(c->err, c->errlen, rc, "%s (%zu modules) -> %s (%zu modules): out of memory", running->version,
+                     running->nmodules, to->version, to->nmodules);
+  return rc;
+}
+
 int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check,
                        molt_release_change_t* out, char* err, size_t errlen) {
   uint64_t t0 = molt__now_ns();
   ctx_t c = {.store = store, .err = err, .errlen = errlen};
   molt_plan_t* plan = NULL;
-  change_build_t cb[64];
-  size_t ncb = 0;
-  molt_version_t* adds[64];
+  changes_t fwd = {0}, back = {0};
+  molt_version_t** adds = NULL; /* borrowed from c.p */
   size_t nadds = 0;
-  const char* removes[64];
+  const char** removes = NULL; /* borrowed from the running manifest */
   size_t nremoves = 0;
   molt_upgrade_stats_t stats = {0};
   memset(out, 0, sizeof(*out));
@@ -189,6 +232,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   const molt_manifest_t** known = known_manifests(store);
   int rc = !running ? MOLT_ENORELEASE : !known ? MOLT_ENOMEM : 0;
   if (!running) snprintf(err, errlen, "no release is running");
+  else if (!known) snprintf(err, errlen, "out of memory");
   if (rc) goto out;
   rc = molt__plan_new(known, store->nreleases, running->manifest, target, state_vsn_of, &c, &plan, err, errlen);
   if (rc) goto out;
@@ -201,18 +245,20 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   if (check) goto out;
 
   /* Every file opened and checked: the changes, the adds, the removes. */
-  if ((rc = build_changes(&c, plan, running->manifest, cb, &ncb, 64))) goto out;
-  for (size_t i = 0; i < to->nmodules && nadds < 64; i++)
+  if ((rc = move_alloc(&c, running->manifest, to, plan, &fwd, &back, &adds, &removes))) goto out;
+  if ((rc = build_changes(&c, plan, running->manifest, &fwd))) goto out;
+  for (size_t i = 0; i < to->nmodules; i++)
     if (!molt__manifest_module(running->manifest, to->modules[i].name) &&
         (rc = prepare(&c, to, to->modules[i].name, &adds[nadds++])))
       goto out;
-  for (size_t i = 0; i < running->manifest->nmodules && nremoves < 64; i++)
+  for (size_t i = 0; i < running->manifest->nmodules; i++)
     if (!molt__manifest_module(to, running->manifest->modules[i].name))
       removes[nremoves++] = running->manifest->modules[i].name;
-  for (size_t i = 0; i < ncb; i++) cb[i].from = molt__code_get_current(cb[i].module);
+  for (size_t i = 0; i < fwd.n; i++) fwd.from[i] = molt__code_get_current(fwd.ch[i].module);
+  reverse_changes(&fwd, &back);
 
   /* Stage 1: the code changes, all or nothing. */
-  if ((rc = apply_changes(cb, ncb, &stats, err, errlen))) goto out;
+  if ((rc = apply_changes(&fwd, &stats, err, errlen))) goto out;
   /* Stage 2: new modules. */
   for (size_t i = 0; i < nadds; i++) molt__code_make_room(adds[i]->name, NULL, 0);
   rc = molt__code_install_set(adds, nadds, err, errlen);
@@ -224,7 +270,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   }
   if (rc) {
     char undo[512] = "";
-    if (undo_changes(cb, ncb, undo, sizeof(undo)) != 0) {
+    if (apply_changes(&back, NULL, undo, sizeof(undo)) != 0) {
       molt__log("release: undoing the code change failed: %s", undo);
       size_t len = strlen(err);
       snprintf(err + len, errlen - len, "; undoing the code change failed too: %s", undo);
@@ -238,8 +284,10 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
 
 out:
   out->total_ms = (double)(molt__now_ns() - t0) / 1e6;
-  for (size_t i = 0; i < ncb; i++)
-    if (cb[i].from) molt__version_unref(cb[i].from);
+  changes_free(&back);
+  changes_free(&fwd);
+  molt__free(removes);
+  molt__free(adds);
   for (size_t i = 0; i < c.np; i++) molt__version_unref(c.p[i].v);
   free(c.p);
   free(known);
