@@ -151,7 +151,7 @@ static int call_args(const opts_t* o, const char* cmd, cJSON* args, cJSON** resu
     cJSON_AddStringToObject(e, "message", *err ? err : molt_strerror(rc));
     char* s = cJSON_PrintUnformatted(e);
     fprintf(stderr, "%s\n", s);
-    free(s);
+    cJSON_free(s);
     cJSON_Delete(e);
   } else {
     fprintf(stderr, "molt %s: %s\n", cmd, *err ? err : molt_strerror(rc));
@@ -164,7 +164,7 @@ static int call(const opts_t* o, const char* cmd, cJSON** result) { return call_
 static void print_json(const cJSON* v) {
   char* s = cJSON_Print(v);
   printf("%s\n", s);
-  free(s);
+  cJSON_free(s);
 }
 
 static const char* str(const cJSON* o, const char* key, const char* def) {

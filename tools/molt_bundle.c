@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "fs.h"
 #include "jsonpath.h"
 #include "manifest.h"
@@ -224,7 +225,7 @@ fail_tmp:
     molt__fs_rmrf(tmp); /* on success it is gone already: renamed, or the old bundle removed */
 fail_alloc:
   if (rc == MOLT_ENOMEM && !*err) snprintf(err, ERRLEN, "out of memory");
-  free(text);
+  molt__free(text);
   free(manifest);
   free(sub);
   free(tmp);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "molt/errno.h"
 
 void molt__jsonpath_init(molt_jsonpath_t* p, char* err, size_t errlen) {
@@ -181,7 +182,7 @@ int molt__jsonpath_dups(const char* const* strs, size_t n, size_t* first, size_t
   int found = 0;
 
   if (n < 2) return 0;
-  idx = malloc(n * sizeof *idx);
+  idx = molt__alloc(n * sizeof *idx);
   if (!idx) return MOLT_ENOMEM;
   for (k = 0; k < n; k++) idx[k] = k;
   qsort_r(idx, n, sizeof *idx, dup_cmp, &ds);
@@ -197,7 +198,7 @@ int molt__jsonpath_dups(const char* const* strs, size_t n, size_t* first, size_t
       found = 1;
     }
   }
-  free(idx);
+  molt__free(idx);
   return found;
 }
 
@@ -210,7 +211,7 @@ static int object_dupkeys(molt_jsonpath_t* p, const cJSON* obj) {
 
   for (it = obj->child; it; it = it->next) n++;
   if (n < 2) return 0;
-  keys = malloc(n * sizeof *keys);
+  keys = molt__alloc(n * sizeof *keys);
   if (!keys) return molt__jsonpath_nomem(p);
   n = 0;
   for (it = obj->child; it; it = it->next) keys[n++] = it->string ? it->string : "";
@@ -221,7 +222,7 @@ static int object_dupkeys(molt_jsonpath_t* p, const cJSON* obj) {
   } else if (rc < 0) {
     rc = molt__jsonpath_nomem(p);
   }
-  free(keys);
+  molt__free(keys);
   return rc;
 }
 
@@ -381,7 +382,7 @@ int molt__jsonpath_array(molt_jsonpath_t* p, const char* key, const cJSON* arr, 
 
   for (it = arr->child; it; it = it->next) count++;
   if (count == 0) return 0;
-  *items = calloc(count, size);
+  *items = molt__calloc(count, size);
   if (!*items) return molt__jsonpath_nomem(p);
   *n = count;
   mark = molt__jsonpath_key(p, key);

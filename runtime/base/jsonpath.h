@@ -81,7 +81,8 @@ int molt__jsonpath_checked(molt_jsonpath_t* p, const cJSON* obj, const char* key
  * a zeroed array of items of size bytes, calling convert(ctx, element,
  * item) with the path at "<key>[i]". *items and *n are set as soon as the
  * array exists, so that on failure the caller hangs what was built where
- * its free routine finds it. An empty arr leaves both untouched. */
+ * its free routine finds it. An empty arr leaves both untouched. *items
+ * comes from molt__calloc; the caller frees it with molt__free. */
 int molt__jsonpath_array(molt_jsonpath_t* p, const char* key, const cJSON* arr, size_t size,
                          int (*convert)(void* ctx, const cJSON* elem, void* item), void* ctx,
                          void** items, size_t* n);

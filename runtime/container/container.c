@@ -180,7 +180,7 @@ static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_
 
 /* The manifest of a release that would list the given modules, one
  * actor of each (with "name": the module's name, which most modules
- * register under) under a one_for_one supervisor. */
+ * register under) under a one_for_one supervisor; freed with cJSON_free. */
 static char* modules_manifest_text(molt_version_t* const* v, size_t n) {
   cJSON* m = cJSON_CreateObject();
   cJSON_AddStringToObject(m, "name", "dev");
@@ -236,7 +236,7 @@ static int boot_modules(container_t* c, const molt_container_opts_t* o, char* er
   if (rc) return rc;
   if (!text) return MOLT_ENOMEM;
   rc = molt__manifest_parse(text, strlen(text), false, &c->own_manifest, err, errlen);
-  free(text);
+  cJSON_free(text);
   if (rc) return rc;
   c->st.manifest = c->own_manifest;
   char why[512] = "";

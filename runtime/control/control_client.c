@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "alloc.h"
 #include "control.h"
 #include "control_sock.h"
 #include "molt/errno.h"
@@ -141,7 +142,8 @@ out:
   return rc;
 }
 
-/* The request line, newline included, or NULL without memory. */
+/* The request line, newline included, or NULL without memory; freed with
+ * molt__free (cJSON allocates through molt's allocator: alloc.h). */
 static char* request_text(const char* cmd, const cJSON* args) {
   cJSON* req = cJSON_CreateObject();
   char* text = NULL;
@@ -158,12 +160,12 @@ static char* request_text(const char* cmd, const cJSON* args) {
   text = cJSON_PrintUnformatted(req);
   if (text) {
     size_t n = strlen(text);
-    char* line = realloc(text, n + 2);
+    char* line = molt__realloc(text, n + 2);
     if (line) {
       line[n] = '\n';
       line[n + 1] = '\0';
     } else {
-      free(text);
+      cJSON_free(text);
     }
     text = line;
   }
@@ -240,6 +242,6 @@ int molt__control_call(const char* home, const char* cmd, const cJSON* args, uin
 out_fd:
   close(fd);
 out_text:
-  free(text);
+  molt__free(text);
   return rc;
 }

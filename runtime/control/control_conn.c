@@ -47,7 +47,7 @@ struct molt_control_req {
 
 typedef struct {
   uv_write_t req;
-  char* text;
+  char* text; /* cJSON_PrintUnformatted's, freed with cJSON_free */
 } write_t;
 
 static char newline[] = "\n";
@@ -98,7 +98,7 @@ static void conn_finish(conn_t* conn) {
 static void on_write(uv_write_t* req, int status) {
   write_t* w = (write_t*)req;
   conn_t* conn = req->handle->data;
-  free(w->text);
+  cJSON_free(w->text);
   free(w);
   conn->writes--;
   if (conn->closing) return; /* status is UV_ECANCELED; on_close frees conn */
@@ -117,7 +117,7 @@ static void conn_send(conn_t* conn, cJSON* msg) {
   char* text = msg ? cJSON_PrintUnformatted(msg) : NULL;
   cJSON_Delete(msg);
   if (conn->closing) {
-    free(text);
+    cJSON_free(text);
     return;
   }
   write_t* w = text ? malloc(sizeof *w) : NULL;
@@ -130,7 +130,7 @@ static void conn_send(conn_t* conn, cJSON* msg) {
 
 fail:
   free(w);
-  free(text);
+  cJSON_free(text);
   conn_close(conn);
 }
 

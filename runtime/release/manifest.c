@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alloc.h"
 #include "jsonpath.h"
 #include "manifest_steps.h"
 #include "molt/errno.h"
@@ -40,7 +41,7 @@ static int strp_cmp(const void* a, const void* b) {
 }
 
 static int copy_str(parse_t* c, const char* s, char** dst) {
-  *dst = strdup(s);
+  *dst = molt__strdup(s);
   return *dst ? 0 : molt__jsonpath_nomem(&c->path);
 }
 
@@ -90,7 +91,7 @@ static int modules_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
   m->nmodules = n;
   if (rc || n == 0) return rc;
 
-  c->modnames = malloc(n * sizeof *c->modnames);
+  c->modnames = molt__alloc(n * sizeof *c->modnames);
   if (!c->modnames) return molt__jsonpath_nomem(&c->path);
   for (i = 0; i < n; i++) c->modnames[i] = m->modules[i].name;
   if ((rc = molt__jsonpath_refuse_dups(&c->path, c->modnames, n, "modules", "name", "module")))
@@ -113,7 +114,6 @@ static int child_convert(void* ctx, const cJSON* obj, void* item) {
   const cJSON *sup, *args;
   const char *id, *module;
   char quoted[80];
-  char* text;
   size_t mark;
   int restart, rc;
 
@@ -151,13 +151,11 @@ static int child_convert(void* ctx, const cJSON* obj, void* item) {
     molt__jsonpath_pop(p, mark);
     return rc;
   }
-  /* Copied out of cJSON's allocation so molt__manifest_free owns plain
-   * malloc'd memory whatever hooks cJSON was given. */
-  text = args ? cJSON_PrintUnformatted(args) : NULL;
-  if (args && !text) return molt__jsonpath_nomem(p);
-  rc = copy_str(c, text ? text : "{}", &ch->args_json);
-  cJSON_free(text);
-  return rc;
+  /* cJSON allocates through molt's allocator (alloc.c installs the hooks),
+   * so its text is kept as it is and molt__manifest_free frees it. */
+  if (!args) return copy_str(c, "{}", &ch->args_json);
+  ch->args_json = cJSON_PrintUnformatted(args);
+  return ch->args_json ? 0 : molt__jsonpath_nomem(p);
 }
 
 /* *slot is set before anything can fail, so a half-built spec hangs off
@@ -172,7 +170,7 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
   size_t i, n = 0;
   int strategy, rc;
 
-  s = *slot = calloc(1, sizeof *s);
+  s = *slot = molt__calloc(1, sizeof *s);
   if (!s) return molt__jsonpath_nomem(p);
   if ((rc = molt__jsonpath_keys(p, obj, sup_keys)) ||
       (rc = molt__jsonpath_checked(&c->path, obj, "name", false, molt__manifest_id_ok,
@@ -189,11 +187,11 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
   s->nchildren = n;
   if (rc || n == 0) return rc;
 
-  ids = malloc(n * sizeof *ids);
+  ids = molt__alloc(n * sizeof *ids);
   if (!ids) return molt__jsonpath_nomem(p);
   for (i = 0; i < n; i++) ids[i] = s->children[i].id;
   rc = molt__jsonpath_refuse_dups(p, ids, n, "children", "id", "child id");
-  free(ids);
+  molt__free(ids);
   return rc;
 }
 
@@ -270,13 +268,13 @@ int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt
     goto fail_json;
   }
   if ((rc = molt__jsonpath_dupkeys(&c.path, root))) goto fail_json;
-  m = calloc(1, sizeof *m);
+  m = molt__calloc(1, sizeof *m);
   if (!m) {
     rc = molt__jsonpath_nomem(&c.path);
     goto fail_json;
   }
   if ((rc = root_convert(&c, root, m))) goto fail_convert;
-  free(c.modnames);
+  molt__free(c.modnames);
   cJSON_Delete(root);
   *out = m;
   return 0;
@@ -284,7 +282,7 @@ int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt
 fail_convert:
   molt__manifest_free(m);
 fail_json:
-  free(c.modnames);
+  molt__free(c.modnames);
   cJSON_Delete(root);
   return rc;
 }
@@ -302,14 +300,14 @@ static void sup_free(molt_sup_spec_t* s) {
 
   if (!s) return;
   for (i = 0; i < s->nchildren; i++) {
-    free(s->children[i].id);
-    free(s->children[i].module);
-    free(s->children[i].args_json);
+    molt__free(s->children[i].id);
+    molt__free(s->children[i].module);
+    molt__free(s->children[i].args_json);
     sup_free(s->children[i].sup);
   }
-  free(s->children);
-  free(s->name);
-  free(s);
+  molt__free(s->children);
+  molt__free(s->name);
+  molt__free(s);
 }
 
 void molt__manifest_free(molt_manifest_t* m) {
@@ -317,14 +315,14 @@ void molt__manifest_free(molt_manifest_t* m) {
 
   if (!m) return;
   for (i = 0; i < m->nmodules; i++) {
-    free(m->modules[i].name);
-    free(m->modules[i].vsn);
-    free(m->modules[i].file);
+    molt__free(m->modules[i].name);
+    molt__free(m->modules[i].vsn);
+    molt__free(m->modules[i].file);
   }
-  free(m->modules);
+  molt__free(m->modules);
   sup_free(m->sup);
   molt__manifest_steps_free(m);
-  free(m->name);
-  free(m->version);
-  free(m);
+  molt__free(m->name);
+  molt__free(m->version);
+  molt__free(m);
 }

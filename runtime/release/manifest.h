@@ -96,9 +96,9 @@ void molt__manifest_free(molt_manifest_t* m);
 
 /* The bundle form of m as pretty-printed JSON text ending in a newline,
  * every default written out; each args_json is copied in verbatim, so it
- * must be a JSON object's text (as the parser leaves it). *out is
- * malloc'd; the caller frees it. m must carry every sha256, and its steps
- * valid ops with extra on updates only (MOLT_EINVAL otherwise);
+ * must be a JSON object's text (as the parser leaves it). *out is the
+ * caller's, freed with molt__free. m must carry every sha256, and its
+ * steps valid ops with extra on updates only (MOLT_EINVAL otherwise);
  * MOLT_ENOMEM. Empty upgrade/downgrade lists are left out. Parsing the text
  * back with require_sha256 gives an equal manifest. */
 int molt__manifest_print(const molt_manifest_t* m, char** out);

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alloc.h"
 #include "manifest.h"
 #include "sha256.h"
 #include "molt/errno.h"
@@ -192,10 +193,9 @@ int molt__manifest_print(const molt_manifest_t* m, char** out) {
   text = cJSON_Print(root);
   cJSON_Delete(root);
   if (!text) return MOLT_ENOMEM;
-  /* Copied into plain malloc'd memory (the caller frees with free(), not
-   * cJSON_free) and given the final newline a text file should have. */
+  /* Copied to be given the final newline a text file should have. */
   len = strlen(text);
-  copy = malloc(len + 2);
+  copy = molt__alloc(len + 2);
   if (copy) {
     memcpy(copy, text, len);
     copy[len] = '\n';

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "manifest_steps.h"
 #include "molt/errno.h"
 
@@ -24,7 +25,7 @@ const char* molt__manifest_op_name(molt_step_op_t op) {
 }
 
 static int copy_str(molt_jsonpath_t* p, const char* s, char** dst) {
-  *dst = strdup(s);
+  *dst = molt__strdup(s);
   return *dst ? 0 : molt__jsonpath_nomem(p);
 }
 
@@ -88,11 +89,11 @@ static int refuse_twice(molt_jsonpath_t* p, const molt_manifest_steps_t* e) {
   int rc;
 
   if (e->nsteps < 2) return 0;
-  names = malloc(e->nsteps * sizeof *names);
+  names = molt__alloc(e->nsteps * sizeof *names);
   if (!names) return molt__jsonpath_nomem(p);
   for (i = 0; i < e->nsteps; i++) names[i] = e->steps[i].module;
   rc = molt__jsonpath_refuse_dups(p, names, e->nsteps, "steps", "module", "module");
-  free(names);
+  molt__free(names);
   return rc;
 }
 
@@ -143,11 +144,11 @@ static int list_convert(lists_t* c, const cJSON* root, const char* key, molt_man
   *out = items;
   *nout = n;
   if (rc || n < 2) return rc;
-  vsns = malloc(n * sizeof *vsns);
+  vsns = molt__alloc(n * sizeof *vsns);
   if (!vsns) return molt__jsonpath_nomem(p);
   for (i = 0; i < n; i++) vsns[i] = (*out)[i].vsn;
   rc = molt__jsonpath_refuse_dups(p, vsns, n, key, c->down ? "to" : "from", "version");
-  free(vsns);
+  molt__free(vsns);
   return rc;
 }
 
@@ -164,13 +165,13 @@ static void list_free(molt_manifest_steps_t* list, size_t n) {
 
   for (i = 0; i < n; i++) {
     for (j = 0; j < list[i].nsteps; j++) {
-      free(list[i].steps[j].module);
-      free(list[i].steps[j].extra);
+      molt__free(list[i].steps[j].module);
+      molt__free(list[i].steps[j].extra);
     }
-    free(list[i].steps);
-    free(list[i].vsn);
+    molt__free(list[i].steps);
+    molt__free(list[i].vsn);
   }
-  free(list);
+  molt__free(list);
 }
 
 void molt__manifest_steps_free(molt_manifest_t* m) {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "fs.h"
 #include "errmsg.h"
 #include "molt/errno.h"
@@ -34,7 +35,7 @@ void molt__store_close(molt_store_t* s) {
 
   if (!s) return;
   for (i = 0; i < s->nreleases; i++) molt__release_free(s->releases[i]);
-  free(s->releases);
+  molt__free(s->releases);
   free(s->name);
   free(s->home);
   if (s->lock_fd >= 0) close(s->lock_fd); /* drops the flock */
@@ -42,7 +43,7 @@ void molt__store_close(molt_store_t* s) {
 }
 
 int molt__store_insert(molt_store_t* s, molt_release_t* rel) {
-  molt_release_t** grown = realloc(s->releases, (s->nreleases + 1) * sizeof *grown);
+  molt_release_t** grown = molt__realloc(s->releases, (s->nreleases + 1) * sizeof *grown);
   size_t at = s->nreleases;
 
   if (!grown) return MOLT_ENOMEM;

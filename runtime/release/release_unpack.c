@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "fs.h"
 #include "molt/errno.h"
 #include "release_store.h"
@@ -69,7 +70,7 @@ static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, 
 
   if ((rc = molt__manifest_print(m, &text))) return molt__fs_fail(err, errlen, "manifest", rc);
   if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, tmp) < 0) {
-    free(text);
+    molt__free(text);
     return nomem(err, errlen);
   }
   fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -82,7 +83,7 @@ static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, 
   }
   if (rc) molt__fs_fail(err, errlen, path, rc);
   free(path);
-  free(text);
+  molt__free(text);
   return rc;
 }
 
@@ -128,8 +129,8 @@ static int same_content(const molt_manifest_t* a, const molt_manifest_t* b, bool
 
   if ((rc = molt__manifest_print(a, &ta)) == 0 && (rc = molt__manifest_print(b, &tb)) == 0)
     *same = strcmp(ta, tb) == 0;
-  free(ta);
-  free(tb);
+  molt__free(ta);
+  molt__free(tb);
   return rc;
 }
 

@@ -191,7 +191,7 @@ static void write_chain_bundles(void) {
     cJSON_Delete(m);
     snprintf(dst, sizeof(dst), "%s/src-%s.json", ct_home, vsns[i]);
     cr_assert_eq(tu_write_file(dst, out, strlen(out)), 0);
-    free(out);
+    cJSON_free(out);
     snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/chain-%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", dst,
              MOLT_MODULE_DIR, ct_home, vsns[i]);
     char* log = NULL;

@@ -208,7 +208,7 @@ static void expect_echo(int n) {
   cr_assert_eq(rc, 0, "echo: %s (%s)", molt_err_name(rc), err);
   char* got = cJSON_PrintUnformatted(result);
   cr_assert(cJSON_Compare(result, args, 1), "echo returned %s", got);
-  free(got);
+  cJSON_free(got);
   cJSON_Delete(result);
   cJSON_Delete(args);
 }

@@ -1,59 +1,13 @@
-/* manifest_oom_test.c: every allocation the manifest code makes is made to
- * fail in turn; each run must end in MOLT_ENOMEM (or success) with nothing
- * leaked. molt's allocator with fault injection is not there yet, so this
- * replaces malloc itself (glibc supports that) and counts live blocks; it
- * is left out of sanitizer builds, whose allocator it would displace. */
+/* manifest_oom_test.c: every allocation the manifest code makes, cJSON's
+ * included, is made to fail in turn through molt's allocator; each run must
+ * end in MOLT_ENOMEM (or success) with nothing leaked, as the allocator's
+ * leak count sees it. Runs in every build, sanitizers included. */
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "manifest.h"
 #include "molt/errno.h"
-
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-
-extern void* __libc_malloc(size_t);
-extern void* __libc_calloc(size_t, size_t);
-extern void* __libc_realloc(void*, size_t);
-extern void __libc_free(void*);
-
-static long countdown; /* fail the countdown-th allocation from now; 0: never */
-static long live;      /* blocks allocated and not yet freed */
-
-static bool fail_now(void) {
-  if (countdown == 0 || --countdown != 0) return false;
-  errno = ENOMEM;
-  return true;
-}
-
-void* malloc(size_t n) {
-  void* p = fail_now() ? NULL : __libc_malloc(n);
-
-  if (p) live++;
-  return p;
-}
-
-void* calloc(size_t k, size_t n) {
-  void* p = fail_now() ? NULL : __libc_calloc(k, n);
-
-  if (p) live++;
-  return p;
-}
-
-void* realloc(void* old, size_t n) {
-  void* p;
-
-  if (!old) return malloc(n);
-  p = fail_now() ? NULL : __libc_realloc(old, n);
-  if (!p && n == 0) live--;
-  return p;
-}
-
-void free(void* p) {
-  if (p) live--;
-  __libc_free(p);
-}
 
 static const char TEXT[] =
     "{\"name\": \"demo\", \"version\": \"1\", \"modules\": [\n"
@@ -71,20 +25,26 @@ static const char TEXT[] =
     "  {\"from\": \"0.1\", \"steps\": []}],\n"
     " \"downgrade\": [{\"to\": \"0\", \"steps\": [{\"op\": \"add\", \"module\": \"c\"}]}]}\n";
 
-/* Runs op with the n-th allocation failing, for n = 1, 2, ... until op
- * succeeds; returns how many failures were injected. */
+/* Runs op with the n-th allocation failing, for n = 1, 2, ... until a run
+ * makes fewer than n allocations (the failure never happened); returns how
+ * many failures were injected. */
 static long each_failure(int (*op)(void)) {
-  long n, before;
+  unsigned long left;
+  long n, leaked;
   int rc;
 
   for (n = 1;; n++) {
-    before = live;
-    countdown = n;
+    molt__alloc_count_start();
+    molt__alloc_fail_at((unsigned long)n, 0);
     rc = op();
-    countdown = 0;
+    left = molt__alloc_fail_at(0, 0);
+    leaked = molt__alloc_count_stop();
     cr_assert(rc == 0 || rc == MOLT_ENOMEM, "allocation %ld failed gave %d", n, rc);
-    cr_assert_eq(live, before, "allocation %ld failed: %ld block(s) leaked", n, live - before);
-    if (rc == 0) return n - 1;
+    cr_assert_eq(leaked, 0, "allocation %ld failed: %ld block(s) leaked", n, leaked);
+    if (left != 0) {
+      cr_assert_eq(rc, 0, "no allocation failed, yet %d", rc);
+      return n - 1;
+    }
   }
 }
 
@@ -94,6 +54,7 @@ static int parse_and_free(void) {
   int rc = molt__manifest_parse(TEXT, strlen(TEXT), true, &m, err, sizeof err);
 
   if (rc == MOLT_ENOMEM) cr_assert_str_eq(err, "out of memory");
+  if (rc) cr_assert_null(m);
   molt__manifest_free(m);
   /* cJSON_Parse returns NULL for both bad text and a failed allocation, so
    * a failure inside it reads as malformed JSON (see manifest.c). */
@@ -107,7 +68,8 @@ static int print_and_free(void) {
   char* text = NULL;
   int rc = molt__manifest_print(parsed, &text);
 
-  free(text);
+  if (rc) cr_assert_null(text);
+  molt__free(text);
   return rc;
 }
 
@@ -122,5 +84,3 @@ Test(manifest_oom, print_unwinds_every_failed_allocation) {
   cr_assert_gt(each_failure(print_and_free), 20);
   molt__manifest_free(parsed);
 }
-
-#endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "manifest.h"
 #include "molt/errno.h"
 
@@ -86,7 +87,7 @@ Test(manifest_print, round_trips) {
   cr_assert_not_null(strstr(text, "\"args\":\t{}\n"), "%s", text);
   molt__manifest_free(a);
   molt__manifest_free(b);
-  free(text);
+  molt__free(text);
 }
 
 Test(manifest_print, without_supervisor) {
@@ -100,7 +101,7 @@ Test(manifest_print, without_supervisor) {
   assert_manifest_eq(a, b);
   molt__manifest_free(a);
   molt__manifest_free(b);
-  free(text);
+  molt__free(text);
 }
 
 Test(manifest_print, refuses_a_module_without_digest) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "manifest.h"
 #include "molt/errno.h"
 
@@ -235,8 +236,8 @@ Test(manifest_steps, print_round_trips) {
   molt_manifest_t *a = parse_ok(text), *b;
   size_t i, j;
 
-  free(a->upgrade[0].steps[0].extra);
-  a->upgrade[0].steps[0].extra = strdup("quote \" and\nnewline");
+  molt__free(a->upgrade[0].steps[0].extra);
+  a->upgrade[0].steps[0].extra = molt__strdup("quote \" and\nnewline");
   cr_assert_eq(molt__manifest_print(a, &out), 0);
   b = parse_ok(out);
   cr_assert_eq(b->nupgrade, a->nupgrade);
@@ -259,7 +260,7 @@ Test(manifest_steps, print_round_trips) {
   }
   molt__manifest_free(a);
   molt__manifest_free(b);
-  free(out);
+  molt__free(out);
   free(text);
 }
 
@@ -270,7 +271,7 @@ Test(manifest_steps, print_leaves_out_empty_lists) {
   cr_assert_eq(molt__manifest_print(m, &out), 0);
   cr_assert_null(strstr(out, "grade"), "%s", out);
   molt__manifest_free(m);
-  free(out);
+  molt__free(out);
   free(text);
 }
 
@@ -278,10 +279,10 @@ Test(manifest_steps, print_refuses_what_would_not_parse_back) {
   char *text = doc(UP, NULL), *out = NULL;
   molt_manifest_t* m = parse_ok(text);
 
-  m->upgrade[0].steps[1].extra = strdup("soft steps take no extra");
+  m->upgrade[0].steps[1].extra = molt__strdup("soft steps take no extra");
   cr_assert_eq(molt__manifest_print(m, &out), MOLT_EINVAL);
   cr_assert_null(out);
-  free(m->upgrade[0].steps[1].extra);
+  molt__free(m->upgrade[0].steps[1].extra);
   m->upgrade[0].steps[1].extra = NULL;
   m->upgrade[0].steps[1].op = (molt_step_op_t)7;
   cr_assert_eq(molt__manifest_print(m, &out), MOLT_EINVAL);
