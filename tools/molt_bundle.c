@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "errmsg.h"
 #include "fs.h"
 #include "jsonpath.h"
 #include "manifest.h"
@@ -23,7 +24,7 @@
 static const char usage[] = "usage: molt-bundle SOURCE_MANIFEST MODULE_DIR OUT_DIR\n";
 
 static int fail_sys(char* err, const char* what, int rc) {
-  return molt__fs_fail(err, ERRLEN, what, rc);
+  return molt__errmsg_set(err, ERRLEN, rc, "%s: %s", what, molt__errmsg_strerror(rc));
 }
 
 static int fsync_path(const char* path, char* err) {

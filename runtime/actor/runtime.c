@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "code_server.h"
+#include "errmsg.h"
 #include "hooks.h"
 #include "log.h"
 #include "registry.h"
@@ -54,20 +55,15 @@ static void free_mailbox(molt_actor_t* a, void* arg) {
 }
 
 int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
-  if (atomic_load(&molt__rt.running)) {
-    if (err) snprintf(err, errlen, "the runtime is already running");
-    return MOLT_EBUSY;
-  }
+  if (atomic_load(&molt__rt.running))
+    return molt__errmsg_set(err, errlen, MOLT_EBUSY, "the runtime is already running");
   if (nsched == 0) nsched = uv_available_parallelism();
   if (nsched > 1024) nsched = 1024;
   molt__rt.start_ns = molt__now_ns();
   molt__log_set_origin(molt__rt.start_ns);
   atomic_store(&molt__rt.live_actors, 0);
   molt__rt.scheds = molt__calloc_aligned(alignof(molt_sched_t), nsched * sizeof(molt_sched_t));
-  if (!molt__rt.scheds) {
-    if (err) snprintf(err, errlen, "out of memory");
-    return MOLT_ENOMEM;
-  }
+  if (!molt__rt.scheds) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   int rc = 0;
   unsigned started = 0;
   for (; started < nsched; started++) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "errmsg.h"
 #include "message.h"
 #include "runtime.h"
 #include "hooks.h"
@@ -329,7 +330,7 @@ fail_thread:
 fail_async:
   uv_loop_close(&s->loop);
 fail_loop:
-  if (err) snprintf(err, errlen, "scheduler %u: %s", id, uv_strerror(rc));
+  molt__errmsg_set(err, errlen, rc, "scheduler %u: %s", id, uv_strerror(rc));
   destroy_locks(s);
   return rc;
 }

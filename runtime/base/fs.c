@@ -12,17 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "molt/errno.h"
-
-int molt__fs_fail(char* err, size_t errlen, const char* what, int rc) {
-  const char* s = molt_strerror(rc);
-
-  /* molt's list names only the errno values molt itself returns; any
-   * other one a syscall hands back still deserves its own text. */
-  if (strcmp(s, "unknown error") == 0) s = strerror(-rc);
-  if (err && errlen) snprintf(err, errlen, "%s: %s", what, s);
-  return rc;
-}
 
 int molt__fs_write_all(int fd, const void* buf, size_t n) {
   const char* p = buf;
@@ -111,19 +102,23 @@ int molt__fs_copy(const char* from, const char* to, char* err, size_t errlen) {
   int in, out, rc = 0;
 
   in = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (in < 0) return molt__fs_fail(err, errlen, from, -errno);
+  if (in < 0) {
+    rc = -errno;
+    return molt__errmsg_set(err, errlen, rc, "%s: %s", from, molt__errmsg_strerror(rc));
+  }
   if (fstat(in, &st) != 0) {
-    rc = molt__fs_fail(err, errlen, from, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", from, molt__errmsg_strerror(rc));
     goto fail_in;
   }
   if (!S_ISREG(st.st_mode)) {
-    rc = MOLT_EINVAL;
-    if (err && errlen) snprintf(err, errlen, "%s: not a regular file", from);
+    rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: not a regular file", from);
     goto fail_in;
   }
   out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0755);
   if (out < 0) {
-    rc = molt__fs_fail(err, errlen, to, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", to, molt__errmsg_strerror(rc));
     goto fail_in;
   }
   for (;;) {
@@ -131,17 +126,24 @@ int molt__fs_copy(const char* from, const char* to, char* err, size_t errlen) {
     if (r == 0) break;
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      rc = molt__fs_fail(err, errlen, from, -errno);
+      rc = -errno;
+      molt__errmsg_set(err, errlen, rc, "%s: %s", from, molt__errmsg_strerror(rc));
       goto fail_out;
     }
     if ((rc = molt__fs_write_all(out, buf, (size_t)r))) {
-      molt__fs_fail(err, errlen, to, rc);
+      molt__errmsg_set(err, errlen, rc, "%s: %s", to, molt__errmsg_strerror(rc));
       goto fail_out;
     }
   }
-  if (fsync(out) != 0) rc = molt__fs_fail(err, errlen, to, -errno);
+  if (fsync(out) != 0) {
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", to, molt__errmsg_strerror(rc));
+  }
 fail_out:
-  if (close(out) != 0 && rc == 0) rc = molt__fs_fail(err, errlen, to, -errno);
+  if (close(out) != 0 && rc == 0) {
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", to, molt__errmsg_strerror(rc));
+  }
 fail_in:
   close(in);
   return rc;
@@ -152,33 +154,37 @@ int molt__fs_replace(const char* path, const void* data, size_t len, mode_t mode
   char *tmp = NULL, *dir = NULL;
   int fd, rc;
 
-  if (asprintf(&tmp, "%s.tmp", path) < 0) return molt__fs_fail(err, errlen, path, MOLT_ENOMEM);
+  if (asprintf(&tmp, "%s.tmp", path) < 0)
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: %s", path, molt_strerror(MOLT_ENOMEM));
   dir = strdup(path);
   if (!dir) {
-    rc = molt__fs_fail(err, errlen, path, MOLT_ENOMEM);
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: %s", path, molt_strerror(MOLT_ENOMEM));
     goto fail_alloc;
   }
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
-    rc = molt__fs_fail(err, errlen, tmp, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
     goto fail_alloc;
   }
   rc = molt__fs_write_all(fd, data, len);
   if (rc == 0 && fsync(fd) != 0) rc = -errno;
   if (close(fd) != 0 && rc == 0) rc = -errno;
   if (rc) {
-    molt__fs_fail(err, errlen, tmp, rc);
+    molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
     goto fail_tmp;
   }
   if (rename(tmp, path) != 0) {
-    rc = molt__fs_fail(err, errlen, path, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
     goto fail_tmp;
   }
   /* The rename is durable only once the directory entry is: without this
    * fsync a crash could bring back the old file after we said "saved".
    * The new content is in place whatever happens here, so a failure is
    * reported but nothing is undone. */
-  if ((rc = molt__fs_fsync_path(dirname(dir)))) molt__fs_fail(err, errlen, dir, rc);
+  if ((rc = molt__fs_fsync_path(dirname(dir))))
+    molt__errmsg_set(err, errlen, rc, "%s: %s", dir, molt__errmsg_strerror(rc));
   free(dir);
   free(tmp);
   return rc;

@@ -7,10 +7,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Write "<what>: <message for rc>" (one line) into err, which may be NULL,
- * and return rc. rc is a MOLT_E* code or a negative errno. */
-int molt__fs_fail(char* err, size_t errlen, const char* what, int rc);
-
 /* All n bytes of buf to fd, through short writes and EINTR. 0 or -errno. */
 int molt__fs_write_all(int fd, const void* buf, size_t n);
 

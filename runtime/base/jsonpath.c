@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "errmsg.h"
 #include "molt/errno.h"
 
 void molt__jsonpath_init(molt_jsonpath_t* p, char* err, size_t errlen) {
@@ -71,16 +72,19 @@ void molt__jsonpath_pop(molt_jsonpath_t* p, size_t mark) {
   p->buf[mark] = '\0';
 }
 
+/* The reason is formatted on its own first so that the line is written
+ * once, path and reason together. Its buffer is as large as the largest
+ * message buffer molt passes (1 KiB), and far larger than any reason made
+ * here (quoted values and lists of names are cut short well below it), so
+ * the caller reads what writing the reason in place after the path gave. */
 static int vfail(molt_jsonpath_t* p, const char* fmt, va_list ap) {
-  int n;
+  char why[1024];
 
   if (!p->err) return MOLT_EMANIFEST;
-  if (p->len == 0)
-    n = snprintf(p->err, p->errlen, "top level: ");
-  else
-    n = snprintf(p->err, p->errlen, "%s%s: ", p->buf, p->len == sizeof p->buf - 1 ? "..." : "");
-  if (n >= 0 && (size_t)n < p->errlen) vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-  return MOLT_EMANIFEST;
+  vsnprintf(why, sizeof why, fmt, ap);
+  if (p->len == 0) return molt__errmsg_set(p->err, p->errlen, MOLT_EMANIFEST, "top level: %s", why);
+  return molt__errmsg_set(p->err, p->errlen, MOLT_EMANIFEST, "%s%s: %s", p->buf,
+                          p->len == sizeof p->buf - 1 ? "..." : "", why);
 }
 
 int molt__jsonpath_fail(molt_jsonpath_t* p, const char* fmt, ...) {
@@ -106,8 +110,7 @@ int molt__jsonpath_fail_at(molt_jsonpath_t* p, const char* key, const char* fmt,
 }
 
 int molt__jsonpath_nomem(molt_jsonpath_t* p) {
-  if (p->err) snprintf(p->err, p->errlen, "out of memory");
-  return MOLT_ENOMEM;
+  return molt__errmsg_set(p->err, p->errlen, MOLT_ENOMEM, "out of memory");
 }
 
 /* At most 48 bytes of s are shown: the message is a reason, not a dump. */

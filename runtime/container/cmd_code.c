@@ -7,6 +7,7 @@
 #include "code_load.h"
 #include "code_server.h"
 #include "commands.h"
+#include "errmsg.h"
 #include "runtime.h"
 #include "upgrade.h"
 
@@ -38,8 +39,7 @@ static void load_work(molt_job_t* j) {
   const cJSON* x = cJSON_GetObjectItemCaseSensitive(j->args, "extra");
   bool down = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "down"));
   if (!molt__upgrade_begin()) {
-    j->rc = MOLT_EBUSY;
-    snprintf(j->err, sizeof(j->err), "another load or upgrade is in progress");
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY, "another load or upgrade is in progress");
     return;
   }
   molt_version_t* v = NULL;
@@ -77,8 +77,7 @@ static void purge_work(molt_job_t* j) {
   const char* name = cJSON_GetObjectItemCaseSensitive(j->args, "module")->valuestring;
   bool hard = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "hard"));
   if (!molt__upgrade_begin()) {
-    j->rc = MOLT_EBUSY;
-    snprintf(j->err, sizeof(j->err), "a load or upgrade is in progress");
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY, "a load or upgrade is in progress");
     return;
   }
   old_ctx o = {.name = name};

@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "commands.h"
+#include "errmsg.h"
 #include "release_handler.h"
 #include "upgrade.h"
 
 static bool begin(molt_job_t* j) {
   if (molt__upgrade_begin()) return true;
-  j->rc = MOLT_EBUSY;
-  snprintf(j->err, sizeof(j->err), "another upgrade, rollback, load or unpack is in progress");
+  j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY,
+                           "another upgrade, rollback, load or unpack is in progress");
   return false;
 }
 
@@ -82,10 +83,11 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool make_perman
     pthread_mutex_unlock(&st->lock);
     if (j->rc) {
       /* The code runs the new release but the file could not say so: boot
-       * would run the permanent one. Say exactly that. */
-      size_t len = strlen(j->err);
-      snprintf(j->err + len, sizeof(j->err) - len, " (the container now runs %s; the releases file was not updated)",
-               vsn);
+       * would run the permanent one. Say exactly that, after the reason. */
+      char why[sizeof(j->err)];
+      memcpy(why, j->err, strlen(j->err) + 1);
+      molt__errmsg_set(j->err, sizeof(j->err), j->rc,
+                       "%s (the container now runs %s; the releases file was not updated)", why, vsn);
     }
   }
   if (j->rc == 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
@@ -108,8 +110,8 @@ static void rollback_work(molt_job_t* j) {
   if (!begin(j)) return;
   molt_release_t* target = molt__store_rollback_target(j->st->store);
   if (!target) {
-    j->rc = MOLT_ENORELEASE;
-    snprintf(j->err, sizeof(j->err), "nothing to roll back to: no earlier permanent release");
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ENORELEASE,
+                             "nothing to roll back to: no earlier permanent release");
   } else {
     move_to(j, target->vsn, false, target->state == MOLT_REL_OLD);
   }

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "control.h"
 #include "control_sock.h"
+#include "errmsg.h"
 #include "host.h"
 #include "log.h"
 #include "manifest.h"
@@ -39,12 +40,10 @@ static int make_dir(const char* path, char* err, size_t errlen) {
   if (mkdir(path, 0700) == 0 || errno == EEXIST) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    snprintf(err, errlen, "%s: not a directory", path);
-    return MOLT_ENOTDIR;
+    return molt__errmsg_set(err, errlen, MOLT_ENOTDIR, "%s: not a directory", path);
   }
   int rc = -errno;
-  snprintf(err, errlen, "%s: %s", path, strerror(errno));
-  return rc;
+  return molt__errmsg_set(err, errlen, rc, "%s: %s", path, strerror(-rc));
 }
 
 /* Private copies of a previous run are stale: nothing maps them now. */
@@ -73,9 +72,9 @@ static int load_modules(const molt_manifest_t* m, const char* dir, char* err, si
     rc = molt__code_load(path, mod->name, &v, err, errlen);
     if (rc) break;
     if (strcmp(v->vsn, mod->vsn) != 0) {
-      snprintf(err, errlen, "%s: vsn: manifest says %s, module says %s", mod->file, mod->vsn, v->vsn);
+      rc = molt__errmsg_set(err, errlen, MOLT_EMANIFEST, "%s: vsn: manifest says %s, module says %s", mod->file,
+                            mod->vsn, v->vsn);
       molt__code_unload_current(mod->name, NULL, 0);
-      rc = MOLT_EMANIFEST;
       break;
     }
   }
@@ -148,10 +147,9 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
       (rc = molt__store_set_permanent(c->st.store, given->vsn, err, errlen)))
     return rc;
   molt_release_t* perm = molt__store_permanent(c->st.store);
-  if (!perm) {
-    snprintf(err, errlen, "no release to run in %s: give --release BUNDLE_DIR", c->st.home);
-    return MOLT_ENORELEASE;
-  }
+  if (!perm)
+    return molt__errmsg_set(err, errlen, MOLT_ENORELEASE, "no release to run in %s: give --release BUNDLE_DIR",
+                            c->st.home);
   if (given && given != perm)
     molt__log("release %s unpacked; booting the permanent release %s (molt upgrade %s switches)", given->vsn,
               perm->vsn, given->vsn);
@@ -170,10 +168,7 @@ static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_
   if (rel->manifest->sup) {
     char why[512] = "";
     rc = molt__supervisor_start(rel->manifest->sup, &c->st.root, why, sizeof(why));
-    if (rc) {
-      snprintf(err, errlen, "release %s %s: %s", rel->manifest->name, rel->vsn, why);
-      return rc;
-    }
+    if (rc) return molt__errmsg_set(err, errlen, rc, "release %s %s: %s", rel->manifest->name, rel->vsn, why);
   }
   return 0;
 }
@@ -221,10 +216,9 @@ static int boot_modules(container_t* c, const molt_container_opts_t* o, char* er
   for (; n < o->nmodules && rc == 0; n++) {
     rc = molt__code_prepare(o->modules[n], NULL, &v[n], err, errlen);
     for (size_t k = 0; rc == 0 && k < n; k++)
-      if (strcmp(v[k]->name, v[n]->name) == 0) {
-        snprintf(err, errlen, "%s: module %s is given twice (also %s)", o->modules[n], v[n]->name, v[k]->src_path);
-        rc = MOLT_EINVAL;
-      }
+      if (strcmp(v[k]->name, v[n]->name) == 0)
+        rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: module %s is given twice (also %s)", o->modules[n],
+                              v[n]->name, v[k]->src_path);
     if (rc && v[n]) molt__version_unref(v[n]);
     if (rc) v[n] = NULL;
   }
@@ -241,7 +235,7 @@ static int boot_modules(container_t* c, const molt_container_opts_t* o, char* er
   c->st.manifest = c->own_manifest;
   char why[512] = "";
   if ((rc = molt__supervisor_start(c->own_manifest->sup, &c->st.root, why, sizeof(why))))
-    snprintf(err, errlen, "modules: %s", why);
+    molt__errmsg_set(err, errlen, rc, "modules: %s", why);
   return rc;
 }
 
@@ -272,15 +266,14 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   pthread_mutex_init(&c.st.lock, NULL);
   if (o->release_dir && access(o->release_dir, R_OK) != 0) {
     int e = errno;
-    snprintf(err, errlen, "%s: %s", o->release_dir, strerror(e));
+    molt__errmsg_set(err, errlen, -e, "%s: %s", o->release_dir, strerror(e));
     pthread_mutex_destroy(&c.st.lock);
     return -e;
   }
   if ((rc = make_dir(o->home, err, errlen))) return rc;
   c.st.home = molt__abspath(o->home);
   if (!c.st.home) {
-    rc = MOLT_ENOENT;
-    snprintf(err, errlen, "%s: %s", o->home, strerror(errno));
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOENT, "%s: %s", o->home, strerror(errno));
     goto out_paths;
   }
   /* Refuse before touching anything if another container serves here. */
@@ -289,13 +282,13 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   if ((rc = make_dir(code_dir, err, errlen))) goto out_paths;
   clear_code_dir(code_dir);
   if ((rc = molt__code_init(code_dir))) {
-    snprintf(err, errlen, "%s: %s", code_dir, molt_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: %s", code_dir, molt_strerror(rc));
     goto out_paths;
   }
   c.st.started_ns = molt__now_ns();
   if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) goto out_runtime;
   if ((rc = setup_wait(&c))) {
-    snprintf(err, errlen, "event loop: %s", molt_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "event loop: %s", molt_strerror(rc));
     goto out_tree;
   }
   if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen))) {

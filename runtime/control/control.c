@@ -17,6 +17,7 @@
 
 #include "control_conn.h"
 #include "control_sock.h"
+#include "errmsg.h"
 #include "molt/errno.h"
 
 #define LISTEN_BACKLOG 128
@@ -63,32 +64,26 @@ static int clear_stale(molt_control_t* c, char* err, size_t errlen) {
   if (lstat(c->path, &st) != 0) {
     if (errno == ENOENT) return 0;
     int rc = -errno;
-    molt__control_errf(err, errlen, "%s: %s", c->path, uv_strerror(rc));
-    return rc;
+    return molt__errmsg_set(err, errlen, rc, "%s: %s", c->path, uv_strerror(rc));
   }
-  if (!S_ISSOCK(st.st_mode)) {
-    molt__control_errf(err, errlen, "%s: exists and is not a socket; not replacing it", c->path);
-    return MOLT_EEXIST;
-  }
+  if (!S_ISSOCK(st.st_mode))
+    return molt__errmsg_set(err, errlen, MOLT_EEXIST,
+                            "%s: exists and is not a socket; not replacing it", c->path);
   int fd;
   int rc = molt__control_dial(c->path, PROBE_MS, &fd);
   if (rc == 0) close(fd);
-  if (rc == 0 || rc == MOLT_ETIMEDOUT) {
-    molt__control_errf(err, errlen, "%s: another container is running in this home", c->path);
-    return MOLT_EADDRINUSE;
-  }
+  if (rc == 0 || rc == MOLT_ETIMEDOUT)
+    return molt__errmsg_set(err, errlen, MOLT_EADDRINUSE,
+                            "%s: another container is running in this home", c->path);
   if (rc == MOLT_ENOENT) return 0;
-  if (rc != MOLT_ECONNREFUSED) {
-    molt__control_errf(err, errlen, "%s: cannot tell whether a container is running: %s", c->path,
-                       uv_strerror(rc));
-    return rc;
-  }
+  if (rc != MOLT_ECONNREFUSED)
+    return molt__errmsg_set(err, errlen, rc, "%s: cannot tell whether a container is running: %s",
+                            c->path, uv_strerror(rc));
   /* Nobody listens: the socket a container that crashed left behind. */
   if (unlink(c->path) != 0 && errno != ENOENT) {
     rc = -errno;
-    molt__control_errf(err, errlen, "%s: cannot remove the stale socket: %s", c->path,
-                       uv_strerror(rc));
-    return rc;
+    return molt__errmsg_set(err, errlen, rc, "%s: cannot remove the stale socket: %s", c->path,
+                            uv_strerror(rc));
   }
   return 0;
 }
@@ -108,14 +103,13 @@ static int publish(molt_control_t* c, const char* home, char* err, size_t errlen
   char dir[MOLT_CONTROL_PATH_MAX], tmp[MOLT_CONTROL_PATH_MAX];
   int n = snprintf(dir, sizeof dir, "%s/.XXXXXX", home);
   /* Cannot happen once molt__control_sockpath accepted home (see above). */
-  if (n < 0 || (size_t)n + 2 >= sizeof tmp) {
-    molt__control_errf(err, errlen, "%s: path too long for a Unix socket", c->path);
-    return MOLT_ENAMETOOLONG;
-  }
+  if (n < 0 || (size_t)n + 2 >= sizeof tmp)
+    return molt__errmsg_set(err, errlen, MOLT_ENAMETOOLONG, "%s: path too long for a Unix socket",
+                            c->path);
   if (!mkdtemp(dir)) {
     int rc = -errno;
-    molt__control_errf(err, errlen, "%s: cannot create the socket: %s", home, uv_strerror(rc));
-    return rc;
+    return molt__errmsg_set(err, errlen, rc, "%s: cannot create the socket: %s", home,
+                            uv_strerror(rc));
   }
   memcpy(tmp, dir, (size_t)n);
   memcpy(tmp + n, "/s", 3);
@@ -125,28 +119,28 @@ static int publish(molt_control_t* c, const char* home, char* err, size_t errlen
   if (rc == 0 && chmod(tmp, 0600) != 0) rc = -errno;
   if (rc == 0 && lstat(tmp, &st) != 0) rc = -errno;
   if (rc < 0) {
-    molt__control_errf(err, errlen, "%s: cannot create the socket: %s", c->path, uv_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: cannot create the socket: %s", c->path, uv_strerror(rc));
     goto out;
   }
   /* Checked here, where nobody else can reach the file; the link below is
    * the same inode. */
   if (!S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0600 || st.st_uid != geteuid()) {
-    molt__control_errf(err, errlen, "%s: socket came out with mode %o, not 0600", c->path,
-                       (unsigned)(st.st_mode & 07777));
-    rc = MOLT_EACCES;
+    rc = molt__errmsg_set(err, errlen, MOLT_EACCES, "%s: socket came out with mode %o, not 0600",
+                          c->path, (unsigned)(st.st_mode & 07777));
     goto out;
   }
   for (int attempt = 0;; attempt++) {
     if (link(tmp, c->path) == 0) break;
     rc = -errno;
     if (rc != MOLT_EEXIST) {
-      molt__control_errf(err, errlen, "%s: cannot create the socket: %s", c->path, uv_strerror(rc));
+      molt__errmsg_set(err, errlen, rc, "%s: cannot create the socket: %s", c->path,
+                       uv_strerror(rc));
       goto out;
     }
     if (attempt > 0) {
       /* Another container took the name between our clearing and linking. */
-      molt__control_errf(err, errlen, "%s: another container is running in this home", c->path);
-      rc = MOLT_EADDRINUSE;
+      rc = molt__errmsg_set(err, errlen, MOLT_EADDRINUSE,
+                            "%s: another container is running in this home", c->path);
       goto out;
     }
     rc = clear_stale(c, err, errlen);
@@ -226,15 +220,11 @@ static void control_thread(void* arg) {
 int molt__control_start(const char* home, molt_control_dispatch_cb cb, void* data,
                         molt_control_t** out, char* err, size_t errlen) {
   if (out) *out = NULL;
-  if (!cb || !out) {
-    molt__control_errf(err, errlen, "no dispatcher or result pointer");
-    return MOLT_EINVAL;
-  }
+  if (!cb || !out)
+    return molt__errmsg_set(err, errlen, MOLT_EINVAL, "no dispatcher or result pointer");
   molt_control_t* c = calloc(1, sizeof *c);
-  if (!c) {
-    molt__control_errf(err, errlen, "out of memory starting the control server");
-    return MOLT_ENOMEM;
-  }
+  if (!c)
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory starting the control server");
   const char* step = NULL; /* the libuv call that failed, for the message */
   int rc = molt__control_sockpath(home, c->path, err, errlen);
   if (rc < 0) goto fail_path;
@@ -287,8 +277,8 @@ fail_mutex:
 fail_loop:
 fail_path:
   if (step)
-    molt__control_errf(err, errlen, "%s: cannot start the control server: %s: %s", c->path, step,
-                       uv_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: cannot start the control server: %s: %s", c->path, step,
+                     uv_strerror(rc));
   free(c);
   return rc;
 }

@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "control.h"
 #include "control_sock.h"
+#include "errmsg.h"
 #include "molt/errno.h"
 
 /* Replies are not limited by the protocol (a status can list many actors);
@@ -103,14 +104,13 @@ static int recv_line(int fd, char** line, uint64_t deadline) {
 static int reply_parse(const char* line, const char* path, cJSON** result, char* err,
                        size_t errlen) {
   cJSON* r = cJSON_ParseWithOpts(line, NULL, 1);
-  if (!r) {
-    molt__control_errf(err, errlen, "%s: the container's reply is not valid JSON", path);
-    return MOLT_EPROTO;
-  }
+  if (!r)
+    return molt__errmsg_set(err, errlen, MOLT_EPROTO, "%s: the container's reply is not valid JSON",
+                            path);
   int rc = MOLT_EPROTO;
   const cJSON* ok = cJSON_GetObjectItemCaseSensitive(r, "ok");
   if (!cJSON_IsObject(r) || !cJSON_IsBool(ok)) {
-    molt__control_errf(err, errlen, "%s: the container's reply has no boolean \"ok\"", path);
+    molt__errmsg_set(err, errlen, rc, "%s: the container's reply has no boolean \"ok\"", path);
     goto out;
   }
   if (cJSON_IsTrue(ok)) {
@@ -118,10 +118,8 @@ static int reply_parse(const char* line, const char* path, cJSON** result, char*
     if (!result) goto out;
     *result = cJSON_DetachItemFromObjectCaseSensitive(r, "result");
     if (!*result) *result = cJSON_CreateObject();
-    if (!*result) {
-      molt__control_errf(err, errlen, "out of memory reading the reply");
-      rc = MOLT_ENOMEM;
-    }
+    if (!*result)
+      rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory reading the reply");
     goto out;
   }
   const cJSON* code = cJSON_GetObjectItemCaseSensitive(r, "code");
@@ -130,12 +128,13 @@ static int reply_parse(const char* line, const char* path, cJSON** result, char*
    * as success (or a count) to our caller. */
   if (!cJSON_IsNumber(code) || code->valuedouble >= 0 || code->valuedouble < INT_MIN ||
       code->valuedouble != (double)(int)code->valuedouble) {
-    molt__control_errf(err, errlen, "%s: the container's error reply has no valid \"code\"", path);
+    molt__errmsg_set(err, errlen, rc, "%s: the container's error reply has no valid \"code\"",
+                     path);
     goto out;
   }
   rc = (int)code->valuedouble;
-  molt__control_errf(err, errlen, "%s",
-                     cJSON_IsString(message) ? message->valuestring : molt_strerror(rc));
+  molt__errmsg_set(err, errlen, rc, "%s",
+                   cJSON_IsString(message) ? message->valuestring : molt_strerror(rc));
 
 out:
   cJSON_Delete(r);
@@ -181,36 +180,32 @@ int molt__control_call(const char* home, const char* cmd, const cJSON* args, uin
   char path[MOLT_CONTROL_PATH_MAX];
   int rc = molt__control_sockpath(home, path, err, errlen);
   if (rc < 0) return rc;
-  if (!cmd || (args && !cJSON_IsObject(args))) {
-    molt__control_errf(err, errlen, "a request needs a command and, if any, an args object");
-    return MOLT_EINVAL;
-  }
+  if (!cmd || (args && !cJSON_IsObject(args)))
+    return molt__errmsg_set(err, errlen, MOLT_EINVAL,
+                            "a request needs a command and, if any, an args object");
   char* text = request_text(cmd, args);
-  if (!text) {
-    molt__control_errf(err, errlen, "out of memory building the request");
-    return MOLT_ENOMEM;
-  }
+  if (!text)
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory building the request");
   size_t len = strlen(text);
   if (len - 1 > MOLT_CONTROL_MAX_REQUEST) {
-    molt__control_errf(err, errlen, "request of %zu bytes exceeds the limit of %u", len - 1,
-                       MOLT_CONTROL_MAX_REQUEST);
-    rc = MOLT_EMSGSIZE;
+    rc = molt__errmsg_set(err, errlen, MOLT_EMSGSIZE,
+                          "request of %zu bytes exceeds the limit of %u", len - 1,
+                          MOLT_CONTROL_MAX_REQUEST);
     goto out_text;
   }
 
   int fd;
   rc = molt__control_dial(path, timeout_ms, &fd);
   if (rc == MOLT_ENOENT || rc == MOLT_ECONNREFUSED) {
-    molt__control_errf(err, errlen, "no container is running in %s (%s: %s)", home, path,
-                       uv_strerror(rc));
-    rc = MOLT_ENOTRUNNING;
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOTRUNNING, "no container is running in %s (%s: %s)",
+                          home, path, uv_strerror(rc));
     goto out_text;
   } else if (rc == MOLT_ETIMEDOUT) {
-    molt__control_errf(err, errlen, "%s: the container did not accept a connection within %u ms",
-                       path, timeout_ms);
+    molt__errmsg_set(err, errlen, rc, "%s: the container did not accept a connection within %u ms",
+                     path, timeout_ms);
     goto out_text;
   } else if (rc < 0) {
-    molt__control_errf(err, errlen, "%s: %s", path, uv_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: %s", path, uv_strerror(rc));
     goto out_text;
   }
 
@@ -218,22 +213,21 @@ int molt__control_call(const char* home, const char* cmd, const cJSON* args, uin
    * we finish sending; its reason may still be waiting to be read. */
   int sent = send_all(fd, text, len, deadline);
   if (sent < 0 && sent != UV_EPIPE && sent != UV_ECONNRESET) {
-    rc = sent;
-    molt__control_errf(err, errlen, "%s: cannot send the request: %s", path, uv_strerror(rc));
+    rc = molt__errmsg_set(err, errlen, sent, "%s: cannot send the request: %s", path,
+                          uv_strerror(sent));
     goto out_fd;
   }
   char* line = NULL;
   rc = recv_line(fd, &line, deadline);
   if (rc == MOLT_ETIMEDOUT) {
-    molt__control_errf(err, errlen, "%s: no reply within %u ms", path, timeout_ms);
+    molt__errmsg_set(err, errlen, rc, "%s: no reply within %u ms", path, timeout_ms);
   } else if (rc == MOLT_EPROTO || rc == UV_ECONNRESET || (rc < 0 && sent < 0)) {
     /* EOF or a reset: a container that stopped, or refused us without a
      * reason, mid-exchange. */
-    molt__control_errf(err, errlen, "%s: the container closed the connection without a reply",
-                       path);
-    rc = MOLT_EPROTO;
+    rc = molt__errmsg_set(err, errlen, MOLT_EPROTO,
+                          "%s: the container closed the connection without a reply", path);
   } else if (rc < 0) {
-    molt__control_errf(err, errlen, "%s: cannot read the reply: %s", path, uv_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: cannot read the reply: %s", path, uv_strerror(rc));
   } else {
     rc = reply_parse(line, path, result, err, errlen);
     free(line);

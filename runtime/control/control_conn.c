@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "errmsg.h"
 #include "molt/errno.h"
 
 /* A line may carry MOLT_CONTROL_MAX_REQUEST bytes of JSON plus "\r\n"; the
@@ -227,44 +228,38 @@ static int request_parse(char* line, size_t n, cJSON** root, const char** cmd, c
   *root = NULL;
   *cmd = NULL;
   *args = NULL;
-  if (n == 0) {
-    snprintf(why, whylen, "empty request line");
-    return MOLT_EBADREQ;
-  }
+  if (n == 0) return molt__errmsg_set(why, whylen, MOLT_EBADREQ, "empty request line");
   /* cJSON would stop at a NUL and take what precedes it for the request. */
-  if (memchr(line, '\0', n)) {
-    snprintf(why, whylen, "request contains a NUL byte");
-    return MOLT_EBADREQ;
-  }
+  if (memchr(line, '\0', n))
+    return molt__errmsg_set(why, whylen, MOLT_EBADREQ, "request contains a NUL byte");
   const char* end = NULL;
   cJSON* r = cJSON_ParseWithOpts(line, &end, 1);
-  if (!r) {
-    snprintf(why, whylen, "invalid JSON at byte %zu", end ? (size_t)(end - line) : (size_t)0);
-    return MOLT_EBADREQ;
-  }
+  if (!r)
+    return molt__errmsg_set(why, whylen, MOLT_EBADREQ, "invalid JSON at byte %zu",
+                            end ? (size_t)(end - line) : (size_t)0);
   if (!cJSON_IsObject(r)) {
-    snprintf(why, whylen, "request is not a JSON object");
+    molt__errmsg_set(why, whylen, MOLT_EBADREQ, "request is not a JSON object");
     goto bad;
   }
   for (const cJSON* item = r->child; item; item = item->next) {
     bool is_cmd = strcmp(item->string, "cmd") == 0;
     if (!is_cmd && strcmp(item->string, "args") != 0) {
-      snprintf(why, whylen, "unknown key \"%.40s\" (a request has \"cmd\" and \"args\")",
-               item->string);
+      molt__errmsg_set(why, whylen, MOLT_EBADREQ,
+                       "unknown key \"%.40s\" (a request has \"cmd\" and \"args\")", item->string);
       goto bad;
     }
     /* cJSON keeps both copies of a repeated key; which one we served would
      * be an accident of its lookup order. */
     if (is_cmd ? *cmd != NULL : *args != NULL) {
-      snprintf(why, whylen, "duplicate key \"%s\"", item->string);
+      molt__errmsg_set(why, whylen, MOLT_EBADREQ, "duplicate key \"%s\"", item->string);
       goto bad;
     }
     if (is_cmd && !cJSON_IsString(item)) {
-      snprintf(why, whylen, "\"cmd\" is not a string");
+      molt__errmsg_set(why, whylen, MOLT_EBADREQ, "\"cmd\" is not a string");
       goto bad;
     }
     if (!is_cmd && !cJSON_IsObject(item)) {
-      snprintf(why, whylen, "\"args\" is not an object");
+      molt__errmsg_set(why, whylen, MOLT_EBADREQ, "\"args\" is not an object");
       goto bad;
     }
     if (is_cmd)
@@ -273,7 +268,7 @@ static int request_parse(char* line, size_t n, cJSON** root, const char** cmd, c
       *args = item;
   }
   if (!*cmd) {
-    snprintf(why, whylen, "request has no \"cmd\"");
+    molt__errmsg_set(why, whylen, MOLT_EBADREQ, "request has no \"cmd\"");
     goto bad;
   }
   *root = r;

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,29 +11,17 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "errmsg.h"
 #include "molt/errno.h"
-
-void molt__control_errf(char* err, size_t errlen, const char* fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int molt__control_sockpath(const char* home, char path[MOLT_CONTROL_PATH_MAX], char* err,
                            size_t errlen) {
-  if (!home || !*home) {
-    molt__control_errf(err, errlen, "no home directory given");
-    return MOLT_EINVAL;
-  }
+  if (!home || !*home) return molt__errmsg_set(err, errlen, MOLT_EINVAL, "no home directory given");
   int n = snprintf(path, MOLT_CONTROL_PATH_MAX, "%s/%s", home, MOLT_CONTROL_SOCKET);
-  if (n < 0 || (size_t)n >= MOLT_CONTROL_PATH_MAX) {
-    molt__control_errf(err, errlen,
-                       "%s/%s: path too long for a Unix socket (%d bytes, at most %zu)", home,
-                       MOLT_CONTROL_SOCKET, n, MOLT_CONTROL_PATH_MAX - 1);
-    return MOLT_ENAMETOOLONG;
-  }
+  if (n < 0 || (size_t)n >= MOLT_CONTROL_PATH_MAX)
+    return molt__errmsg_set(err, errlen, MOLT_ENAMETOOLONG,
+                            "%s/%s: path too long for a Unix socket (%d bytes, at most %zu)", home,
+                            MOLT_CONTROL_SOCKET, n, MOLT_CONTROL_PATH_MAX - 1);
   return 0;
 }
 
@@ -86,12 +73,10 @@ int molt__control_in_use(const char* home, uint32_t timeout_ms, char* err, size_
   int fd;
   rc = molt__control_dial(path, timeout_ms, &fd);
   if (rc == 0) close(fd);
-  if (rc == 0 || rc == MOLT_ETIMEDOUT) {
-    molt__control_errf(err, errlen, "%s: another container is running in this home", home);
-    return MOLT_EADDRINUSE;
-  }
+  if (rc == 0 || rc == MOLT_ETIMEDOUT)
+    return molt__errmsg_set(err, errlen, MOLT_EADDRINUSE,
+                            "%s: another container is running in this home", home);
   if (rc == MOLT_ENOENT || rc == MOLT_ECONNREFUSED) return 0;
-  molt__control_errf(err, errlen, "%s: cannot tell whether a container is running: %s", path,
-                     molt_strerror(rc));
-  return rc;
+  return molt__errmsg_set(err, errlen, rc, "%s: cannot tell whether a container is running: %s",
+                          path, molt_strerror(rc));
 }

@@ -33,8 +33,4 @@ int molt__control_dial(const char* path, uint32_t timeout_ms, int* fd);
  * a home; needs no client. */
 int molt__control_in_use(const char* home, uint32_t timeout_ms, char* err, size_t errlen);
 
-/* snprintf into a caller's optional message buffer (err may be NULL). */
-void molt__control_errf(char* err, size_t errlen, const char* fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

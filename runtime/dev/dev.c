@@ -26,6 +26,7 @@
 #include "code_load.h"
 #include "code_server.h"
 #include "dev_build.h"
+#include "errmsg.h"
 #include "runtime.h"
 #include "upgrade.h"
 #include "watch.h"
@@ -185,10 +186,7 @@ static void arm(molt_dev_t* d) {
 
 int molt__dev_start(uv_loop_t* loop, const molt_dev_opts_t* o, molt_dev_t** out, char* err, size_t errlen) {
   molt_dev_t* d = calloc(1, sizeof(*d));
-  if (!d) {
-    snprintf(err, errlen, "out of memory");
-    return MOLT_ENOMEM;
-  }
+  if (!d) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   d->loop = loop;
   int rc = molt__watch_start(loop, o->watch_dir, ".so", o->debounce_ms, on_module_file, d, &d->watch, err, errlen);
   if (rc) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dev.h"
+#include "errmsg.h"
 #include "molt/errno.h"
 #include "runtime.h"
 #include "watch.h"
@@ -189,8 +190,7 @@ int molt__dev_build_start(uv_loop_t* loop, const char* cmd, const char* const* s
   if (!b || !(b->cmd = malloc(len)) || !(b->watches = calloc(nsrc ? nsrc : 1, sizeof(*b->watches)))) {
     if (b) free(b->cmd);
     free(b);
-    snprintf(err, errlen, "out of memory");
-    return MOLT_ENOMEM;
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   }
   snprintf(b->cmd, len, "exec 2>&1\n%s", cmd);
   b->loop = loop;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "molt/errno.h"
 
 #define RETRY_MS 100
@@ -194,11 +195,11 @@ int molt__watch_start(uv_loop_t* loop, const char* dir, const char* suffix, uint
   w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (w->fd < 0) {
     rc = -errno;
-    snprintf(err, errlen, "inotify: %s", strerror(errno));
+    molt__errmsg_set(err, errlen, rc, "inotify: %s", strerror(-rc));
     goto fail_alloc;
   }
   if ((rc = uv_poll_init(loop, &w->poll, w->fd))) {
-    snprintf(err, errlen, "%s: %s", dir, uv_strerror(rc));
+    molt__errmsg_set(err, errlen, rc, "%s: %s", dir, uv_strerror(rc));
     close(w->fd);
     goto fail_alloc;
   }
@@ -212,7 +213,7 @@ int molt__watch_start(uv_loop_t* loop, const char* dir, const char* suffix, uint
   return 0;
 
 fail_alloc:
-  if (rc == MOLT_ENOMEM) snprintf(err, errlen, "out of memory");
+  if (rc == MOLT_ENOMEM) molt__errmsg_set(err, errlen, rc, "out of memory");
   if (w) {
     free(w->dir);
     free(w->suffix);

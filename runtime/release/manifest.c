@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "alloc.h"
+#include "errmsg.h"
 #include "jsonpath.h"
 #include "manifest_steps.h"
 #include "molt/errno.h"
@@ -237,10 +238,8 @@ static int syntax_error(parse_t* c, const char* text, const char* at, const char
       col++;
     }
   }
-  if (c->path.err)
-    snprintf(c->path.err, c->path.errlen, "malformed JSON at line %zu, column %zu%s", line, col,
-             what);
-  return MOLT_EMANIFEST;
+  return molt__errmsg_set(c->path.err, c->path.errlen, MOLT_EMANIFEST,
+                          "malformed JSON at line %zu, column %zu%s", line, col, what);
 }
 
 int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt_manifest_t** out,
@@ -252,10 +251,7 @@ int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt
   int rc;
 
   molt__jsonpath_init(&c.path, err, errlen);
-  if (!text || !out) {
-    if (c.path.err) snprintf(err, errlen, "no manifest text");
-    return MOLT_EINVAL;
-  }
+  if (!text || !out) return molt__errmsg_set(err, errlen, MOLT_EINVAL, "no manifest text");
   /* XXX(manifest): cJSON returns NULL for a failed allocation as for bad
    * text, so out of memory inside it is reported as malformed JSON. */
   root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

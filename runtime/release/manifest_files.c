@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "fs.h"
 #include "manifest.h"
 #include "sha256.h"
@@ -23,7 +24,7 @@ static void err_prefix(char* err, size_t errlen, const char* path) {
 
   if (!err || !errlen) return;
   if (plen >= errlen) {
-    snprintf(err, errlen, "%s", path);
+    molt__errmsg_set(err, errlen, 0, "%s", path);
     return;
   }
   mlen = strnlen(err, errlen - 1);
@@ -42,15 +43,10 @@ int molt__manifest_read(const char* path, bool require_sha256, molt_manifest_t**
   int rc;
 
   rc = molt__fs_read(path, MANIFEST_MAX_BYTES, &text, &len);
-  if (rc == MOLT_EINVAL) {
-    if (err && errlen) snprintf(err, errlen, "%s: not a regular file", path);
-    return rc;
-  }
-  if (rc == MOLT_EMSGSIZE) {
-    if (err && errlen) snprintf(err, errlen, "%s: larger than 16 MiB", path);
-    return MOLT_EMANIFEST;
-  }
-  if (rc) return molt__fs_fail(err, errlen, path, rc);
+  if (rc == MOLT_EINVAL) return molt__errmsg_set(err, errlen, rc, "%s: not a regular file", path);
+  if (rc == MOLT_EMSGSIZE)
+    return molt__errmsg_set(err, errlen, MOLT_EMANIFEST, "%s: larger than 16 MiB", path);
+  if (rc) return molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   rc = molt__manifest_parse(text, len, require_sha256, out, err, errlen);
   if (rc) err_prefix(err, errlen, path);
   free(text);
@@ -75,23 +71,22 @@ static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char*
   struct stat st;
   int fd, rc;
 
-  if (!mod->has_sha256) {
-    if (err && errlen) snprintf(err, errlen, "%s: no sha256 to check against", mod->file);
-    return MOLT_EINVAL;
-  }
+  if (!mod->has_sha256)
+    return molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: no sha256 to check against", mod->file);
   if (asprintf(&full, "%s/%s", rdir, mod->file) < 0)
-    return molt__fs_fail(err, errlen, mod->file, MOLT_ENOMEM);
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: %s", mod->file,
+                            molt_strerror(MOLT_ENOMEM));
   real = realpath(full, NULL);
   if (!real) {
-    rc = molt__fs_fail(err, errlen, mod->file, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", mod->file, molt__errmsg_strerror(rc));
     goto fail_real;
   }
   /* A symlink inside a bundle may point elsewhere in the bundle, never out
    * of it: a bundle is checked and moved as one directory. */
   if (!inside(real, rdir)) {
-    rc = MOLT_EPERM;
-    if (err && errlen)
-      snprintf(err, errlen, "%s: resolves to %s, outside %s", mod->file, real, rdir);
+    rc = molt__errmsg_set(err, errlen, MOLT_EPERM, "%s: resolves to %s, outside %s", mod->file,
+                          real, rdir);
     goto fail_inside;
   }
   /* O_NOFOLLOW: the last component cannot be swapped for a symlink between
@@ -99,29 +94,29 @@ static int verify_one(const molt_manifest_module_t* mod, const char* rdir, char*
    * refused as not a regular file. */
   fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
-    rc = molt__fs_fail(err, errlen, mod->file, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", mod->file, molt__errmsg_strerror(rc));
     goto fail_inside;
   }
   if (fstat(fd, &st) != 0) {
-    rc = molt__fs_fail(err, errlen, mod->file, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", mod->file, molt__errmsg_strerror(rc));
     goto fail_open;
   }
   if (!S_ISREG(st.st_mode)) {
-    rc = MOLT_EINVAL;
-    if (err && errlen) snprintf(err, errlen, "%s: not a regular file", mod->file);
+    rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: not a regular file", mod->file);
     goto fail_open;
   }
   rc = molt__sha256_fd(fd, got);
   if (rc) {
-    molt__fs_fail(err, errlen, mod->file, rc);
+    molt__errmsg_set(err, errlen, rc, "%s: %s", mod->file, molt__errmsg_strerror(rc));
     goto fail_open;
   }
   if (memcmp(got, mod->sha256, sizeof got) != 0) {
-    rc = MOLT_ECHECKSUM;
     molt__sha256_hex(mod->sha256, want);
     molt__sha256_hex(got, got_hex);
-    if (err && errlen)
-      snprintf(err, errlen, "%s: sha256 expected %s, found %s", mod->file, want, got_hex);
+    rc = molt__errmsg_set(err, errlen, MOLT_ECHECKSUM, "%s: sha256 expected %s, found %s",
+                          mod->file, want, got_hex);
   }
 fail_open:
   close(fd);
@@ -139,7 +134,10 @@ int molt__manifest_verify_files(const molt_manifest_t* m, const char* dir, char*
   int rc = 0;
 
   rdir = realpath(dir, NULL);
-  if (!rdir) return molt__fs_fail(err, errlen, dir, -errno);
+  if (!rdir) {
+    rc = -errno;
+    return molt__errmsg_set(err, errlen, rc, "%s: %s", dir, molt__errmsg_strerror(rc));
+  }
   for (i = 0; i < m->nmodules && rc == 0; i++) rc = verify_one(&m->modules[i], rdir, err, errlen);
   free(rdir);
   return rc;

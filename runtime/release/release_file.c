@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "errmsg.h"
 #include "fs.h"
 #include "jsonpath.h"
 #include "molt/errno.h"
@@ -160,11 +161,10 @@ int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char
   root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   while (root && end < text + len && *end && strchr(" \t\r\n", *end)) end++;
   if (!root || end < text + len) {
-    if (c.path.err)
-      snprintf(err, errlen, "malformed JSON at byte %zu of %zu (truncated or corrupt?)",
-               end ? (size_t)(end - text) : (size_t)0, len);
     cJSON_Delete(root);
-    return MOLT_EMANIFEST;
+    return molt__errmsg_set(err, errlen, MOLT_EMANIFEST,
+                            "malformed JSON at byte %zu of %zu (truncated or corrupt?)",
+                            end ? (size_t)(end - text) : (size_t)0, len);
   }
   if ((rc = molt__jsonpath_dupkeys(&c.path, root)) == 0) rc = root_convert(&c, root);
   cJSON_Delete(root);
@@ -219,7 +219,8 @@ int molt__release_file_write(const molt_store_t* s, const char* path, char* err,
   int rc;
 
   cJSON_Delete(root);
-  if (!text) return molt__fs_fail(err, errlen, path, MOLT_ENOMEM);
+  if (!text)
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: %s", path, molt_strerror(MOLT_ENOMEM));
   rc = molt__fs_replace(path, text, strlen(text), 0600, err, errlen);
   cJSON_free(text);
   return rc;

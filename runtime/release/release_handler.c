@@ -69,13 +69,11 @@ static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_
     if (c->p[i].m == m && strcmp(c->p[i].module, module) == 0) return *out = c->p[i].v, 0;
   const molt_manifest_module_t* mod = molt__manifest_module(m, module);
   molt_release_t* rel = release_of(c->store, m);
-  if (!mod || !rel) {
-    snprintf(c->err, c->errlen, "release %s has no module %s", m->version, module);
-    return MOLT_EMANIFEST;
-  }
+  if (!mod || !rel)
+    return molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "release %s has no module %s", m->version, module);
   if (c->np == c->capp) {
     size_t cap = c->capp ? c->capp * 2 : 8;
-    prepared_t* p = realloc(c->p, cap * sizeof(*p));
+    prepared_t* p = molt__realloc(c->p, cap * sizeof(*p));
     if (!p) return molt__errmsg_set(c->err, c->errlen, MOLT_ENOMEM, "%s %s: out of memory", m->version, module);
     c->p = p;
     c->capp = cap;
@@ -86,10 +84,10 @@ static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_
   int rc = molt__code_prepare(path, module, &v, c->err, c->errlen);
   if (rc) return rc;
   if (strcmp(v->vsn, mod->vsn) != 0) {
-    snprintf(c->err, c->errlen, "%s: vsn: release %s says %s, the module says %s", path, m->version, mod->vsn,
-             v->vsn);
+    rc = molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "%s: vsn: release %s says %s, the module says %s", path,
+                          m->version, mod->vsn, v->vsn);
     molt__version_unref(v);
-    return MOLT_EMANIFEST;
+    return rc;
   }
   c->p[c->np++] = (prepared_t){m, module, v};
   *out = v;
@@ -194,7 +192,7 @@ static void purge_dropped(const char* module) {
 }
 
 static const molt_manifest_t** known_manifests(molt_store_t* s) {
-  const molt_manifest_t** known = calloc(s->nreleases ? s->nreleases : 1, sizeof(*known));
+  const molt_manifest_t** known = molt__calloc(s->nreleases ? s->nreleases : 1, sizeof(*known));
   for (size_t i = 0; known && i < s->nreleases; i++) known[i] = s->releases[i]->manifest;
   return known;
 }
@@ -230,9 +228,11 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
 
   molt_release_t* running = molt__store_running(store);
   const molt_manifest_t** known = known_manifests(store);
-  int rc = !running ? MOLT_ENORELEASE : !known ? MOLT_ENOMEM : 0;
-  if (!running) snprintf(err, errlen, "no release is running");
-  else if (!known) snprintf(err, errlen, "out of memory");
+  int rc = 0;
+  if (!running)
+    rc = molt__errmsg_set(err, errlen, MOLT_ENORELEASE, "no release is running");
+  else if (!known)
+    rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   if (rc) goto out;
   rc = molt__plan_new(known, store->nreleases, running->manifest, target, state_vsn_of, &c, &plan, err, errlen);
   if (rc) goto out;
@@ -272,8 +272,9 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
     char undo[512] = "";
     if (apply_changes(&back, NULL, undo, sizeof(undo)) != 0) {
       molt__log("release: undoing the code change failed: %s", undo);
-      size_t len = strlen(err);
-      snprintf(err + len, errlen - len, "; undoing the code change failed too: %s", undo);
+      char why[512];
+      snprintf(why, sizeof(why), "%s", err ? err : "");
+      molt__errmsg_set(err, errlen, rc, "%s; undoing the code change failed too: %s", why, undo);
     }
     goto out;
   }
@@ -289,8 +290,8 @@ out:
   molt__free(removes);
   molt__free(adds);
   for (size_t i = 0; i < c.np; i++) molt__version_unref(c.p[i].v);
-  free(c.p);
-  free(known);
+  molt__free(c.p);
+  molt__free(known);
   molt__plan_free(plan);
   if (rc && out->plan_text) {
     free(out->plan_text);

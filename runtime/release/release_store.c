@@ -229,13 +229,17 @@ static int lock_home(molt_store_t* s, const char* reldir, char* err, size_t errl
   if (asprintf(&path, "%s/.lock", reldir) < 0)
     return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (s->lock_fd < 0)
-    rc = molt__fs_fail(err, errlen, path, -errno);
-  else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
-    rc = errno == EWOULDBLOCK
-             ? molt__errmsg_set(err, errlen, MOLT_EBUSY,
-                                "%s: another process has this home's releases open", reldir)
-             : molt__fs_fail(err, errlen, path, -errno);
+  if (s->lock_fd < 0) {
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
+  } else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    rc = -errno;
+    if (rc == -EWOULDBLOCK)
+      rc = molt__errmsg_set(err, errlen, MOLT_EBUSY,
+                            "%s: another process has this home's releases open", reldir);
+    else
+      molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
+  }
   free(path);
   return rc;
 }
@@ -271,7 +275,7 @@ static int read_file(molt_store_t* s, const char* reldir, char* err, size_t errl
   } else if (rc == MOLT_EINVAL) {
     rc = molt__errmsg_set(err, errlen, MOLT_EMANIFEST, "%s: not a regular file", path);
   } else if (rc) {
-    molt__fs_fail(err, errlen, path, rc);
+    molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   } else {
     rc = molt__release_file_parse(text, len, s, msg, sizeof msg);
     if (rc) molt__errmsg_set(err, errlen, rc, "%s: %s", path, msg);
@@ -310,10 +314,15 @@ static int load_bundles(molt_store_t* s, char* err, size_t errlen) {
 
 static int make_dir(const char* path, char* err, size_t errlen) {
   struct stat st;
+  int rc = 0;
 
-  if (mkdir(path, 0700) != 0 && errno != EEXIST) return molt__fs_fail(err, errlen, path, -errno);
-  if (stat(path, &st) != 0) return molt__fs_fail(err, errlen, path, -errno);
-  if (!S_ISDIR(st.st_mode)) return molt__fs_fail(err, errlen, path, MOLT_ENOTDIR);
+  if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    rc = -errno;
+  else if (stat(path, &st) != 0)
+    rc = -errno;
+  else if (!S_ISDIR(st.st_mode))
+    rc = MOLT_ENOTDIR;
+  if (rc) return molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   return 0;
 }
 
@@ -329,7 +338,8 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
   /* Resolved once: paths handed out stay right if the process chdirs. */
   s->home = realpath(home, NULL);
   if (!s->home) {
-    rc = molt__fs_fail(err, errlen, home, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", home, molt__errmsg_strerror(rc));
     goto fail;
   }
   if (asprintf(&reldir, "%s/" MOLT_RELEASES_DIR, s->home) < 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "errmsg.h"
 #include "fs.h"
 #include "molt/errno.h"
 #include "release_store.h"
@@ -23,8 +24,7 @@
 static atomic_uint unpack_count;
 
 static int nomem(char* err, size_t errlen) {
-  if (err && errlen) snprintf(err, errlen, "out of memory");
-  return MOLT_ENOMEM;
+  return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
 }
 
 /* mkdir -p of the directories of file (a checked relative path) under root. */
@@ -35,7 +35,10 @@ static int make_parents(const char* root, const char* file, char* err, size_t er
   if (asprintf(&path, "%s/%s", root, file) < 0) return nomem(err, errlen);
   for (c = path + strlen(root) + 1; rc == 0 && (c = strchr(c, '/')); *c++ = '/') {
     *c = '\0';
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) rc = molt__fs_fail(err, errlen, path, -errno);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+      rc = -errno;
+      molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
+    }
   }
   free(path);
   return rc;
@@ -68,7 +71,8 @@ static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, 
   char *text = NULL, *path = NULL;
   int fd, rc;
 
-  if ((rc = molt__manifest_print(m, &text))) return molt__fs_fail(err, errlen, "manifest", rc);
+  if ((rc = molt__manifest_print(m, &text)))
+    return molt__errmsg_set(err, errlen, rc, "manifest: %s", molt__errmsg_strerror(rc));
   if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, tmp) < 0) {
     molt__free(text);
     return nomem(err, errlen);
@@ -81,7 +85,7 @@ static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, 
     if (rc == 0 && fsync(fd) != 0) rc = -errno;
     if (close(fd) != 0 && rc == 0) rc = -errno;
   }
-  if (rc) molt__fs_fail(err, errlen, path, rc);
+  if (rc) molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   free(path);
   molt__free(text);
   return rc;
@@ -112,13 +116,13 @@ static int verify_copy(const char* tmp, molt_manifest_t** copy, char* err, size_
     molt__manifest_free(*copy);
     *copy = NULL;
   }
-  if (rc) {
-    if (err && errlen) snprintf(err, errlen, "the copy does not verify: %s", msg);
-    return rc;
-  }
+  if (rc) return molt__errmsg_set(err, errlen, rc, "the copy does not verify: %s", msg);
   sync_error = 0;
   rc = nftw(tmp, sync_dir, 16, FTW_DEPTH | FTW_PHYS);
-  if (rc) return molt__fs_fail(err, errlen, tmp, rc == -1 ? -errno : sync_error);
+  if (rc) {
+    rc = rc == -1 ? -errno : sync_error;
+    return molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
+  }
   return 0;
 }
 
@@ -144,7 +148,8 @@ static int publish(const molt_manifest_t* m, const char* bundle, const char* tmp
   if (!reldir) return nomem(err, errlen);
   *strrchr(reldir, '/') = '\0';
   if (mkdir(tmp, 0700) != 0) {
-    rc = molt__fs_fail(err, errlen, tmp, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
     goto fail_mkdir;
   }
   if ((rc = copy_modules(m, bundle, tmp, err, errlen)) ||
@@ -154,11 +159,12 @@ static int publish(const molt_manifest_t* m, const char* bundle, const char* tmp
    * killed after its rename and before its save. */
   molt__fs_rmrf(final);
   if (rename(tmp, final) != 0) {
-    rc = molt__fs_fail(err, errlen, final, -errno);
+    rc = -errno;
+    molt__errmsg_set(err, errlen, rc, "%s: %s", final, molt__errmsg_strerror(rc));
     goto fail_tmp;
   }
   if ((rc = molt__fs_fsync_path(reldir))) {
-    molt__fs_fail(err, errlen, reldir, rc);
+    molt__errmsg_set(err, errlen, rc, "%s: %s", reldir, molt__errmsg_strerror(rc));
     molt__fs_rmrf(final);
     goto fail_copy;
   }
@@ -235,24 +241,21 @@ int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out
   free(path);
   if (rc) return rc;
   if ((rc = molt__manifest_verify_files(m, bundle, msg, sizeof msg))) {
-    if (err && errlen) snprintf(err, errlen, "%s: %s", bundle, msg);
+    molt__errmsg_set(err, errlen, rc, "%s: %s", bundle, msg);
     goto done;
   }
   if (s->name && strcmp(s->name, m->name) != 0) {
-    rc = MOLT_EINVAL;
-    if (err && errlen)
-      snprintf(err, errlen, "%s: release %s, but this home runs release %s", bundle, m->name,
-               s->name);
+    rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: release %s, but this home runs release %s",
+                          bundle, m->name, s->name);
     goto done;
   }
   if ((known = molt__store_find(s, m->version))) {
     if ((rc = same_content(m, known->manifest, &same))) {
       nomem(err, errlen);
     } else if (!same) {
-      rc = MOLT_EEXIST;
-      if (err && errlen)
-        snprintf(err, errlen, "%s: release %s-%s is already unpacked, with different content",
-                 bundle, m->name, m->version);
+      rc = molt__errmsg_set(err, errlen, MOLT_EEXIST,
+                            "%s: release %s-%s is already unpacked, with different content",
+                            bundle, m->name, m->version);
     } else if (out) {
       *out = known;
     }

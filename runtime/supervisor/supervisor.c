@@ -16,6 +16,7 @@
 #include "actor.h"
 #include "alloc.h"
 #include "args.h"
+#include "errmsg.h"
 #include "log.h"
 #include "runtime.h"
 #include "sup_spec.h"
@@ -82,12 +83,9 @@ static int start_child(sup_t* s, child_t* k, char* err, size_t errlen) {
      * failure is known now, as OTP's start order requires. */
     rc = molt_spawn_opt(c->module, c->args_json, MOLT_SPAWN_LINK | MOLT_SPAWN_ANY, &pid, NULL);
   }
-  if (rc) {
-    if (err)
-      snprintf(err, errlen, "child %s (%s): %s", k->id, c->sup ? "supervisor" : c->module,
-               *sub ? sub : molt_strerror(rc));
-    return rc;
-  }
+  if (rc)
+    return molt__errmsg_set(err, errlen, rc, "child %s (%s): %s", k->id,
+                            c->sup ? "supervisor" : c->module, *sub ? sub : molt_strerror(rc));
   k->pid = pid;
   return 0;
 }
@@ -278,7 +276,8 @@ static int sup_init(const molt_args_t* args, void** state) {
   if ((rc = expand_children(s))) goto fail;
   molt_trap_exit(true);
   if (s->spec->name && (rc = molt_register(s->spec->name))) {
-    snprintf(arg->err, arg->errlen, "supervisor name %s: %s", s->spec->name, molt_strerror(rc));
+    molt__errmsg_set(arg->err, arg->errlen, rc, "supervisor name %s: %s", s->spec->name,
+                     molt_strerror(rc));
     goto fail;
   }
   for (size_t i = 0; i < s->n; i++) {
@@ -294,7 +293,8 @@ fail:
     molt_exit(s->kids[j].pid, MOLT_EXIT_SHUTDOWN);
     molt_exit(s->kids[j].pid, MOLT_EXIT_KILL);
   }
-  if (rc == MOLT_ENOMEM && arg->err && !*arg->err) snprintf(arg->err, arg->errlen, "out of memory");
+  if (rc == MOLT_ENOMEM && arg->err && !*arg->err)
+    molt__errmsg_set(arg->err, arg->errlen, rc, "out of memory");
   free_sup(s);
   return rc;
 }
@@ -362,10 +362,9 @@ static void match_running(sup_t* s, sup_t* next, bool* kept) {
  * here are stopped again and nothing else changed. Only then are the
  * children the spec dropped stopped (terminate runs). */
 static int update_children(sup_t* s, const molt_sup_spec_t* spec, char* err, size_t errlen) {
-  if (s->phase != PHASE_RUNNING) {
-    snprintf(err, errlen, "%s is restarting or shutting down; try again", sup_name(s));
-    return MOLT_EBUSY;
-  }
+  if (s->phase != PHASE_RUNNING)
+    return molt__errmsg_set(err, errlen, MOLT_EBUSY, "%s is restarting or shutting down; try again",
+                            sup_name(s));
   sup_t next = {0};
   bool* kept = molt__calloc(s->n ? s->n : 1, sizeof(bool));
   uint64_t* ring = NULL;
@@ -400,7 +399,7 @@ static int update_children(sup_t* s, const molt_sup_spec_t* spec, char* err, siz
   molt__free(kept);
   return 0;
 fail:
-  if (rc == MOLT_ENOMEM && !*err) snprintf(err, errlen, "out of memory");
+  if (rc == MOLT_ENOMEM && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
   free_kids(next.kids, next.n);
   molt__sup_spec_free(next.spec);
   molt__free(ring);
@@ -418,8 +417,7 @@ typedef struct {
 static void update_call(molt_actor_t* a, void* arg) {
   update_req* r = arg;
   if (!a || a->version != sup_version) {
-    r->rc = MOLT_ESRCH;
-    snprintf(r->err, sizeof(r->err), "no such supervisor");
+    r->rc = molt__errmsg_set(r->err, sizeof(r->err), MOLT_ESRCH, "no such supervisor");
   } else {
     r->rc = update_children(a->state, r->spec, r->err, sizeof(r->err));
   }
@@ -434,9 +432,9 @@ int molt__supervisor_update(molt_pid_t pid, const molt_sup_spec_t* spec, char* e
   if (rc == 0) {
     uv_sem_wait(&r.done); /* the call runs, or is rejected, exactly once */
     rc = r.rc;
-    if (rc && err) snprintf(err, errlen, "%s", r.err);
-  } else if (err) {
-    snprintf(err, errlen, "no such supervisor");
+    if (rc) molt__errmsg_set(err, errlen, rc, "%s", r.err);
+  } else {
+    molt__errmsg_set(err, errlen, rc, "no such supervisor");
   }
   uv_sem_destroy(&r.done);
   return rc;
@@ -466,7 +464,7 @@ int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* e
   char sub[512] = "";
   sup_init_arg arg = {spec, sub, sizeof(sub)};
   int rc = molt__runtime_spawn_version(sup_version, NULL, &arg, pid);
-  if (rc && err) snprintf(err, errlen, "%s", *sub ? sub : molt_strerror(rc));
+  if (rc) molt__errmsg_set(err, errlen, rc, "%s", *sub ? sub : molt_strerror(rc));
   return rc;
 }
 

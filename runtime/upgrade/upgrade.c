@@ -40,6 +40,7 @@
 #include "actor.h"
 #include "alloc.h"
 #include "code_server.h"
+#include "errmsg.h"
 #include "runtime.h"
 #include "sched.h"
 
@@ -361,20 +362,15 @@ out:
  * a version of it, and its old slot can take the current one. */
 static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* err, size_t errlen) {
   for (size_t i = 0; i < n; i++) {
-    if (!c[i].nhops) {
-      snprintf(err, errlen, "%s: no version to change to", c[i].module);
-      return MOLT_EINVAL;
-    }
+    if (!c[i].nhops)
+      return molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: no version to change to", c[i].module);
     for (size_t h = 0; h < c[i].nhops; h++) {
-      if (strcmp(c[i].hops[h].to->name, c[i].module) != 0) {
-        snprintf(err, errlen, "%s: hop %zu is a version of %s", c[i].module, h, c[i].hops[h].to->name);
-        return MOLT_ENAME;
-      }
+      if (strcmp(c[i].hops[h].to->name, c[i].module) != 0)
+        return molt__errmsg_set(err, errlen, MOLT_ENAME, "%s: hop %zu is a version of %s", c[i].module, h,
+                                c[i].hops[h].to->name);
     }
-    if (!(from[i] = molt__code_get_current(c[i].module))) {
-      snprintf(err, errlen, "%s: not loaded", c[i].module);
-      return MOLT_ENOMODULE;
-    }
+    if (!(from[i] = molt__code_get_current(c[i].module)))
+      return molt__errmsg_set(err, errlen, MOLT_ENOMODULE, "%s: not loaded", c[i].module);
     int rc = molt__code_make_room(c[i].module, err, errlen);
     if (rc) return rc;
   }
@@ -560,7 +556,7 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
    * nothing and only drops its reference. */
   while (t->applied < t->started) pthread_cond_wait(&t->cond, &t->lock);
   rc = t->rc;
-  if (rc) snprintf(err, errlen, "%s", t->msg);
+  if (rc) molt__errmsg_set(err, errlen, rc, "%s", t->msg);
   pthread_mutex_unlock(&t->lock);
   if (rc == 0) free_old_states(t);
   return rc;
@@ -569,14 +565,10 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
 int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
                         molt_upgrade_stats_t* stats, char* err, size_t errlen) {
   uint64_t start = molt__now_ns();
-  if (molt__sched_current()) {
-    snprintf(err, errlen, "an upgrade cannot run on a scheduler thread");
-    return MOLT_EPERM;
-  }
-  if (!atomic_load(&molt__rt.running)) {
-    snprintf(err, errlen, "the runtime is not running");
-    return MOLT_ENOTRUNNING;
-  }
+  if (molt__sched_current())
+    return molt__errmsg_set(err, errlen, MOLT_EPERM, "an upgrade cannot run on a scheduler thread");
+  if (!atomic_load(&molt__rt.running))
+    return molt__errmsg_set(err, errlen, MOLT_ENOTRUNNING, "the runtime is not running");
   molt_version_t** from = molt__calloc(n ? n : 1, sizeof(*from));
   molt_version_t** to = molt__calloc(n ? n : 1, sizeof(*to));
   txn_t* t = NULL;
@@ -609,6 +601,6 @@ out:
   molt__free(from);
   molt__free(to);
   if (stats) stats->total_ns = molt__now_ns() - start;
-  if (rc == MOLT_ENOMEM && err && !*err) snprintf(err, errlen, "out of memory");
+  if (rc == MOLT_ENOMEM && err && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
   return rc;
 }
