@@ -32,12 +32,6 @@ int molt__hooks_register(molt__hooks_t* h) {
   return 0;
 }
 
-void molt__hooks_reset(void) {
-  for (unsigned i = 0; i < MOLT__HOOK_KINDS; i++) molt__hooks_by_kind[i] = NULL;
-  for (unsigned i = 0; i < nrooms; i++) rooms[i] = NULL;
-  nrooms = 0;
-}
-
 void molt__hooks_actor_exit(molt_actor_t* a, molt_pid_t pid) {
   for (unsigned i = 0; i < nrooms; i++)
     if (rooms[i]->actor_exit) rooms[i]->actor_exit(a, pid);

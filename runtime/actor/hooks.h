@@ -45,8 +45,6 @@ typedef struct molt__hooks {
  * MOLT_EBUSY (the runtime runs), MOLT_EEXIST (kinds already claimed),
  * MOLT_EINVAL (kinds out of range), MOLT_ENOSPC (too many rooms). */
 int molt__hooks_register(molt__hooks_t* h);
-/* Detach every room's hooks (tests). Only while the runtime is stopped. */
-void molt__hooks_reset(void);
 
 /* The core's side. */
 #define MOLT__HOOK_KINDS 16
