@@ -321,6 +321,9 @@ void molt__actor_run(molt_actor_t* a) {
       if (held) retire(a);
       return;
     }
+    /* The budget bounds messages, not time: a slow handler's backlog ends
+     * the turn when the scheduler is due back at its loop. */
+    if (molt__sched_yield_due(a->sched)) break;
   }
   cur_actor = prev;
   if (parked)

@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "registry.h"
+#include "ticker.h"
 
 molt_runtime_t molt__rt;
 
@@ -71,10 +72,13 @@ int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
     if (rc) goto fail_sched;
   }
   molt__rt.nsched = nsched;
+  if ((rc = molt__ticker_start(err, errlen))) goto fail_ticker;
   molt__code_set_kill_hook(kill_version, NULL);
   atomic_store(&molt__rt.running, 1);
   return 0;
 
+fail_ticker:
+  molt__rt.nsched = 0;
 fail_sched:
   while (started--) molt__sched_stop(&molt__rt.scheds[started]);
   molt__free(molt__rt.scheds);
@@ -84,6 +88,7 @@ fail_sched:
 
 void molt__runtime_stop(void) {
   if (!atomic_exchange(&molt__rt.running, 0)) return;
+  molt__ticker_stop();
   /* Kill on every scheduler while all of them still run, so the exit
    * signals crossing between them land in live loops; repeat for actors
    * whose async init was still queued. */

@@ -170,6 +170,13 @@ void molt__sched_release(molt_sched_t* s) {
  * this sees the push, or the sender sees `sleeping` and wakes the loop. */
 static void run_batch(molt_sched_t* s, uv_idle_t* h) {
   atomic_store(&s->sleeping, false);
+  /* The loop has just run timers and I/O: a yield the ticker asked of the
+   * last batch is done. A posted task is not (the loop runs the idle
+   * handle, this, before it polls the task's wake-up): then the flag stays
+   * and the batch returns after one message. */
+  if (atomic_load_explicit(&s->yield_due, memory_order_relaxed) &&
+      !atomic_load_explicit(&s->tasks_posted, memory_order_relaxed))
+    atomic_store_explicit(&s->yield_due, false, memory_order_relaxed);
   uint64_t polled_ns = molt__now_ns(); /* the loop polled just before this callback */
   int turns = 0;
   for (;;) {
@@ -179,6 +186,11 @@ static void run_batch(molt_sched_t* s, uv_idle_t* h) {
       turns++;
       s->turns++;
       molt__actor_run(a);
+      if (molt__sched_yield_due(s)) {
+        /* To the loop: due timers, I/O, then the tasks (on_wake). */
+        atomic_store_explicit(&s->yield_due, false, memory_order_relaxed);
+        return;
+      }
     }
     if (turns >= TURNS_PER_BATCH) {
       if (poll_due(s, polled_ns)) return; /* poll I/O, run tasks, then more */
@@ -251,6 +263,7 @@ int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg) {
     s->tasks_head = t;
   s->tasks_tail = t;
   atomic_store_explicit(&s->tasks_posted, true, memory_order_relaxed);
+  atomic_store_explicit(&s->yield_due, true, memory_order_relaxed); /* end the turn running now */
   pthread_mutex_unlock(&s->task_lock);
   uv_async_send(&s->wake);
   return 0;

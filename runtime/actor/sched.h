@@ -51,6 +51,10 @@ typedef struct molt_sched {
    * is true. See on_runner. */
   atomic_bool sleeping;
   atomic_bool tasks_posted; /* a task is queued: cut a spin short */
+  /* Set by the ticker (ticker.c) once a millisecond while a batch runs,
+   * and by every post of a task: the turn and the batch end, and the loop
+   * gets its timers, I/O and tasks, whatever the handlers cost. */
+  atomic_bool yield_due;
   /* Who may touch this scheduler's actors (see molt__sched_hold):
    * MOLT__GATE_ACTIVE while its thread runs a batch of turns or its tasks,
    * MOLT__GATE_PARKED in between (blocked in the loop, or about to be), and
@@ -62,6 +66,15 @@ typedef struct molt_sched {
 } molt_sched_t;
 
 enum { MOLT__GATE_PARKED, MOLT__GATE_ACTIVE, MOLT__GATE_HELD };
+
+/* Whether a turn on s should end after the message it just handled: the
+ * ticker says s has been away from its loop for a millisecond, or a task
+ * (an upgrade's freeze, a command) was posted, which sets the flag too.
+ * One relaxed load of a flag other threads write rarely: cheap enough for
+ * every message. */
+static inline bool molt__sched_yield_due(molt_sched_t* s) {
+  return atomic_load_explicit(&s->yield_due, memory_order_relaxed);
+}
 
 /* The calling thread's scheduler, or NULL off the scheduler threads. */
 molt_sched_t* molt__sched_current(void);
