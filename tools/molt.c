@@ -299,6 +299,9 @@ static int cmd_ps(const opts_t* o) {
     }
     int shown = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "actors"));
     if (num(r, "total") > shown) printf("... %d of %.0f shown (--limit N)\n", shown, num(r, "total"));
+    const cJSON* busy;
+    cJSON_ArrayForEach(busy, cJSON_GetObjectItemCaseSensitive(r, "busy_schedulers"))
+      printf("scheduler %.0f is busy in one handler: its actors are not shown\n", busy->valuedouble);
   }
   cJSON_Delete(r);
   return 0;

@@ -6,7 +6,9 @@
  * uv_async wake-up. Not the actor turn itself (actor.c). */
 #include "sched.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -292,6 +294,90 @@ int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg) {
   rc = molt__sched_post(s, run_sync, &c);
   if (rc == 0) uv_sem_wait(&c.done);
   uv_sem_destroy(&c.done);
+  return rc;
+}
+
+/* A call the caller may abandon: the task and the caller share it, and
+ * whoever is last frees it. state moves PENDING -> RUNNING -> DONE on the
+ * scheduler, or PENDING -> CANCELLED by a caller whose deadline passed:
+ * one compare-and-swap decides, so fn runs either completely or never. */
+enum { CALL_PENDING, CALL_RUNNING, CALL_DONE, CALL_CANCELLED };
+
+typedef struct {
+  void (*fn)(void*);
+  void* arg;
+  atomic_int state;
+  atomic_int refs;
+  pthread_mutex_t lock;
+  pthread_cond_t cond; /* CLOCK_MONOTONIC */
+} timed_call;
+
+static void timed_call_unref(timed_call* c) {
+  if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+  pthread_cond_destroy(&c->cond);
+  pthread_mutex_destroy(&c->lock);
+  molt__free(c);
+}
+
+static void run_timed(void* p) {
+  timed_call* c = p;
+  int pending = CALL_PENDING;
+  if (atomic_compare_exchange_strong(&c->state, &pending, CALL_RUNNING)) {
+    c->fn(c->arg);
+    pthread_mutex_lock(&c->lock);
+    atomic_store(&c->state, CALL_DONE);
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+  }
+  timed_call_unref(c);
+}
+
+static struct timespec deadline_in(uint32_t ms) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  uint64_t at = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec + (uint64_t)ms * 1000000ull;
+  return (struct timespec){.tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull)};
+}
+
+int molt__sched_call_within(molt_sched_t* s, void (*fn)(void*), void* arg, uint32_t timeout_ms) {
+  if (current == s) {
+    fn(arg);
+    return 0;
+  }
+  timed_call* c = molt__calloc(1, sizeof(*c));
+  if (!c) return MOLT_ENOMEM;
+  c->fn = fn;
+  c->arg = arg;
+  atomic_init(&c->state, CALL_PENDING);
+  atomic_init(&c->refs, 2);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->cond, &attr);
+  pthread_condattr_destroy(&attr);
+  int rc = molt__sched_post(s, run_timed, c);
+  if (rc) {
+    atomic_store(&c->refs, 1);
+    timed_call_unref(c);
+    return rc;
+  }
+  struct timespec until = deadline_in(timeout_ms);
+  pthread_mutex_lock(&c->lock);
+  while (atomic_load(&c->state) != CALL_DONE) {
+    if (atomic_load(&c->state) == CALL_PENDING &&
+        pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT) {
+      int pending = CALL_PENDING;
+      if (atomic_compare_exchange_strong(&c->state, &pending, CALL_CANCELLED)) {
+        rc = MOLT_ETIMEDOUT;
+        break;
+      }
+    } else if (atomic_load(&c->state) == CALL_RUNNING) {
+      pthread_cond_wait(&c->cond, &c->lock); /* begun: fn reads arg, so wait it out */
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  timed_call_unref(c);
   return rc;
 }
 

@@ -89,6 +89,13 @@ int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg);
  * caller is s; never from another scheduler thread (it could deadlock). */
 int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg);
 
+/* As molt__sched_call, but give up after timeout_ms if s has not begun
+ * fn by then (a handler that never returns keeps its scheduler from its
+ * tasks): MOLT_ETIMEDOUT, and fn is cancelled, never run later, so arg may
+ * go with the caller's stack. Once fn has begun, waits for it to return.
+ * What the control plane uses, so that no busy actor wedges it. */
+int molt__sched_call_within(molt_sched_t* s, void (*fn)(void*), void* arg, uint32_t timeout_ms);
+
 /* Claim a parked scheduler's actors for the calling thread (an upgrade
  * that needs every actor between two messages): true if s was parked, and
  * then, until molt__sched_release(s), its thread runs no actor turn and no

@@ -15,6 +15,11 @@
 #include "sched.h"
 
 #define PS_DEFAULT_LIMIT 1000
+/* How long ps waits for each scheduler to begin its scan. A scheduler
+ * reaches its tasks within about one handler call (actor/ticker.c); one
+ * that does not is running a handler that has not returned for this long,
+ * and ps answers without its actors rather than wedge the control plane. */
+#define PS_SCHED_TIMEOUT_MS 500
 
 static const char* status_name(uint8_t st) {
   switch (st) {
@@ -66,10 +71,16 @@ void molt__cmd_ps(molt_control_req_t* req, molt_container_state_t* st, const cJS
   const cJSON* l = cJSON_GetObjectItemCaseSensitive(args, "limit");
   ps_ctx p = {cJSON_CreateArray(), cJSON_IsString(m) ? m->valuestring : NULL, 0,
               cJSON_IsNumber(l) && l->valuedouble >= 0 ? (unsigned long)l->valuedouble : PS_DEFAULT_LIMIT};
-  for (unsigned i = 0; i < molt__rt.nsched; i++) molt__sched_call(&molt__rt.scheds[i], ps_sched, &p);
+  cJSON* busy = cJSON_CreateArray();
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (molt__sched_call_within(&molt__rt.scheds[i], ps_sched, &p, PS_SCHED_TIMEOUT_MS) != 0)
+      cJSON_AddItemToArray(busy, cJSON_CreateNumber(i));
   cJSON* r = cJSON_CreateObject();
   cJSON_AddNumberToObject(r, "total", (double)p.total);
   cJSON_AddItemToObject(r, "actors", p.arr);
+  /* Schedulers whose actors are missing: busy in one handler for longer
+   * than PS_SCHED_TIMEOUT_MS (or out of memory). */
+  cJSON_AddItemToObject(r, "busy_schedulers", busy);
   molt__control_reply(req, r);
 }
 

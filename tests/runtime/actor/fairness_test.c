@@ -81,9 +81,10 @@ Test(fairness, a_posted_task_waits_about_one_handler_not_the_backlog) {
   int left = BACKLOG - atomic_load(&handled);
   cr_log_info("posted task with a %d us-handler backlog (%d left): worst wait %.2f ms over 20", HANDLER_US,
               left, worst / 1e6);
-  /* About one handler plus a tick; generous for a loaded CI machine, and
+  /* About one handler plus a tick when the machine is quiet; the bound is
+   * generous for a loaded CI machine (a sanitizer build, other tests) and
    * still far below the backlog's seconds. */
-  cr_assert_lt(worst, 50 * 1000000ull, "a posted task waited %.1f ms behind the backlog", worst / 1e6);
+  cr_assert_lt(worst, 250 * 1000000ull, "a posted task waited %.1f ms behind the backlog", worst / 1e6);
   cr_assert_gt(left, 1000, "the backlog must still be there for the measure to mean anything");
 }
 
@@ -102,6 +103,37 @@ Test(fairness, a_timer_fires_on_time_behind_a_backlog) {
   cr_log_info("a %d ms timer armed behind a %d us-handler backlog (%d left) fired after %lld ms", TIMER_MS,
               HANDLER_US, left, after_ms);
   cr_assert_geq(after_ms, TIMER_MS);
-  cr_assert_lt(after_ms, TIMER_MS + 50, "a %d ms timer came %lld ms late", TIMER_MS, after_ms - TIMER_MS);
+  /* As above: a few ms when quiet, generous for a loaded machine. */
+  cr_assert_lt(after_ms, TIMER_MS + 250, "a %d ms timer came %lld ms late", TIMER_MS, after_ms - TIMER_MS);
   cr_assert_gt(left, 1000, "the backlog must still be there for the measure to mean anything");
+}
+
+static atomic_int ran_late;
+static void mark(void* arg) { atomic_fetch_add(&ran_late, 1); }
+
+/* A handler that never returns within the deadline: the caller gets
+ * MOLT_ETIMEDOUT at the deadline, and the call is cancelled, not run once
+ * the handler is done. What keeps `molt ps` from wedging the control plane. */
+Test(fairness, a_call_with_a_deadline_gives_up_and_never_runs_later) {
+  molt_pid_t busy = rt_spawn("slow", NULL);
+  fill(busy, 1);
+  /* One handler of 200 us is too short to matter: make it a long one. */
+  for (int i = 0; i < 3000; i++) cr_assert_eq(rt_send(busy, TAG_WORK, NULL, 0), 0);
+  while (atomic_load(&handled) < 1) spin_us(100);
+  uint64_t t0 = molt__now_ns();
+  int rc = molt__sched_call_within(&molt__rt.scheds[0], mark, NULL, 0);
+  uint64_t took = molt__now_ns() - t0;
+  /* With no time to wait, the scheduler (mid-handler) cannot have begun. */
+  if (rc == MOLT_ETIMEDOUT) {
+    cr_assert_lt(took, 50 * 1000000ull);
+    probe_barrier(busy);
+    cr_assert_eq(molt__sched_call(&molt__rt.scheds[0], noop, NULL), 0);
+    cr_assert_eq(atomic_load(&ran_late), 0, "a cancelled call ran later");
+  } else {
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(atomic_load(&ran_late), 1);
+  }
+  /* With time to wait, it runs (within about one handler). */
+  cr_assert_eq(molt__sched_call_within(&molt__rt.scheds[0], mark, NULL, 5000), 0);
+  cr_assert_geq(atomic_load(&ran_late), 1);
 }
