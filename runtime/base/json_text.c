@@ -142,16 +142,22 @@ static size_t put_utf8(char* out, size_t o, size_t cap, unsigned long cp) {
   return o + n;
 }
 
+static size_t put_byte(char* out, size_t o, size_t cap, char c) {
+  if (o + 1 >= cap) return o;
+  out[o] = c;
+  return o + 1;
+}
+
 /* One escape at raw[*k] (its backslash) decoded into out; *k moves past it.
  * Bad escapes are cJSON's to refuse: here they are shown as they are. */
 static size_t unescape(const char* raw, size_t n, size_t* k, char* out, size_t o, size_t cap) {
   static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-  const char* e = *k + 1 < n ? strchr(from, raw[*k + 1]) : NULL;
+  const char* e = *k + 1 < n && raw[*k + 1] ? strchr(from, raw[*k + 1]) : NULL;
   long cp, lo;
 
-  if (e && *e) {
+  if (e) {
     *k += 2;
-    return o + 1 < cap ? (out[o] = to[e - from], o + 1) : o;
+    return put_byte(out, o, cap, to[e - from]);
   }
   if (*k + 1 < n && raw[*k + 1] == 'u' && (cp = hex4(raw + *k + 2, n - *k - 2)) >= 0) {
     *k += 6;
@@ -164,7 +170,7 @@ static size_t unescape(const char* raw, size_t n, size_t* k, char* out, size_t o
     return put_utf8(out, o, cap, (unsigned long)cp);
   }
   *k += 1;
-  return o + 1 < cap ? (out[o] = '\\', o + 1) : o;
+  return put_byte(out, o, cap, '\\');
 }
 
 /* A recorded key holds no NUL (the scan stops at the first), so its

@@ -13,6 +13,7 @@
 
 #include "errmsg.h"
 #include "json_text.h"
+#include "jsonpath.h"
 #include "molt/errno.h"
 
 /* A line may carry MOLT_CONTROL_MAX_REQUEST bytes of JSON plus "\r\n"; the
@@ -246,8 +247,12 @@ int molt__control_request_parse(const char* line, size_t n, cJSON** root, const 
   for (const cJSON* item = r->child; item; item = item->next) {
     bool is_cmd = strcmp(item->string, "cmd") == 0;
     if (!is_cmd && strcmp(item->string, "args") != 0) {
+      /* Quoted: a key may hold a newline ("\n" decoded) or any control
+       * byte, and the reason must stay one line. */
+      char quoted[80];
+      molt__jsonpath_quote(item->string, quoted, sizeof quoted);
       molt__errmsg_set(why, whylen, MOLT_EBADREQ,
-                       "unknown key \"%.40s\" (a request has \"cmd\" and \"args\")", item->string);
+                       "unknown key %s (a request has \"cmd\" and \"args\")", quoted);
       goto bad;
     }
     /* cJSON keeps both copies of a repeated key; which one we served would
