@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 
 #include "errmsg.h"
+#include "json_text.h"
+#include "jsonpath.h"
 #include "molt/errno.h"
 
 /* A line may carry MOLT_CONTROL_MAX_REQUEST bytes of JSON plus "\r\n"; the
@@ -221,17 +223,18 @@ static void conn_read_start(conn_t* conn) {
   conn->reading = true;
 }
 
-/* Check one line; on success *root owns the tree *cmd and *args point into.
- * The message names what is wrong, for the EBADREQ reply. */
-static int request_parse(char* line, size_t n, cJSON** root, const char** cmd, const cJSON** args,
-                         char* why, size_t whylen) {
+/* The message names what is wrong, for the EBADREQ reply. */
+int molt__control_request_parse(const char* line, size_t n, cJSON** root, const char** cmd,
+                                const cJSON** args, char* why, size_t whylen) {
   *root = NULL;
   *cmd = NULL;
   *args = NULL;
   if (n == 0) return molt__errmsg_set(why, whylen, MOLT_EBADREQ, "empty request line");
-  /* cJSON would stop at a NUL and take what precedes it for the request. */
-  if (memchr(line, '\0', n))
-    return molt__errmsg_set(why, whylen, MOLT_EBADREQ, "request contains a NUL byte");
+  /* cJSON would stop at a raw NUL and take what precedes it for the
+   * request, and decodes \u0000 into a string that ends there: "stop\u0000x"
+   * would be served as stop. Before parsing, so nothing cut is ever read. */
+  int rc = molt__json_text_refuse_nul(line, n, MOLT_EBADREQ, why, whylen);
+  if (rc) return rc;
   const char* end = NULL;
   cJSON* r = cJSON_ParseWithOpts(line, &end, 1);
   if (!r)
@@ -244,8 +247,12 @@ static int request_parse(char* line, size_t n, cJSON** root, const char** cmd, c
   for (const cJSON* item = r->child; item; item = item->next) {
     bool is_cmd = strcmp(item->string, "cmd") == 0;
     if (!is_cmd && strcmp(item->string, "args") != 0) {
+      /* Quoted: a key may hold a newline ("\n" decoded) or any control
+       * byte, and the reason must stay one line. */
+      char quoted[80];
+      molt__jsonpath_quote(item->string, quoted, sizeof quoted);
       molt__errmsg_set(why, whylen, MOLT_EBADREQ,
-                       "unknown key \"%.40s\" (a request has \"cmd\" and \"args\")", item->string);
+                       "unknown key %s (a request has \"cmd\" and \"args\")", quoted);
       goto bad;
     }
     /* cJSON keeps both copies of a repeated key; which one we served would
@@ -286,7 +293,7 @@ static void conn_serve(conn_t* conn, char* line, size_t n) {
   cJSON* root;
   const char* cmd;
   const cJSON* args;
-  int rc = request_parse(line, n, &root, &cmd, &args, why, sizeof why);
+  int rc = molt__control_request_parse(line, n, &root, &cmd, &args, why, sizeof why);
   molt_control_req_t* req = rc == 0 ? malloc(sizeof *req) : NULL;
   if (!req) {
     cJSON_Delete(root);

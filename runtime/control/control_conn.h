@@ -32,4 +32,14 @@ int molt__control_conn_accept(uv_stream_t* listener, molt__control_conf_t* conf)
  * thread. */
 void molt__control_conn_close(uv_handle_t* h);
 
+/* Check one request line, line[0, n) with line[n] == '\0' (the framing
+ * has cut the newline off): a JSON object with a string "cmd" and an
+ * optional object "args", nothing else, no key twice, and no NUL anywhere
+ * (raw, or a \u0000 escape that would cut a string short). On success *root
+ * owns the tree that *cmd and *args point into (freed with cJSON_Delete);
+ * on failure all three are NULL and MOLT_EBADREQ comes with the reason in
+ * why. Any thread; exposed for the fuzz target. */
+int molt__control_request_parse(const char* line, size_t n, cJSON** root, const char** cmd,
+                                const cJSON** args, char* why, size_t whylen);
+
 #endif

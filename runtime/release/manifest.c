@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "errmsg.h"
+#include "json_text.h"
 #include "jsonpath.h"
 #include "manifest_steps.h"
 #include "molt/errno.h"
@@ -263,6 +264,10 @@ int molt__manifest_parse(const char* text, size_t len, bool require_sha256, molt
     rc = syntax_error(&c, text, end, ": unexpected text after the end");
     goto fail_json;
   }
+  /* A "\u0000" in a name, version or file path would reach us as a string
+   * cut short there ("a.so\u0000b" names a.so), and keys that differ only
+   * after one would look like duplicates: refused first, with its path. */
+  if ((rc = molt__json_text_refuse_nul(text, len, MOLT_EMANIFEST, err, errlen))) goto fail_json;
   if ((rc = molt__jsonpath_dupkeys(&c.path, root))) goto fail_json;
   m = molt__calloc(1, sizeof *m);
   if (!m) {

@@ -9,6 +9,7 @@
 
 #include "errmsg.h"
 #include "fs.h"
+#include "json_text.h"
 #include "jsonpath.h"
 #include "molt/errno.h"
 #include "release_store.h"
@@ -166,7 +167,10 @@ int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char
                             "malformed JSON at byte %zu of %zu (truncated or corrupt?)",
                             end ? (size_t)(end - text) : (size_t)0, len);
   }
-  if ((rc = molt__jsonpath_dupkeys(&c.path, root)) == 0) rc = root_convert(&c, root);
+  /* A version or directory cut short at a "\u0000" would name another
+   * release than the one written. */
+  rc = molt__json_text_refuse_nul(text, len, MOLT_EMANIFEST, err, errlen);
+  if (rc == 0 && (rc = molt__jsonpath_dupkeys(&c.path, root)) == 0) rc = root_convert(&c, root);
   cJSON_Delete(root);
   return rc;
 }

@@ -361,6 +361,40 @@ Test(control, ebadreq_message_says_what_is_wrong, .init = setup, .fini = teardow
   close(fd);
 }
 
+/* The reason is one line whatever the key holds: a decoded "\n" in an
+ * unknown key is shown escaped. (Found by tests/fuzz/control_fuzz.c.) */
+Test(control, ebadreq_message_is_one_line_for_a_key_holding_a_newline, .init = setup,
+     .fini = teardown) {
+  int fd = raw_connect();
+  raw_puts(fd, "{\"cmd\":\"echo\",\"bo\\ngus\":true}\n");
+  char* line = raw_line(fd, 5000);
+  cJSON* r = cJSON_Parse(line);
+  const char* msg = cJSON_GetObjectItem(r, "message")->valuestring;
+  cr_expect_null(strchr(msg, '\n'), "%s", line);
+  cr_expect(strstr(msg, "unknown key \"bo\\x0agus\""), "%s", line);
+  cJSON_Delete(r);
+  free(line);
+  close(fd);
+}
+
+/* A \u0000 would cut the command short ("echo\u0000x" read as echo):
+ * refused with the path of the string. */
+Test(control, a_nul_escape_in_a_request_is_refused, .init = setup, .fini = teardown) {
+  int fd = raw_connect();
+  raw_puts(fd, "{\"cmd\":\"echo\\u0000x\"}\n");
+  char* line = raw_line(fd, 5000);
+  cJSON* r = cJSON_Parse(line);
+  cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "error")), "served: %s", line);
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "error")->valuestring, "EBADREQ", "%s", line);
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "message")->valuestring,
+                   "cmd: string contains a NUL character (at byte offset 12)", "%s", line);
+  cJSON_Delete(r);
+  free(line);
+  exchange(fd, "{\"cmd\":\"echo\",\"args\":{\"still\":\"open\"}}\n",
+           "{\"ok\":true,\"result\":{\"still\":\"open\"}}");
+  close(fd);
+}
+
 Test(control, pipelined_requests_are_answered_in_order, .init = setup, .fini = teardown) {
   int fd = raw_connect();
   raw_puts(fd,

@@ -384,6 +384,59 @@ Test(manifest, file_paths_that_escape_or_are_ambiguous) {
          "modules[1].file: path \"modules/\\x09driver.so\" contains a control character");
 }
 
+/* cJSON decodes "\u0000" into a C string that ends there: "a.so\u0000b"
+ * would name a.so, and a name or version would be cut as silently. Every
+ * string is refused with its path, keys and child args included. */
+Test(manifest, nul_in_any_string_is_refused_with_its_path) {
+  refuse(edit("'modules/counter-1.0.0.so'", "'modules/counter-1.0.0.so\\u0000../../evil.so'"),
+         "modules[0].file: string contains a NUL character (at byte offset ");
+  refuse(edit("{'name': 'driver'", "{'name': 'driver\\u0000x'"),
+         "modules[1].name: string contains a NUL character");
+  refuse(edit("'version': '1.0.0'", "'version': '1.0.0\\u0000'"),
+         "version: string contains a NUL character");
+  refuse(edit("'target': 'counter'", "'target': 'coun\\u0000ter'"),
+         "supervisor.children[1].args.target: string contains a NUL character");
+  /* Two keys equal up to a NUL are not reported as duplicates. */
+  refuse(edit("'interval_ms': 10", "'interval_ms': 10, 'interval_ms\\u0000x': 1"),
+         "supervisor.children[1].args: key contains a NUL character");
+  /* An escaped backslash before u0000 is text, not a NUL: the path is
+   * refused for its backslash instead. */
+  refuse(edit("'modules/driver-1.0.0.so'", "'modules/driver\\\\u0000.so'"),
+         "modules[1].file: path \"modules/driver\\\\u0000.so\" contains a backslash");
+}
+
+/* VALID (n bytes, unterminated copy) with byte delta of the one
+ * occurrence of near made a raw NUL: refused starting with want. */
+static void refuse_raw_nul(const char* near, size_t delta, const char* want) {
+  char* text = sq(VALID);
+  char* f = sq(near);
+  size_t n = strlen(text);
+  char* p = strstr(text, f);
+  char* exact = malloc(n);
+  molt_manifest_t* m = NULL;
+  char err[512] = "";
+
+  cr_assert_not_null(p, "%s", near);
+  p[delta] = '\0';
+  memcpy(exact, text, n);
+  cr_assert_eq(molt__manifest_parse(exact, n, true, &m, err, sizeof err), MOLT_EMANIFEST, "%s",
+               err);
+  cr_expect_eq(strncmp(err, want, strlen(want)), 0, "message \"%s\" does not start \"%s\"", err,
+               want);
+  cr_expect_null(m);
+  free(exact);
+  free(f);
+  free(text);
+}
+
+/* A raw NUL byte: inside a string cJSON copies it (and the C string ends
+ * there); between tokens it skips it as blank. Both refused. */
+Test(manifest, raw_nul_bytes_are_refused) {
+  refuse_raw_nul("counter-1.0.0.so", 7,
+                 "modules[0].file: string contains a NUL character (at byte offset ");
+  refuse_raw_nul("'version': '1.0.0'", 10, "version: NUL byte in the JSON text (at byte offset ");
+}
+
 Test(manifest, bad_names_and_versions) {
   refuse(edit("'name': 'demo'", "'name': 'Demo!'"), "name: expected a release name of [a-z0-9_-]");
   refuse(edit("'name': 'demo'", "'name': ''"), "name: expected a release name");

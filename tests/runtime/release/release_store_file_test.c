@@ -102,12 +102,21 @@ Test(release_file, nul_bytes) {
   *strchr(text, ',') = '\0';
   cr_assert_eq(tu_write_file(file, text, strlen(good)), 0);
   refused(MOLT_EMANIFEST, "malformed JSON at byte");
-  /* Inside a key: the key reads as "", which is no key of ours. */
+  /* Inside a key: cJSON would read it as "", refused before that. */
   strcpy(text, good);
   *strstr(text, "permanent_seq") = '\0';
   cr_assert_eq(tu_write_file(file, text, strlen(good)), 0);
-  refused(MOLT_EMANIFEST, "releases[0]: unknown key \"\"");
+  refused(MOLT_EMANIFEST, "releases[0]: key contains a NUL character (at byte offset");
   free(text);
+}
+
+/* A "\u0000" would cut a version or directory short: the release read
+ * back would not be the one written. */
+Test(release_file, escaped_nul_in_a_string) {
+  corrupt("\"releases/demo-1.1.0\"", "\"releases/demo-1.1.0\\u0000/../../x\"",
+          "releases[1].dir: string contains a NUL character (at byte offset");
+  corrupt("\"version\":\t\"1.0.0\"", "\"version\":\t\"1.0.0\\u0000\"",
+          "releases[0].version: string contains a NUL character");
 }
 
 Test(release_file, unknown_missing_and_duplicate_keys) {
