@@ -1,7 +1,8 @@
 /* molt.c: the molt command: `molt run` hosts a container in this process;
  * every other verb is a client of a running container's control socket.
- * Every verb takes --home and --json, and fails with one line on stderr
- * and a non-zero exit status. */
+ * Each verb takes only its own options (cli_verbs.c), and fails with one
+ * line on stderr and a non-zero exit status: 2 for a bad command line,
+ * refused before anything is sent, 1 for anything else. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,70 +12,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alloc.h"
+#include "cli_args.h"
 #include "container.h"
 #include "control.h"
 #include "molt/errno.h"
 #include "new_module.h"
+#include "proc_exit.h"
 #include "runtime.h"
 
 #define CALL_TIMEOUT_MS 30000
-#define STOP_WAIT_MS 30000
+/* The container's own stop is bounded by a job still running (30 s), the
+ * release tree (10 s) and stray actors (5 s): wait past all of them. */
+#define STOP_WAIT_MS 60000
 
-typedef struct opts {
-  const char* home;
-  const char* release;
-  const char* module;
-  const char* extra;
-  const char* modules[64]; /* every --module, in order (molt dev) */
-  int nmodules;
-  const char* watch;
-  const char* build;
-  const char* srcs[16];
-  int nsrcs;
-  long debounce_ms;
-  unsigned schedulers;
-  long limit;
-  bool json;
-  bool hard;
-  bool down;
-  bool check;
-  const char* pos[4]; /* positional arguments after the command */
-  int npos;
-} opts_t;
-
-static void usage(FILE* f) {
-  fputs(
-      "usage: molt <command> [options]\n"
-      "\n"
-      "commands:\n"
-      "  run     [--release BUNDLE_DIR] [--schedulers N]  run a container in the foreground: the\n"
-      "          home's permanent release (--release is unpacked, and made permanent if none is)\n"
-      "  dev     [--release BUNDLE_DIR | --module FILE.so ...] [--watch DIR] [--build CMD --src DIR ...]\n"
-      "          [--debounce MS]   run a container that loads every rebuilt module as a new revision\n"
-      "          (state kept): DIR (default build/modules) is watched; with --build, a change under\n"
-      "          --src runs CMD first. --module runs one actor of each file instead of a release\n"
-      "  new-module NAME [DIR]           scaffold a module in DIR/NAME (default DIR: modules):\n"
-      "          source, CMakeLists.txt and a Criterion test\n"
-      "  status  show the running release, uptime, schedulers, actors and modules\n"
-      "  stop    stop the container cleanly (every actor's terminate runs)\n"
-      "  load    FILE.so [--extra STR] [--down]   load a module version as a transaction (soft\n"
-      "          load, or code_change on every actor when its state layout changed; --down\n"
-      "          goes back to an older layout through the running version's code_change)\n"
-      "  purge   MODULE [--hard]         drop a module's old version (--hard kills its actors)\n"
-      "  ps      [--module NAME] [--limit N]   list actors\n"
-      "  unpack  BUNDLE_DIR              verify a release bundle and copy it into the home\n"
-      "  releases                        every known release and its state\n"
-      "  upgrade VSN [--check]           move to release VSN as one transaction (up or down);\n"
-      "          --check only prints the steps\n"
-      "  commit                          make the current release permanent\n"
-      "  rollback                        back to the previous permanent release\n"
-      "  inspect PID|NAME                show one actor and its state\n"
-      "\n"
-      "options for every command:\n"
-      "  --home DIR   the container's home (default: $MOLT_HOME, else ./molt-home)\n"
-      "  --json       machine-readable output\n",
-      f);
-}
+typedef cli_opts_t opts_t;
 
 static int fail(const char* fmt, const char* a, const char* b) {
   fprintf(stderr, "molt: ");
@@ -83,67 +35,17 @@ static int fail(const char* fmt, const char* a, const char* b) {
   return 1;
 }
 
-static int parse(int argc, char** argv, opts_t* o) {
-  const char* env = getenv("MOLT_HOME");
-  o->home = env && *env ? env : "./molt-home";
-  for (int i = 2; i < argc; i++) {
-    const char* a = argv[i];
-    bool has_val = i + 1 < argc;
-    if (strcmp(a, "--json") == 0) {
-      o->json = true;
-    } else if (strcmp(a, "--home") == 0 && has_val) {
-      o->home = argv[++i];
-    } else if (strcmp(a, "--release") == 0 && has_val) {
-      o->release = argv[++i];
-    } else if (strcmp(a, "--hard") == 0) {
-      o->hard = true;
-    } else if (strcmp(a, "--down") == 0) {
-      o->down = true;
-    } else if (strcmp(a, "--check") == 0) {
-      o->check = true;
-    } else if (strcmp(a, "--module") == 0 && has_val) {
-      o->module = argv[++i];
-      if (o->nmodules == 64) return fail("--module: at most %s%s", "64", "");
-      o->modules[o->nmodules++] = o->module;
-    } else if (strcmp(a, "--watch") == 0 && has_val) {
-      o->watch = argv[++i];
-    } else if (strcmp(a, "--build") == 0 && has_val) {
-      o->build = argv[++i];
-    } else if (strcmp(a, "--src") == 0 && has_val) {
-      if (o->nsrcs == 16) return fail("--src: at most %s%s", "16", "");
-      o->srcs[o->nsrcs++] = argv[++i];
-    } else if (strcmp(a, "--debounce") == 0 && has_val) {
-      char* end;
-      o->debounce_ms = strtol(argv[++i], &end, 10);
-      if (*end || o->debounce_ms < 0 || o->debounce_ms > 60000)
-        return fail("--debounce: expected 0..60000 ms, found \"%s\"%s", argv[i], "");
-    } else if (strcmp(a, "--extra") == 0 && has_val) {
-      o->extra = argv[++i];
-    } else if (strcmp(a, "--limit") == 0 && has_val) {
-      char* end;
-      o->limit = strtol(argv[++i], &end, 10);
-      if (*end || o->limit < 0) return fail("--limit: expected a count, found \"%s\"%s", argv[i], "");
-    } else if (a[0] != '-' && o->npos < 4) {
-      o->pos[o->npos++] = a;
-    } else if (strcmp(a, "--schedulers") == 0 && has_val) {
-      char* end;
-      long n = strtol(argv[++i], &end, 10);
-      if (*end || n < 1 || n > 1024) return fail("--schedulers: expected 1..1024, found \"%s\"%s", argv[i], "");
-      o->schedulers = (unsigned)n;
-    } else {
-      return fail("%s: unknown option or missing value for \"%s\" (see molt --help)", argv[1], a);
-    }
-  }
-  return 0;
-}
-
 /* One request (args may be NULL; consumed); on failure prints the one-line
- * reason (JSON with --json). */
-static int call_args(const opts_t* o, const char* cmd, cJSON* args, cJSON** result) {
+ * reason (JSON with --json), as verb's. */
+static int call_as(const opts_t* o, const char* verb, const char* cmd, cJSON* args, cJSON** result) {
   char err[1024] = "";
   int rc = molt__control_call(o->home, cmd, args, CALL_TIMEOUT_MS, result, err, sizeof(err));
   cJSON_Delete(args);
   if (rc == 0) return 0;
+  /* The client's own "nothing listens" (a container's reply may carry the
+   * same code for its runtime): say where we looked and why there. */
+  if (rc == MOLT_ENOTRUNNING && strncmp(err, "no container is running", 23) == 0)
+    cli_not_running(o, err, sizeof(err));
   if (o->json) {
     cJSON* e = cJSON_CreateObject();
     cJSON_AddBoolToObject(e, "ok", false);
@@ -154,9 +56,13 @@ static int call_args(const opts_t* o, const char* cmd, cJSON* args, cJSON** resu
     cJSON_free(s);
     cJSON_Delete(e);
   } else {
-    fprintf(stderr, "molt %s: %s\n", cmd, *err ? err : molt_strerror(rc));
+    fprintf(stderr, "molt %s: %s\n", verb, *err ? err : molt_strerror(rc));
   }
   return 1;
+}
+
+static int call_args(const opts_t* o, const char* cmd, cJSON* args, cJSON** result) {
+  return call_as(o, cmd, cmd, args, result);
 }
 
 static int call(const opts_t* o, const char* cmd, cJSON** result) { return call_args(o, cmd, NULL, result); }
@@ -211,33 +117,44 @@ static int cmd_status(const opts_t* o) {
   return 0;
 }
 
+/* The stop reply leaves before the container has exited. Its pid, read
+ * from a status reply and watched before the stop request is sent (so a
+ * reused pid cannot be mistaken for it), tells when it is gone. */
 static int cmd_stop(const opts_t* o) {
   cJSON* r = NULL;
-  if (call(o, "stop", &r)) return 1;
+  if (call_as(o, "stop", "status", NULL, &r)) return 1;
+  pid_t pid = (pid_t)num(r, "os_pid");
   cJSON_Delete(r);
-  /* The reply comes before the container is down: wait for its socket to
-   * go, so that `molt stop` returning means stopped. */
-  for (int waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-    if (molt__control_call(o->home, "status", NULL, 1000, NULL, NULL, 0) == MOLT_ENOTRUNNING) {
-      if (o->json)
-        printf("{\"stopped\":true}\n");
-      else
-        printf("stopped\n");
-      return 0;
-    }
-    usleep(10000);
+  if (pid <= 0) return fail("stop: the container's status names no os_pid to wait for%s%s", "", "");
+  proc_exit_t w;
+  proc_exit_watch(&w, pid);
+  if (call(o, "stop", &r)) {
+    proc_exit_close(&w);
+    return 1;
   }
-  return fail("stop: the container in %s did not stop within %s", o->home, "30 s");
-}
-
-static int need_pos(const opts_t* o, const char* cmd, const char* what) {
-  if (o->npos == 1) return 0;
-  fprintf(stderr, "molt %s: expected %s (see molt --help)\n", cmd, what);
-  return 2;
+  pid_t replied = (pid_t)num(r, "os_pid");
+  if (replied > 0 && replied != pid) { /* another container took the home in between */
+    proc_exit_close(&w);
+    proc_exit_watch(&w, pid = replied);
+  }
+  cJSON_Delete(r);
+  int rc = proc_exit_wait(&w, STOP_WAIT_MS);
+  proc_exit_close(&w);
+  if (rc) {
+    char* home = cli_absolute(o->home);
+    fprintf(stderr, "molt stop: the container in %s (pid %d) has not exited %d s after it was asked to stop\n",
+            home ? home : o->home, (int)pid, STOP_WAIT_MS / 1000);
+    molt__free(home);
+    return 1;
+  }
+  if (o->json)
+    printf("{\"stopped\":true,\"os_pid\":%d}\n", (int)pid);
+  else
+    printf("stopped\n");
+  return 0;
 }
 
 static int cmd_load(const opts_t* o) {
-  if (need_pos(o, "load", "one module file")) return 2;
   char* file = molt__abspath(o->pos[0]); /* the container's cwd is not ours */
   if (!file) return fail("load: %s: %s", o->pos[0], strerror(errno));
   cJSON* args = cJSON_CreateObject();
@@ -264,7 +181,6 @@ static int cmd_load(const opts_t* o) {
 }
 
 static int cmd_purge(const opts_t* o) {
-  if (need_pos(o, "purge", "one module name")) return 2;
   cJSON* args = cJSON_CreateObject();
   cJSON_AddStringToObject(args, "module", o->pos[0]);
   cJSON_AddBoolToObject(args, "hard", o->hard);
@@ -307,13 +223,60 @@ static int cmd_ps(const opts_t* o) {
   return 0;
 }
 
+/* Each line of text indented by two spaces. In cJSON_Print's JSON a tab
+ * is only layout (one inside a string is escaped): a leading one becomes
+ * two spaces, any other one. */
+static void print_indented(const char* text, bool json) {
+  bool bol = true;
+  fputs("  ", stdout);
+  for (const char* p = text; *p; p++) {
+    if (*p == '\t' && json)
+      fputs(bol ? "  " : " ", stdout);
+    else
+      putchar(*p);
+    if (*p != '\t') bol = *p == '\n';
+    if (*p == '\n' && p[1]) fputs("  ", stdout);
+  }
+  if (*text && text[strlen(text) - 1] != '\n') putchar('\n');
+}
+
+/* One actor, a field a line; its state as its module's format_state gave
+ * it: JSON indented, other text as is, "-" for none. */
+static void print_actor(const cJSON* r) {
+  const cJSON* name = cJSON_GetObjectItemCaseSensitive(r, "name");
+  printf("pid:        %s\n", str(r, "pid", "?"));
+  printf("name:       %s\n", cJSON_IsString(name) ? name->valuestring : "-");
+  printf("module:     %s %s (rev %.0f)\n", str(r, "module", "?"), str(r, "label", str(r, "vsn", "?")),
+         num(r, "revision"));
+  printf("status:     %s\n", str(r, "status", "?"));
+  printf("scheduler:  %.0f\n", num(r, "scheduler"));
+  printf("messages:   %.0f\n", num(r, "messages"));
+  printf("trap_exit:  %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "trap_exit")) ? "yes" : "no");
+  printf("links:      %.0f\n", num(r, "links"));
+  printf("monitors:   %.0f\n", num(r, "monitors"));
+  const cJSON* state = cJSON_GetObjectItemCaseSensitive(r, "state");
+  if (cJSON_IsString(state)) {
+    printf("state:\n");
+    print_indented(state->valuestring, false);
+  } else if (state && !cJSON_IsNull(state)) {
+    char* text = cJSON_Print(state);
+    printf("state:\n");
+    if (text) print_indented(text, true);
+    cJSON_free(text);
+  } else {
+    printf("state:      -\n");
+  }
+}
+
 static int cmd_inspect(const opts_t* o) {
-  if (need_pos(o, "inspect", "one pid (<12.1>) or registered name")) return 2;
   cJSON* args = cJSON_CreateObject();
   cJSON_AddStringToObject(args, "actor", o->pos[0]);
   cJSON* r = NULL;
   if (call_args(o, "inspect", args, &r)) return 1;
-  print_json(r); /* the state is JSON whichever way */
+  if (o->json)
+    print_json(r);
+  else
+    print_actor(r);
   cJSON_Delete(r);
   return 0;
 }
@@ -329,7 +292,6 @@ static int print_release_state(const opts_t* o, cJSON* r) {
 }
 
 static int cmd_unpack(const opts_t* o) {
-  if (need_pos(o, "unpack", "one release bundle directory")) return 2;
   char* dir = molt__abspath(o->pos[0]);
   if (!dir) return fail("unpack: %s: %s", o->pos[0], strerror(errno));
   cJSON* args = cJSON_CreateObject();
@@ -370,7 +332,6 @@ static int print_change(const opts_t* o, cJSON* r, const char* verb) {
 }
 
 static int cmd_upgrade(const opts_t* o) {
-  if (need_pos(o, "upgrade", "one release version")) return 2;
   cJSON* args = cJSON_CreateObject();
   cJSON_AddStringToObject(args, "version", o->pos[0]);
   if (o->check) cJSON_AddBoolToObject(args, "check", true);
@@ -400,19 +361,6 @@ static int cmd_run(const opts_t* o) {
   return 1;
 }
 
-/* path made absolute against the current directory, whether or not it
- * exists yet (a build directory may not), malloc'd. */
-static char* absolute(const char* path) {
-  char* real = molt__abspath(path);
-  if (real || path[0] == '/') return real ? real : strdup(path);
-  char cwd[4096];
-  if (!getcwd(cwd, sizeof(cwd))) return NULL;
-  size_t n = strlen(cwd) + strlen(path) + 2;
-  char* out = malloc(n);
-  if (out) snprintf(out, n, "%s/%s", cwd, path);
-  return out;
-}
-
 /* A small text file's contents, or NULL. */
 static char* slurp(const char* path) {
   FILE* f = fopen(path, "r");
@@ -424,10 +372,6 @@ static char* slurp(const char* path) {
 }
 
 static int cmd_new_module(const opts_t* o) {
-  if (o->npos < 1 || o->npos > 2) {
-    fprintf(stderr, "molt new-module: expected NAME [DIR] (see molt --help)\n");
-    return 2;
-  }
   const char* dir = o->npos == 2 ? o->pos[1] : "modules";
   char err[1024];
   if (new_module_create(o->pos[0], dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
@@ -446,15 +390,20 @@ static int cmd_new_module(const opts_t* o) {
 }
 
 static int cmd_dev(const opts_t* o) {
-  if (o->release && o->nmodules) return fail("dev: give --release or --module, not both%s%s", "", "");
-  if (o->build && !o->nsrcs) return fail("dev: --build needs --src DIR (the sources to watch)%s%s", "", "");
-  if (o->nsrcs && !o->build) return fail("dev: --src needs --build CMD (what to run when they change)%s%s", "", "");
-  char* modules[64] = {0};
-  char* srcs[16] = {0};
-  char* watch = absolute(o->watch ? o->watch : "build/modules");
+  const char* wrong = o->release && o->nmodules ? "give --release or --module, not both"
+                      : o->build && !o->nsrcs   ? "--build needs --src DIR (the sources to watch)"
+                      : o->nsrcs && !o->build   ? "--src needs --build CMD (what to run when they change)"
+                                                : NULL;
+  if (wrong) {
+    fprintf(stderr, "molt dev: %s (see molt dev --help)\n", wrong);
+    return 2;
+  }
+  char* modules[64] = {0}; /* cli_absolute's, molt__free'd */
+  char* srcs[16] = {0};    /* molt__abspath's, free'd */
+  char* watch = cli_absolute(o->watch ? o->watch : "build/modules");
   int rc = 1;
   for (int i = 0; i < o->nmodules; i++)
-    if (!(modules[i] = absolute(o->modules[i]))) goto out; /* may not be built yet */
+    if (!(modules[i] = cli_absolute(o->modules[i]))) goto out; /* may not be built yet */
   for (int i = 0; i < o->nsrcs; i++)
     if (!(srcs[i] = molt__abspath(o->srcs[i]))) {
       fail("dev: --src %s: %s", o->srcs[i], strerror(errno));
@@ -483,45 +432,53 @@ static int cmd_dev(const opts_t* o) {
   if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
   rc = rc ? 1 : 0;
 out:
-  for (int i = 0; i < o->nmodules; i++) free(modules[i]);
+  for (int i = 0; i < o->nmodules; i++) molt__free(modules[i]);
   for (int i = 0; i < o->nsrcs; i++) free(srcs[i]);
-  free(watch);
+  molt__free(watch);
   return rc;
 }
 
+typedef int (*verb_fn)(const opts_t* o);
+
+/* What each verb of cli_verbs.c's table does. */
+static const verb_fn verbs[CLI_NVERBS] = {
+    [CLI_RUN] = cmd_run,           [CLI_DEV] = cmd_dev,           [CLI_NEW_MODULE] = cmd_new_module,
+    [CLI_STATUS] = cmd_status,     [CLI_STOP] = cmd_stop,         [CLI_RELEASES] = cmd_releases,
+    [CLI_UNPACK] = cmd_unpack,     [CLI_UPGRADE] = cmd_upgrade,   [CLI_COMMIT] = cmd_commit,
+    [CLI_ROLLBACK] = cmd_rollback, [CLI_LOAD] = cmd_load,         [CLI_PURGE] = cmd_purge,
+    [CLI_PS] = cmd_ps,             [CLI_INSPECT] = cmd_inspect,
+};
+
 int main(int argc, char** argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-      strcmp(argv[1], "help") == 0) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    cli_usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    /* molt help VERB is molt VERB --help */
+    if (argc == 2 || strcmp(argv[1], "help") != 0) {
+      cli_usage(stdout);
+      return 0;
+    }
+    const cli_verb_t* v = cli_verb(argv[2]);
+    if (!v) {
+      fprintf(stderr, "molt help: unknown command \"%s\" (see molt --help)\n", argv[2]);
+      return 2;
+    }
+    cli_usage_verb(stdout, v);
+    return 0;
   }
   if (strcmp(argv[1], "--version") == 0) {
     printf("molt 0.1.0 (module ABI %u)\n", MOLT_ABI_VERSION);
     return 0;
   }
-  opts_t o = {0};
-  if (parse(argc, argv, &o)) return 2;
-  bool takes_arg = strcmp(argv[1], "load") == 0 || strcmp(argv[1], "purge") == 0 || strcmp(argv[1], "inspect") == 0 ||
-                   strcmp(argv[1], "unpack") == 0 || strcmp(argv[1], "upgrade") == 0 ||
-                   strcmp(argv[1], "new-module") == 0;
-  if (o.npos > 0 && !takes_arg) {
-    fprintf(stderr, "molt %s: unexpected argument \"%s\" (see molt --help)\n", argv[1], o.pos[0]);
+  const cli_verb_t* v = cli_verb(argv[1]);
+  if (!v) {
+    fprintf(stderr, "molt: unknown command \"%s\" (see molt --help)\n", argv[1]);
     return 2;
   }
-  if (strcmp(argv[1], "run") == 0) return cmd_run(&o);
-  if (strcmp(argv[1], "dev") == 0) return cmd_dev(&o);
-  if (strcmp(argv[1], "new-module") == 0) return cmd_new_module(&o);
-  if (strcmp(argv[1], "status") == 0) return cmd_status(&o);
-  if (strcmp(argv[1], "stop") == 0) return cmd_stop(&o);
-  if (strcmp(argv[1], "load") == 0) return cmd_load(&o);
-  if (strcmp(argv[1], "purge") == 0) return cmd_purge(&o);
-  if (strcmp(argv[1], "ps") == 0) return cmd_ps(&o);
-  if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(&o);
-  if (strcmp(argv[1], "unpack") == 0) return cmd_unpack(&o);
-  if (strcmp(argv[1], "releases") == 0) return cmd_releases(&o);
-  if (strcmp(argv[1], "upgrade") == 0) return cmd_upgrade(&o);
-  if (strcmp(argv[1], "commit") == 0) return cmd_commit(&o);
-  if (strcmp(argv[1], "rollback") == 0) return cmd_rollback(&o);
-  fprintf(stderr, "molt: unknown command \"%s\" (see molt --help)\n", argv[1]);
-  return 2;
+  opts_t o;
+  cli_parse_t p = cli_parse(v, argc, argv, &o);
+  if (p != CLI_PARSED) return p == CLI_HELP ? 0 : 2;
+  return verbs[v - cli_verb_by_id(0)](&o);
 }

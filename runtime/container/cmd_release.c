@@ -52,12 +52,51 @@ void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, con
   molt__control_reply(req, arr);
 }
 
+static void add_vsn(cJSON* o, const char* key, const char* vsn) {
+  if (vsn)
+    cJSON_AddStringToObject(o, key, vsn);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+/* One step as data, read in the direction of travel as the plan text is:
+ * from is null for an add, to for a remove; hop_from and hop_to name the
+ * releases of its hop, since a chain (1.0.0 -> 1.1.0 -> 2.0.0) may change
+ * a module in more than one hop. */
+static cJSON* step_json(const molt_plan_t* plan, const molt_plan_hop_t* hop, const molt_plan_step_t* s) {
+  cJSON* o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "op", molt__manifest_op_name(s->op));
+  cJSON_AddStringToObject(o, "module", s->module);
+  add_vsn(o, "from", s->from_vsn);
+  add_vsn(o, "to", s->to_vsn);
+  if (s->op == MOLT_STEP_UPDATE)
+    cJSON_AddStringToObject(o, "code_change", plan->dir == MOLT_PLAN_DOWN ? "down" : "up");
+  if (s->op == MOLT_STEP_UPDATE || s->op == MOLT_STEP_SOFT) {
+    cJSON_AddNumberToObject(o, "from_state_vsn", s->from_state_vsn);
+    cJSON_AddNumberToObject(o, "to_state_vsn", s->to_state_vsn);
+  }
+  if (s->extra) cJSON_AddStringToObject(o, "extra", s->extra);
+  cJSON_AddStringToObject(o, "hop_from", hop->from->version);
+  cJSON_AddStringToObject(o, "hop_to", hop->to->version);
+  return o;
+}
+
+static cJSON* steps_json(const molt_plan_t* plan) {
+  cJSON* arr = cJSON_CreateArray();
+  for (size_t h = 0; plan && h < plan->nhops; h++)
+    for (size_t k = 0; k < plan->hops[h].nsteps; k++)
+      cJSON_AddItemToArray(arr, step_json(plan, &plan->hops[h], &plan->hops[h].steps[k]));
+  return arr;
+}
+
+/* The plan twice: "steps" for programs, "plan" (its text, one step a
+ * line) for people and for the scripts that already read it. */
 static cJSON* change_json(const molt_release_change_t* c, const char* state) {
   cJSON* r = cJSON_CreateObject();
   cJSON_AddStringToObject(r, "from", c->from ? c->from : "");
   cJSON_AddStringToObject(r, "to", c->to ? c->to : "");
   cJSON_AddNumberToObject(r, "hops", (double)c->hops);
-  cJSON_AddNumberToObject(r, "steps", (double)c->steps);
+  cJSON_AddItemToObject(r, "steps", steps_json(c->plan));
   cJSON_AddStringToObject(r, "plan", c->plan_text ? c->plan_text : "");
   if (state) {
     cJSON_AddStringToObject(r, "state", state);
@@ -92,6 +131,7 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool make_perman
   }
   if (j->rc == 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
   free(c.plan_text);
+  molt__plan_free(c.plan);
 }
 
 static void upgrade_work(molt_job_t* j) {

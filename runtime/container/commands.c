@@ -63,6 +63,9 @@ static void cmd_stop(molt_control_req_t* req, molt_container_state_t* st, const 
   pthread_mutex_lock(&st->lock);
   cJSON_AddStringToObject(r, "stopping", st->manifest->name);
   pthread_mutex_unlock(&st->lock);
+  /* The reply leaves before the process exits: the client waits on this
+   * pid to return only once it is gone. */
+  cJSON_AddNumberToObject(r, "os_pid", (double)getpid());
   molt__control_reply(req, r);
   st->request_stop(st->request_stop_data);
 }

@@ -292,6 +292,10 @@ out:
   for (size_t i = 0; i < c.np; i++) molt__version_unref(c.p[i].v);
   molt__free(c.p);
   molt__free(known);
+  if (rc == 0) {
+    out->plan = plan;
+    plan = NULL;
+  }
   molt__plan_free(plan);
   if (rc && out->plan_text) {
     free(out->plan_text);

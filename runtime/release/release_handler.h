@@ -11,6 +11,7 @@
 
 #include "molt/module.h"
 #include "release_store.h"
+#include "upgrade_plan.h"
 
 typedef struct molt_release_change {
   const char* from;       /* borrowed from the store */
@@ -19,6 +20,9 @@ typedef struct molt_release_change {
   unsigned long actors;   /* actors switched to new code */
   double pause_ms, total_ms;
   char* plan_text;        /* the steps, one a line (malloc'd; the caller frees) */
+  molt_plan_t* plan;      /* the same steps as data, NULL on failure: the caller's
+                             (molt__plan_free); it borrows the store's manifests, so
+                             it is used before the store drops a release */
 } molt_release_change_t;
 
 /* Move the container from the store's running release to target, whose

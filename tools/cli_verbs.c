@@ -1,0 +1,79 @@
+/* cli_verbs.c: the molt command's verbs as data: for each, the options it
+ * accepts, its arguments and its usage. Which verb does what is molt.c's;
+ * reading a command line against this table is cli_args.c's. */
+#include <string.h>
+
+#include "cli_args.h"
+
+#define HOME {CLI_HOME, "DIR", false, "the home (default: $MOLT_HOME, else ./molt-home)"}
+#define JSON {CLI_JSON, NULL, false, "machine-readable output (failures too, on stderr)"}
+
+/* run, dev and new-module print for people only, so they take no --json;
+ * new-module writes source files and needs no home. */
+static const cli_verb_t verbs[CLI_NVERBS] = {
+    [CLI_RUN] = {"run", "", 0, 0, "run a container on the home's permanent release",
+                 "In the foreground, until molt stop, SIGINT or SIGTERM; one line once it serves.",
+                 {{CLI_RELEASE, "BUNDLE_DIR", false,
+                   "unpack this bundle first (made permanent if none is)"},
+                  {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
+                  HOME}},
+    [CLI_DEV] = {"dev", "", 0, 0, "run a container that loads each rebuilt module",
+                 "Each module file rewritten in the watched directory is loaded under the running\n"
+                 "actors, state kept (a soft load, or code_change when its state layout changed).\n"
+                 "--module runs one actor of each file instead of a release: give --release or\n"
+                 "--module, not both.",
+                 {{CLI_RELEASE, "BUNDLE_DIR", false, "run this release bundle (as molt run --release)"},
+                  {CLI_MODULE, "FILE.so", true, "run one actor of this module file instead of a release"},
+                  {CLI_WATCH, "DIR", false, "where built modules land (default: build/modules)"},
+                  {CLI_BUILD, "CMD", false, "run CMD at start and when a file under --src changes"},
+                  {CLI_SRC, "DIR", true, "sources whose change runs --build (not recursive)"},
+                  {CLI_DEBOUNCE, "MS", false, "load a file once quiet MS ms, 0..60000 (default 0)"},
+                  {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
+                  HOME}},
+    [CLI_NEW_MODULE] = {"new-module", "NAME [DIR]", 1, 2, "scaffold a module in DIR/NAME (default DIR: modules)",
+                        "Writes its source, header, CMakeLists.txt and a Criterion test.",
+                        {{0}}},
+    [CLI_STATUS] = {"status", "", 0, 0, "show the release, uptime, schedulers, actors, modules", NULL,
+                    {HOME, JSON}},
+    [CLI_STOP] = {"stop", "", 0, 0, "stop the container; return once it has exited",
+                  "Every actor's terminate runs; molt stop returns once the container's process\n"
+                  "is gone.",
+                  {HOME, JSON}},
+    [CLI_RELEASES] = {"releases", "", 0, 0, "list every known release and its state", NULL, {HOME, JSON}},
+    [CLI_UNPACK] = {"unpack", "BUNDLE_DIR", 1, 1, "verify a release bundle and copy it into the home", NULL,
+                    {HOME, JSON}},
+    [CLI_UPGRADE] = {"upgrade", "VSN", 1, 1, "move to release VSN as one transaction (up or down)",
+                     "Not committed: molt commit makes VSN permanent, molt rollback goes back.",
+                     {{CLI_CHECK, NULL, false, "only show the steps, changing nothing"}, HOME, JSON}},
+    [CLI_COMMIT] = {"commit", "", 0, 0, "make the current release permanent (what boot runs)", NULL, {HOME, JSON}},
+    [CLI_ROLLBACK] = {"rollback", "", 0, 0, "go back to the previous permanent release",
+                      "After an uncommitted upgrade, back to the permanent release; else to the\n"
+                      "release that was permanent before it.",
+                      {HOME, JSON}},
+    [CLI_LOAD] = {"load", "FILE.so", 1, 1, "load a module version under the running actors",
+                  "As one transaction: a soft load, or code_change on every actor when its state\n"
+                  "layout changed.",
+                  {{CLI_EXTRA, "STR", false, "passed to code_change as its extra argument"},
+                   {CLI_DOWN, NULL, false, "to an older state layout, through code_change down"},
+                   HOME,
+                   JSON}},
+    [CLI_PURGE] = {"purge", "MODULE", 1, 1, "drop a module's old version", "Refused while actors run it, unless --hard.",
+                   {{CLI_HARD, NULL, false, "kill the actors still running the old version"}, HOME, JSON}},
+    [CLI_PS] = {"ps", "", 0, 0, "list actors", NULL,
+                {{CLI_MODULE, "NAME", false, "only the actors of module NAME"},
+                 {CLI_LIMIT, "N", false, "at most N actors (default: 1000)"},
+                 HOME,
+                 JSON}},
+    [CLI_INSPECT] = {"inspect", "PID|NAME", 1, 1, "show one actor and its state",
+                     "PID as ps shows it (<12.1>) or a registered name. The state is what its\n"
+                     "module's format_state gives, read in the actor's own turn.",
+                     {HOME, JSON}},
+};
+
+const cli_verb_t* cli_verb_by_id(cli_verb_id_t id) { return &verbs[id]; }
+
+const cli_verb_t* cli_verb(const char* name) {
+  for (size_t i = 0; i < CLI_NVERBS; i++)
+    if (strcmp(verbs[i].name, name) == 0) return &verbs[i];
+  return NULL;
+}
