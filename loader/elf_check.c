@@ -110,10 +110,10 @@ static uint64_t span_end(uint64_t off, uint64_t count, uint64_t size) {
 }
 
 static int truncated(char* err, size_t errlen, const char* path, const char* what,
-                     uint64_t end, size_t len) {
+                     uint64_t end, uint64_t len) {
   return molt__errmsg_set(err, errlen, MOLT_EELF,
-                          "%s: truncated: %s ends at byte %llu, file has %zu bytes", path,
-                          what, (unsigned long long)end, len);
+                          "%s: truncated: %s ends at byte %llu, file has %llu bytes", path,
+                          what, (unsigned long long)end, (unsigned long long)len);
 }
 
 static int check_ident(const unsigned char* b, size_t len, const char* path, char* err,
@@ -204,35 +204,51 @@ static int check_segments(const unsigned char* b, size_t len, const ehdr_t* eh,
   return 0;
 }
 
+/* The ELF header alone, against the file's size: what can be refused from
+ * the first bytes, before anything reads the rest. */
+static int check_header(const unsigned char* b, size_t len, uint64_t file_size,
+                        const char* path, ehdr_t* eh, char* err, size_t errlen) {
+  int rc = check_ident(b, len, path, err, errlen);
+  if (rc != 0) return rc;
+  if (len < sizeof(ehdr_t))
+    return truncated(err, errlen, path, "ELF header", sizeof(ehdr_t), file_size);
+
+  /* Copied out rather than cast: the buffer need not be aligned. */
+  memcpy(eh, b, sizeof *eh);
+  if (eh->e_version != EV_CURRENT)
+    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_version", TABLE(versions), EV_CURRENT,
+                    eh->e_version);
+  if (eh->e_machine != HOST_MACHINE)
+    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_machine", TABLE(machines),
+                    HOST_MACHINE, eh->e_machine);
+  if (eh->e_type != ET_DYN)
+    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_type", TABLE(types), ET_DYN,
+                    eh->e_type);
+
+  if (eh->e_phentsize != sizeof(phdr_t))
+    return molt__errmsg_set(err, errlen, MOLT_EELF, "%s: e_phentsize: expected %zu, found %u",
+                            path, sizeof(phdr_t), (unsigned)eh->e_phentsize);
+  if (eh->e_phnum == 0)
+    return molt__errmsg_set(err, errlen, MOLT_EELF,
+                            "%s: e_phnum: expected at least 1, found 0", path);
+  uint64_t end = span_end(eh->e_phoff, eh->e_phnum, sizeof(phdr_t));
+  if (end > file_size)
+    return truncated(err, errlen, path, "program header table", end, file_size);
+  return 0;
+}
+
+int molt__elf_check_header(const void* head, size_t len, uint64_t file_size, const char* path,
+                           char* err, size_t errlen) {
+  ehdr_t eh;
+  return check_header(head, len, file_size, path, &eh, err, errlen);
+}
+
 int molt__elf_check(const void* bytes, size_t len, const char* path, char* err,
                     size_t errlen) {
   const unsigned char* b = bytes;
-  int rc = check_ident(b, len, path, err, errlen);
-  if (rc != 0) return rc;
-  if (len < sizeof(ehdr_t)) return truncated(err, errlen, path, "ELF header", sizeof(ehdr_t), len);
-
-  /* Copied out rather than cast: the buffer need not be aligned. */
   ehdr_t eh;
-  memcpy(&eh, b, sizeof eh);
-  if (eh.e_version != EV_CURRENT)
-    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_version", TABLE(versions), EV_CURRENT,
-                    eh.e_version);
-  if (eh.e_machine != HOST_MACHINE)
-    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_machine", TABLE(machines),
-                    HOST_MACHINE, eh.e_machine);
-  if (eh.e_type != ET_DYN)
-    return mismatch(err, errlen, MOLT_ENOTELF, path, "e_type", TABLE(types), ET_DYN,
-                    eh.e_type);
-
-  if (eh.e_phentsize != sizeof(phdr_t))
-    return molt__errmsg_set(err, errlen, MOLT_EELF, "%s: e_phentsize: expected %zu, found %u",
-                            path, sizeof(phdr_t), (unsigned)eh.e_phentsize);
-  if (eh.e_phnum == 0)
-    return molt__errmsg_set(err, errlen, MOLT_EELF,
-                            "%s: e_phnum: expected at least 1, found 0", path);
-  uint64_t end = span_end(eh.e_phoff, eh.e_phnum, sizeof(phdr_t));
-  if (end > len) return truncated(err, errlen, path, "program header table", end, len);
-
+  int rc = check_header(b, len, len, path, &eh, err, errlen);
+  if (rc != 0) return rc;
   rc = check_sections(b, len, &eh, path, err, errlen);
   if (rc != 0) return rc;
   return check_segments(b, len, &eh, path, err, errlen);

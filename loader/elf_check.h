@@ -4,6 +4,7 @@
 #define MOLT_LOADER_ELF_CHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Check that bytes[0, len) is a complete ELF shared object for this machine
  * (the host's class, byte order and e_machine, ET_DYN), that every program
@@ -18,5 +19,15 @@
  * buffer, whatever the headers claim, and needs no particular alignment. */
 int molt__elf_check(const void* bytes, size_t len, const char* path, char* err,
                     size_t errlen);
+
+/* The part of molt__elf_check that needs only the ELF header: head holds
+ * the file's first len bytes (at least sizeof(ElfW(Ehdr)) unless the file
+ * is shorter) and file_size is the whole file's. Checks the identification
+ * (class, byte order, ELF version), e_version, e_machine, e_type,
+ * e_phentsize, e_phnum and that the program header table ends inside
+ * file_size. For refusing a file from its first bytes before reading the
+ * rest; passing says nothing about the rest. Same codes and messages. */
+int molt__elf_check_header(const void* head, size_t len, uint64_t file_size, const char* path,
+                           char* err, size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sha256.h"
@@ -40,12 +41,19 @@ int molt__sha256_fd(int fd, uint8_t out[32]) {
   return 0;
 }
 
+/* O_NONBLOCK and the type check: hashing reads to EOF, which a FIFO or a
+ * character device such as /dev/zero may never reach, and opening a FIFO
+ * without O_NONBLOCK waits for a writer. */
 int molt__sha256_file(const char* path, uint8_t out[32]) {
+  struct stat st;
   int fd, rc;
 
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return -errno;
-  rc = molt__sha256_fd(fd, out);
+  if (fstat(fd, &st) != 0)
+    rc = -errno;
+  else
+    rc = S_ISREG(st.st_mode) ? molt__sha256_fd(fd, out) : MOLT_EINVAL;
   close(fd);
   return rc;
 }

@@ -9,7 +9,8 @@
 
 /* The hashing calls return 0 or a negative errno (MOLT_ENOENT,
  * MOLT_EACCES, ...); _hex writes lower case; _parse takes exactly 64 hex
- * digits of either case, else MOLT_EINVAL with out untouched. */
+ * digits of either case, else MOLT_EINVAL with out untouched. _file hashes
+ * only a regular file (else MOLT_EINVAL), and never blocks opening it. */
 int molt__sha256_file(const char* path, uint8_t out[32]);
 /* The same over an open descriptor, read from its current offset to the
  * end; lets a caller hash the very file it checked (no reopen race). */

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "descriptor.h"
 #include "elf_check.h"
 #include "errmsg.h"
+#include "module_file.h"
 #include "sha256.h"
 
 /* Memory here comes from plain malloc, not molt_alloc: the allocator
@@ -22,57 +22,6 @@
 
 static int sys_fail(char* err, size_t errlen, const char* path, const char* what, int e) {
   return molt__errmsg_set(err, errlen, -e, "%s: %s: %s", path, what, strerror(e));
-}
-
-/* Read the whole file once. Everything after works on these bytes (ELF
- * check, hash, private copy), so what was verified is exactly what gets
- * loaded even if someone rewrites the file meanwhile. Reads to EOF rather
- * than trusting st_size, which a concurrent writer can change. */
-static int read_whole(const char* path, unsigned char** out, size_t* outlen, char* err,
-                      size_t errlen) {
-  int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sys_fail(err, errlen, path, "open", errno);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    rc = sys_fail(err, errlen, path, "fstat", errno);
-    goto fail_close;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: expected a regular file", path);
-    goto fail_close;
-  }
-  /* One spare byte, so reaching EOF needs no second allocation. */
-  size_t cap = (size_t)st.st_size + 1, n = 0;
-  unsigned char* buf = malloc(cap);
-  for (;;) {
-    if (buf && n == cap) {
-      unsigned char* bigger = realloc(buf, cap * 2);
-      if (!bigger) free(buf);
-      buf = bigger;
-      cap *= 2;
-    }
-    if (!buf) {
-      rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "%s: read: out of memory", path);
-      goto fail_close;
-    }
-    ssize_t got = read(fd, buf + n, cap - n);
-    if (got == 0) break;
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      rc = sys_fail(err, errlen, path, "read", errno);
-      free(buf);
-      goto fail_close;
-    }
-    n += (size_t)got;
-  }
-  close(fd);
-  *out = buf;
-  *outlen = n;
-  return 0;
-
-fail_close:
-  close(fd);
-  return rc;
 }
 
 static int write_all(int fd, const unsigned char* bytes, size_t len) {
@@ -165,7 +114,10 @@ int molt__version_open(const char* path, const char* expect_name, const char* co
   size_t len = 0;
   molt_version_t* v = NULL;
   const molt_module_t* desc = NULL;
-  int rc = read_whole(path, &bytes, &len, err, errlen);
+  /* Read once: everything after works on these bytes (ELF check, private
+   * copy), so what was verified is exactly what gets loaded even if
+   * someone rewrites the file meanwhile. */
+  int rc = molt__module_file_read(path, &bytes, &len, err, errlen);
   if (rc != 0) return rc;
   rc = molt__elf_check(bytes, len, path, err, errlen);
   if (rc != 0) goto fail_bytes;

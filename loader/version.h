@@ -51,11 +51,14 @@ typedef struct molt_version {
   bool builtin;        /* runtime-provided (e.g. the supervisor): never dlclose'd */
 } molt_version_t;
 
-/* Verify the file at path and load it: read it once into memory, check the
- * ELF (class, machine, ET_DYN, program and section headers inside the file,
- * no executable stack), write the same bytes to a fresh private
- * path under copy_dir, dlopen(RTLD_NOW|RTLD_LOCAL), find the descriptor and
- * check magic, abi, size, name (if expect_name is non-NULL) in that order.
+/* Verify the file at path and load it: read it once into memory
+ * (molt__module_file_read: never blocks, refuses anything but a regular
+ * file of at most MOLT_MODULE_FILE_MAX bytes, checks the ELF header before
+ * reading the rest), check the ELF (class, machine, ET_DYN, program and
+ * section headers inside the file, no executable stack), write the same
+ * bytes to a fresh private path under copy_dir, dlopen(RTLD_NOW|RTLD_LOCAL),
+ * find the descriptor and check magic, abi, size, name (if expect_name is
+ * non-NULL) in that order.
  * On success *out has refs == 1 (the caller's) and revision 0 (the code
  * server numbers it). On failure returns a MOLT_E* code, writes a one-line
  * reason naming the file, the field, what was expected and what was found

@@ -176,14 +176,21 @@ static bool differs(const molt_manifest_module_t* x, const molt_manifest_module_
   return strcmp(x->vsn, y->vsn) != 0 || memcmp(x->sha256, y->sha256, sizeof x->sha256) != 0;
 }
 
+/* A callback that fails may have written its reason into the planner's
+ * err (the release handler's does: the loader's "undefined symbol: ..."),
+ * which is then quoted rather than replaced by its code's bare text. */
 static int state_of(hop_ctx_t* h, const molt_manifest_t* m, const molt_manifest_module_t* mod,
                     uint32_t* out) {
-  int rc = h->state_vsn(m, mod, out, h->arg);
+  char why[1024];
+  int rc;
 
+  if (h->err && h->errlen) h->err[0] = '\0';
+  rc = h->state_vsn(m, mod, out, h->arg);
   if (rc == 0) return 0;
-  return molt__errmsg_set(h->err, h->errlen, rc < 0 ? rc : MOLT_EINVAL,
-                          "%s -> %s: state_vsn of %s %s: %s", h->a->version, h->b->version,
-                          mod->name, mod->vsn, molt_strerror(rc < 0 ? rc : MOLT_EINVAL));
+  rc = rc < 0 ? rc : MOLT_EINVAL;
+  snprintf(why, sizeof why, "%s", h->err && *h->err ? h->err : molt_strerror(rc));
+  return molt__errmsg_set(h->err, h->errlen, rc, "%s -> %s: state_vsn of %s %s: %s",
+                          h->a->version, h->b->version, mod->name, mod->vsn, why);
 }
 
 /* Fills st from the two sides, either of which may be NULL. */

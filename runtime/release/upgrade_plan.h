@@ -13,9 +13,10 @@
 
 /* The state_vsn of module mod of release m, which lives in the module's
  * descriptor, not the manifest. Returns 0 and sets *out, or a negative
- * MOLT_E* code the planner passes up. Called only for modules present on
- * both sides of a hop (update and soft candidates), never after the
- * planner returns. */
+ * MOLT_E* code the planner passes up, quoting the reason the callback
+ * wrote into molt__plan_new's err (arg may carry it), if any. Called only
+ * for modules present on both sides of a hop (update and soft candidates),
+ * never after the planner returns. */
 typedef int (*molt_plan_state_vsn_cb)(const molt_manifest_t* m, const molt_manifest_module_t* mod,
                                       uint32_t* out, void* arg);
 

@@ -254,3 +254,38 @@ Test(elf_check, cuts_the_message_to_the_buffer) {
   cr_assert_str_eq(small, "/x/foo.");
   cr_assert_eq(molt__elf_check(img, len, PATH, NULL, 0), MOLT_ENOTELF);
 }
+
+static int check_header(size_t n, uint64_t file_size) {
+  char* head = malloc(n ? n : 1); /* exactly n bytes, so ASan sees an overrun */
+  memcpy(head, img, n);
+  int rc = molt__elf_check_header(head, n, file_size, PATH, err, sizeof err);
+  free(head);
+  return rc;
+}
+
+/* From the first sizeof(Ehdr) bytes alone, the good module passes, and
+ * what those bytes say is wrong is refused whatever the file's size. */
+Test(elf_check, header_alone_passes_the_good_module_and_refuses_what_it_shows) {
+  cr_assert_eq(check_header(sizeof(ElfW(Ehdr)), len), 0, "%s", err);
+  cr_assert_eq(check_header(sizeof(ElfW(Ehdr)), (uint64_t)3 << 30), 0, "%s", err);
+  lu_set_machine(img, LU_OTHER_MACHINE);
+  cr_assert_eq(check_header(sizeof(ElfW(Ehdr)), len), MOLT_ENOTELF);
+  lu_assert_says(err, PATH ": e_machine: expected", "found " LU_OTHER_MACHINE_SHOWN, NULL);
+}
+
+/* The program header table must end inside the file's size, which the
+ * header check knows without the bytes; a file shorter than the header
+ * is named by its size. */
+Test(elf_check, header_alone_checks_the_program_header_table_against_the_file_size) {
+  ElfW(Ehdr) eh = get_ehdr();
+  uint64_t table_end = eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr));
+  cr_assert_eq(check_header(sizeof eh, table_end), 0, "%s", err);
+  cr_assert_eq(check_header(sizeof eh, table_end - 1), MOLT_EELF);
+  char want[256];
+  snprintf(want, sizeof want,
+           PATH ": truncated: program header table ends at byte %llu, file has %llu bytes",
+           (unsigned long long)table_end, (unsigned long long)table_end - 1);
+  cr_assert_str_eq(err, want);
+  cr_assert_eq(check_header(40, 40), MOLT_EELF);
+  cr_assert_str_eq(err, PATH ": truncated: ELF header ends at byte 64, file has 40 bytes");
+}

@@ -6,11 +6,17 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -51,6 +57,34 @@ static inline int lu_count_files(const char* dir) {
     if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) n++;
   closedir(d);
   return n;
+}
+
+/* Seconds on the monotonic clock. */
+static inline double lu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The most memory this process has had resident so far, in KiB (each
+ * Criterion test is a process of its own). */
+static inline long lu_max_rss_kib(void) {
+  struct rusage ru;
+  cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+  return ru.ru_maxrss;
+}
+
+/* dir/name, a file of size bytes that are all hole: no disk, no time.
+ * Returns the path (malloc'd). */
+static inline char* lu_sparse_file(const char* dir, const char* name, uint64_t size) {
+  char* path = NULL;
+  cr_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  cr_assert_geq(fd, 0, "%s", path);
+  cr_assert_eq(ftruncate(fd, (off_t)size), 0, "%s: ftruncate to %llu", path,
+               (unsigned long long)size);
+  close(fd);
+  return path;
 }
 
 /* Every fragment of the NULL-terminated list appears in msg. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "manifest.h"
@@ -91,6 +92,19 @@ Test(sha256, missing_file) {
   uint8_t digest[32];
 
   cr_assert_eq(molt__sha256_file("/nonexistent/file", digest), MOLT_ENOENT);
+}
+
+/* Hashing reads to EOF: a FIFO would block its open and /dev/zero never
+ * end, so both are refused, at once. */
+Test(sha256, file_refuses_a_fifo_and_a_device_at_once, .timeout = 5) {
+  char path[4096];
+  uint8_t digest[32];
+
+  snprintf(path, sizeof path, "%s/pipe", dir);
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  cr_assert_eq(molt__sha256_file(path, digest), MOLT_EINVAL);
+  cr_assert_eq(molt__sha256_file("/dev/zero", digest), MOLT_EINVAL);
+  cr_assert_eq(molt__sha256_file(dir, digest), MOLT_EINVAL);
 }
 
 Test(sha256, parse_round_trips_either_case) {

@@ -175,7 +175,54 @@ Test(version, refuses_a_missing_file) {
 }
 
 Test(version, refuses_a_directory) {
-  expect_refusal(scratch, NULL, MOLT_EINVAL, "expected a regular file");
+  expect_refusal(scratch, NULL, MOLT_EINVAL, "expected a regular file, found a directory");
+}
+
+/* Opened without O_NONBLOCK, a FIFO with no writer would block the load
+ * until the test's timeout kills it. */
+Test(version, refuses_a_fifo_at_once, .timeout = 5) {
+  char* path = NULL;
+  cr_assert(asprintf(&path, "%s/pipe.so", scratch) > 0);
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  double t0 = lu_now();
+  expect_refusal(path, NULL, MOLT_EINVAL, "expected a regular file, found a FIFO");
+  cr_expect_lt(lu_now() - t0, 0.5, "took %.3f s", lu_now() - t0);
+  free(path);
+}
+
+/* Read to EOF, /dev/zero would fill memory until the process died. */
+Test(version, refuses_a_character_device, .timeout = 5) {
+  expect_refusal("/dev/zero", NULL, MOLT_EINVAL,
+                 "expected a regular file, found a character device");
+}
+
+/* 3 GiB of hole: once read whole (21.8 s, 2.7 GB of memory) before its
+ * first bytes were looked at. The size is known from fstat. */
+Test(version, refuses_a_3_gib_sparse_file_without_reading_it, .timeout = 60) {
+  char* path = lu_sparse_file(scratch, "huge.so", (uint64_t)3 << 30);
+  long rss0 = lu_max_rss_kib();
+  double t0 = lu_now();
+  expect_refusal(path, NULL, MOLT_EMSGSIZE, "size: expected at most 256 MiB for a module file",
+                 "found 3221225472 bytes");
+  double took = lu_now() - t0;
+  cr_expect_lt(took, 0.5, "took %.3f s", took);
+  long grew = lu_max_rss_kib() - rss0;
+  cr_expect_lt(grew, 32 << 10, "memory grew by %ld KiB", grew);
+  free(path);
+}
+
+/* Under the size cap, a file that is not ELF is refused from its first
+ * bytes: its 200 MiB are never read nor allocated. */
+Test(version, refuses_a_large_file_from_its_header_without_reading_the_rest, .timeout = 60) {
+  char* path = lu_sparse_file(scratch, "zeros.so", (uint64_t)200 << 20);
+  long rss0 = lu_max_rss_kib();
+  double t0 = lu_now();
+  expect_refusal(path, NULL, MOLT_ENOTELF, "EI_MAG", "found 00 00 00 00");
+  double took = lu_now() - t0;
+  cr_expect_lt(took, 0.5, "took %.3f s", took);
+  long grew = lu_max_rss_kib() - rss0;
+  cr_expect_lt(grew, 32 << 10, "memory grew by %ld KiB", grew);
+  free(path);
 }
 
 Test(version, refuses_a_text_file) {

@@ -170,7 +170,7 @@ Test(manifest_files, not_a_regular_file) {
   cr_assert_eq(unlink(p), 0);
   cr_assert_eq(mkfifo(p, 0600), 0);
   cr_assert_eq(molt__manifest_verify_files(m, dir, err, sizeof err), MOLT_EINVAL);
-  cr_assert_str_eq(err, "modules/counter-1.0.0.so: not a regular file");
+  cr_assert_str_eq(err, "modules/counter-1.0.0.so: expected a regular file, found a FIFO");
   free(p);
 }
 
