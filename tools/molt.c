@@ -345,8 +345,11 @@ static int cmd_releases(const opts_t* o) {
   } else {
     const cJSON* rel;
     cJSON_ArrayForEach(rel, r) {
-      printf("%-10s %-10s %-10s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "");
+      char order[32] = ""; /* #N: the order it became permanent in, which rollback walks back */
+      if (num(rel, "permanent_order") > 0) snprintf(order, sizeof(order), "  #%.0f", num(rel, "permanent_order"));
+      printf("%-10s %-10s %-10s%s%s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
+             order, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "",
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "rollback_target")) ? "  (rollback goes here)" : "");
     }
   }
   cJSON_Delete(r);
