@@ -397,7 +397,7 @@ static int cmd_run(const opts_t* o) {
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
   fprintf(stderr, "molt run: %s\n", *err ? err : molt_strerror(rc));
-  return 1;
+  return rc == MOLT_EROOTEXIT ? 3 : 1; /* 3: the root supervisor gave up (README) */
 }
 
 /* path made absolute against the current directory, whether or not it
@@ -481,7 +481,7 @@ static int cmd_dev(const opts_t* o) {
   char err[1024] = "";
   rc = molt__container_run(&c, err, sizeof(err));
   if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
-  rc = rc ? 1 : 0;
+  rc = rc == MOLT_EROOTEXIT ? 3 : rc ? 1 : 0;
 out:
   for (int i = 0; i < o->nmodules; i++) free(modules[i]);
   for (int i = 0; i < o->nsrcs; i++) free(srcs[i]);
