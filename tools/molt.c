@@ -310,8 +310,11 @@ static int cmd_releases(const opts_t* o) {
   } else {
     const cJSON* rel;
     cJSON_ArrayForEach(rel, r) {
-      printf("%-10s %-10s %-10s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "");
+      char order[32] = ""; /* #N: the order it became permanent in, which rollback walks back */
+      if (num(rel, "permanent_order") > 0) snprintf(order, sizeof(order), "  #%.0f", num(rel, "permanent_order"));
+      printf("%-10s %-10s %-10s%s%s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
+             order, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "",
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "rollback_target")) ? "  (rollback goes here)" : "");
     }
   }
   cJSON_Delete(r);
@@ -358,7 +361,7 @@ static int cmd_run(const opts_t* o) {
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
   fprintf(stderr, "molt run: %s\n", *err ? err : molt_strerror(rc));
-  return 1;
+  return rc == MOLT_EROOTEXIT ? 3 : 1; /* 3: the root supervisor gave up (README) */
 }
 
 /* A small text file's contents, or NULL. */
@@ -430,7 +433,7 @@ static int cmd_dev(const opts_t* o) {
   char err[1024] = "";
   rc = molt__container_run(&c, err, sizeof(err));
   if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
-  rc = rc ? 1 : 0;
+  rc = rc == MOLT_EROOTEXIT ? 3 : rc ? 1 : 0;
 out:
   for (int i = 0; i < o->nmodules; i++) molt__free(modules[i]);
   for (int i = 0; i < o->nsrcs; i++) free(srcs[i]);

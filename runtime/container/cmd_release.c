@@ -25,6 +25,11 @@ static cJSON* release_json(const molt_container_state_t* st, const molt_release_
   cJSON_AddStringToObject(o, "version", r->vsn);
   cJSON_AddStringToObject(o, "state", molt__rel_state_name(r->state));
   cJSON_AddBoolToObject(o, "running", r == molt__store_running(st->store));
+  /* The way rollback walks back: 1 for the first release that was
+   * permanent, 0 for one off that way (never permanent, or rolled back
+   * from). */
+  cJSON_AddNumberToObject(o, "permanent_order", (double)molt__store_history_pos(st->store, r));
+  cJSON_AddBoolToObject(o, "rollback_target", r == molt__store_rollback_target(st->store));
   cJSON_AddStringToObject(o, "dir", r->dir);
   return o;
 }
@@ -107,16 +112,15 @@ static cJSON* change_json(const molt_release_change_t* c, const char* state) {
   return r;
 }
 
-/* Move to vsn; then record it: permanent if make_permanent (a rollback to
- * an old release), else installed. */
-static void move_to(molt_job_t* j, const char* vsn, bool check, bool make_permanent) {
+/* Move to vsn; then record it: as a rollback, or as installed. */
+static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
   molt_container_state_t* st = j->st;
   molt_release_change_t c;
   j->rc = molt__release_move(st->store, vsn, st->root, check, &c, j->err, sizeof(j->err));
   if (j->rc == 0 && !check) {
     pthread_mutex_lock(&st->lock);
-    j->rc = make_permanent ? molt__store_set_permanent(st->store, vsn, j->err, sizeof(j->err))
-                           : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));
+    j->rc = rollback ? molt__store_rollback(st->store, vsn, j->err, sizeof(j->err))
+                     : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));
     molt_release_t* now = molt__store_find(st->store, vsn);
     st->manifest = now->manifest;
     pthread_mutex_unlock(&st->lock);
@@ -153,7 +157,7 @@ static void rollback_work(molt_job_t* j) {
     j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ENORELEASE,
                              "nothing to roll back to: no earlier permanent release");
   } else {
-    move_to(j, target->vsn, false, target->state == MOLT_REL_OLD);
+    move_to(j, target->vsn, false, true);
   }
   molt__upgrade_end();
 }

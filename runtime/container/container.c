@@ -22,6 +22,7 @@
 #include "host.h"
 #include "log.h"
 #include "manifest.h"
+#include "root_watch.h"
 #include "runtime.h"
 #include "supervisor.h"
 #include "upgrade.h"
@@ -90,6 +91,7 @@ typedef struct container {
   uv_loop_t loop;
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
+  molt_root_watch_t root_watch;
 } container_t;
 
 static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
@@ -104,11 +106,15 @@ static void request_stop(void* data) {
   uv_async_send(&c->stop_async);
 }
 
-/* Set up before the control server starts, so a `molt stop` arriving at
- * once already has somewhere to land. */
+/* Set up before the release's tree starts, so that its root giving up at
+ * once, or a `molt stop` arriving at once, already has somewhere to land. */
 static int setup_wait(container_t* c) {
   int rc = uv_loop_init(&c->loop);
   if (rc) return rc;
+  if ((rc = molt__root_watch_init(&c->root_watch, &c->loop))) {
+    uv_loop_close(&c->loop);
+    return rc;
+  }
   uv_async_init(&c->loop, &c->stop_async, on_stop);
   uv_signal_init(&c->loop, &c->sigint);
   uv_signal_init(&c->loop, &c->sigterm);
@@ -120,6 +126,7 @@ static int setup_wait(container_t* c) {
 }
 
 static void close_wait_loop(container_t* c) {
+  molt__root_watch_close(&c->root_watch);
   uv_close((uv_handle_t*)&c->stop_async, NULL);
   uv_close((uv_handle_t*)&c->sigint, NULL);
   uv_close((uv_handle_t*)&c->sigterm, NULL);
@@ -128,6 +135,7 @@ static void close_wait_loop(container_t* c) {
 }
 
 static void stop_everything(container_t* c) {
+  molt__root_watch_stop(&c->root_watch); /* the root stopped from here is no news */
   if (c->st.root != MOLT_PID_NONE && molt__supervisor_stop(c->st.root, STOP_TREE_MS) != 0)
     molt__log("the release tree did not stop within %u ms; killed", STOP_TREE_MS);
   molt__commands_shutdown_strays(STOP_STRAYS_MS);
@@ -167,7 +175,8 @@ static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_
   if ((rc = load_modules(rel->manifest, rel->path, err, errlen))) return rc;
   if (rel->manifest->sup) {
     char why[512] = "";
-    rc = molt__supervisor_start(rel->manifest->sup, &c->st.root, why, sizeof(why));
+    rc = molt__supervisor_start_watched(rel->manifest->sup, molt__root_watch_on_exit, &c->root_watch, &c->st.root,
+                                        why, sizeof(why));
     if (rc) return molt__errmsg_set(err, errlen, rc, "release %s %s: %s", rel->manifest->name, rel->vsn, why);
   }
   return 0;
@@ -234,7 +243,8 @@ static int boot_modules(container_t* c, const molt_container_opts_t* o, char* er
   if (rc) return rc;
   c->st.manifest = c->own_manifest;
   char why[512] = "";
-  if ((rc = molt__supervisor_start(c->own_manifest->sup, &c->st.root, why, sizeof(why))))
+  if ((rc = molt__supervisor_start_watched(c->own_manifest->sup, molt__root_watch_on_exit, &c->root_watch,
+                                           &c->st.root, why, sizeof(why))))
     molt__errmsg_set(err, errlen, rc, "modules: %s", why);
   return rc;
 }
@@ -286,22 +296,25 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     goto out_paths;
   }
   c.st.started_ns = molt__now_ns();
-  if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) goto out_runtime;
   if ((rc = setup_wait(&c))) {
     molt__errmsg_set(err, errlen, rc, "event loop: %s", molt_strerror(rc));
-    goto out_tree;
+    goto out_runtime;
   }
-  if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen))) {
-    close_wait_loop(&c);
+  if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) goto out_wait;
+  if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen)))
     goto out_tree;
-  }
   if (o->dev && (rc = molt__dev_start(&c.loop, o->dev, &c.dev, err, errlen))) {
     molt__control_stop(c.st.control);
-    close_wait_loop(&c);
     goto out_tree;
   }
   print_running(&c, o);
   uv_run(&c.loop, UV_RUN_DEFAULT);
+  /* The root gone unasked (it gave up) ends the container as a failure,
+   * whatever else asked it to stop meanwhile: what supervises the
+   * container restarts it. */
+  if (molt__root_watch_stop(&c.root_watch))
+    rc = molt__errmsg_set(err, errlen, MOLT_EROOTEXIT, "root supervisor %s %s; the container stopped",
+                          c.root_watch.name, c.root_watch.gave_up ? "gave up" : "exited");
   wait_for_jobs();
   molt__log("stopping release %s %s", c.st.manifest->name, c.st.manifest->version);
   stop_everything(&c);
@@ -313,6 +326,8 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
 
 out_tree:
   stop_everything(&c);
+out_wait:
+  close_wait_loop(&c);
 out_runtime:
   molt__host_stop();
   molt__code_close();

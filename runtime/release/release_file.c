@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alloc.h"
 #include "errmsg.h"
 #include "fs.h"
 #include "json_text.h"
@@ -15,10 +16,12 @@
 #include "release_store.h"
 
 /* Bumped on any change an older molt would misread; an unknown format is
- * refused rather than guessed at. */
+ * refused rather than guessed at. "history" came later without a bump: a
+ * file without it is read as before, and an older molt refuses a file with
+ * it by its unknown key rather than misreading it. */
 #define FORMAT 1
 
-static const char* const root_keys[] = {"format", "name", "sequence", "releases", NULL};
+static const char* const root_keys[] = {"format", "name", "sequence", "releases", "history", NULL};
 static const char* const rel_keys[] = {"version", "dir", "state", "permanent_seq", NULL};
 /* In the order of molt_rel_state_t: the index read is the enum value. */
 static const char* const state_names[] = {"unpacked", "current", "permanent", "old", NULL};
@@ -115,6 +118,81 @@ static int releases_check(file_t* c) {
   return refuse_second(c, MOLT_REL_CURRENT);
 }
 
+/* A file written before the history was kept: the releases that have
+ * been permanent, in the order they last became so (by permanent_seq),
+ * the permanent one last. Such a file cannot tell which old release was
+ * rolled back from, so that one stays on the way back: the most that can
+ * be read from it. */
+static int history_derive(file_t* c) {
+  molt_store_t* s = c->s;
+  molt_release_t *r, *perm = NULL;
+  size_t i, at;
+
+  s->history = molt__calloc(s->nreleases ? s->nreleases : 1, sizeof *s->history);
+  if (!s->history) return molt__jsonpath_nomem(&c->path);
+  for (i = 0; i < s->nreleases; i++) {
+    r = s->releases[i];
+    if (r->state == MOLT_REL_PERMANENT) perm = r;
+    if (r->state == MOLT_REL_PERMANENT || !r->permanent_seq) continue;
+    for (at = s->nhistory; at > 0 && s->history[at - 1]->permanent_seq > r->permanent_seq; at--)
+      s->history[at] = s->history[at - 1];
+    s->history[at] = r;
+    s->nhistory++;
+  }
+  if (perm) s->history[s->nhistory++] = perm;
+  return 0;
+}
+
+static int history_entry(file_t* c, const cJSON* v) {
+  molt_jsonpath_t* p = &c->path;
+  molt_store_t* s = c->s;
+  molt_release_t* r;
+  char quoted[80];
+  size_t at;
+  int rc;
+
+  if ((rc = molt__jsonpath_expect(p, v, cJSON_String))) return rc;
+  molt__jsonpath_quote(v->valuestring, quoted, sizeof quoted);
+  if (!(r = molt__store_find(s, v->valuestring)))
+    return molt__jsonpath_fail(p, "%s is not one of the releases", quoted);
+  if ((at = molt__store_history_pos(s, r)))
+    return molt__jsonpath_fail(p, "duplicate version %s (also history[%zu])", quoted, at - 1);
+  if (!r->permanent_seq || r->state == MOLT_REL_UNPACKED)
+    return molt__jsonpath_fail(p, "release %s has not been permanent (%s, permanent_seq %u)", quoted,
+                               molt__rel_state_name(r->state), (unsigned)r->permanent_seq);
+  s->history[s->nhistory++] = r;
+  return 0;
+}
+
+/* Each entry a known release that has been permanent, once; the last the
+ * permanent release, or none at all without one: rollback trusts both. */
+static int history_read(file_t* c, const cJSON* arr) {
+  molt_jsonpath_t* p = &c->path;
+  molt_store_t* s = c->s;
+  molt_release_t* perm = molt__store_permanent(s);
+  const cJSON* v;
+  size_t i = 0, mark;
+  int rc = 0;
+
+  s->history = molt__calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *s->history);
+  if (!s->history) return molt__jsonpath_nomem(p);
+  cJSON_ArrayForEach(v, arr) {
+    mark = molt__jsonpath_key(p, "history");
+    molt__jsonpath_index(p, i++);
+    rc = history_entry(c, v);
+    molt__jsonpath_pop(p, mark);
+    if (rc) return rc;
+  }
+  if (perm && (!s->nhistory || s->history[s->nhistory - 1] != perm))
+    return molt__jsonpath_fail_at(p, "history", "ends with %s, not with the permanent release %s",
+                                  s->nhistory ? s->history[s->nhistory - 1]->vsn : "nothing",
+                                  perm->vsn);
+  if (!perm && s->nhistory)
+    return molt__jsonpath_fail_at(p, "history", "lists %zu release%s, but none is permanent",
+                                  s->nhistory, s->nhistory == 1 ? "" : "s");
+  return 0;
+}
+
 static int root_convert(file_t* c, const cJSON* root) {
   molt_jsonpath_t* p = &c->path;
   molt_store_t* s = c->s;
@@ -144,7 +222,10 @@ static int root_convert(file_t* c, const cJSON* root) {
       molt__jsonpath_array(p, "releases", arr, sizeof *s->releases, release_convert, c, &items, &n);
   s->releases = items;
   s->nreleases = n;
-  return rc ? rc : releases_check(c);
+  if (rc || (rc = releases_check(c)) ||
+      (rc = molt__jsonpath_get(p, root, "history", cJSON_Array, false, &arr)))
+    return rc;
+  return arr ? history_read(c, arr) : history_derive(c);
 }
 
 int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char* err,
@@ -182,6 +263,13 @@ static bool add(cJSON* obj, const char* key, cJSON* item) {
   return false;
 }
 
+/* Appends item to arr, or deletes it; a NULL item counts as a failure. */
+static bool add_item(cJSON* arr, cJSON* item) {
+  if (item && cJSON_AddItemToArray(arr, item)) return true;
+  cJSON_Delete(item);
+  return false;
+}
+
 static cJSON* release_json(const molt_release_t* r) {
   cJSON* o = cJSON_CreateObject();
 
@@ -192,6 +280,18 @@ static cJSON* release_json(const molt_release_t* r) {
     return o;
   cJSON_Delete(o);
   return NULL;
+}
+
+static cJSON* history_json(const molt_store_t* s) {
+  cJSON* arr = cJSON_CreateArray();
+  size_t i;
+
+  for (i = 0; arr && i < s->nhistory; i++)
+    if (!add_item(arr, cJSON_CreateString(s->history[i]->vsn))) {
+      cJSON_Delete(arr);
+      return NULL;
+    }
+  return arr;
 }
 
 static cJSON* store_json(const molt_store_t* s) {
@@ -206,11 +306,9 @@ static cJSON* store_json(const molt_store_t* s) {
   arr = cJSON_GetObjectItemCaseSensitive(o, "releases");
   for (i = 0; i < s->nreleases; i++) {
     r = release_json(s->releases[i]);
-    if (!r || !cJSON_AddItemToArray(arr, r)) {
-      cJSON_Delete(r);
-      goto fail;
-    }
+    if (!add_item(arr, r)) goto fail;
   }
+  if (!add(o, "history", history_json(s))) goto fail;
   return o;
 fail:
   cJSON_Delete(o);

@@ -36,6 +36,7 @@ void molt__store_close(molt_store_t* s) {
   if (!s) return;
   for (i = 0; i < s->nreleases; i++) molt__release_free(s->releases[i]);
   molt__free(s->releases);
+  molt__free(s->history);
   free(s->name);
   free(s->home);
   if (s->lock_fd >= 0) close(s->lock_fd); /* drops the flock */
@@ -81,16 +82,20 @@ molt_release_t* molt__store_running(const molt_store_t* s) {
   return cur ? cur : molt__store_permanent(s);
 }
 
+/* Not the old release permanent most recently: after a rollback that is
+ * the one just rolled back from, and a second rollback would go forward
+ * again. The history remembers the way back. */
 molt_release_t* molt__store_rollback_target(const molt_store_t* s) {
-  molt_release_t* best = NULL;
+  if (in_state(s, MOLT_REL_CURRENT)) return molt__store_permanent(s);
+  return s->nhistory >= 2 ? s->history[s->nhistory - 2] : NULL;
+}
+
+size_t molt__store_history_pos(const molt_store_t* s, const molt_release_t* r) {
   size_t i;
 
-  if (in_state(s, MOLT_REL_CURRENT)) return molt__store_permanent(s);
-  for (i = 0; i < s->nreleases; i++)
-    if (s->releases[i]->state == MOLT_REL_OLD &&
-        (!best || s->releases[i]->permanent_seq > best->permanent_seq))
-      best = s->releases[i];
-  return best;
+  for (i = 0; i < s->nhistory; i++)
+    if (s->history[i] == r) return i + 1;
+  return 0;
 }
 
 /* Where a release goes when it stops being current without becoming
@@ -128,19 +133,32 @@ typedef struct {
 
 typedef struct {
   saved_t* rels;
+  molt_release_t** history;
+  size_t nhistory;
   uint32_t sequence;
 } snapshot_t;
 
-static int snapshot_take(const molt_store_t* s, snapshot_t* snap, char* err, size_t errlen) {
+/* Also makes room for one more history entry, so that the mutation that
+ * follows cannot fail halfway. */
+static int snapshot_take(molt_store_t* s, snapshot_t* snap, char* err, size_t errlen) {
+  molt_release_t** grown = molt__realloc(s->history, (s->nhistory + 1) * sizeof *grown);
   size_t i;
 
+  if (grown) s->history = grown;
   snap->sequence = s->sequence;
+  snap->nhistory = s->nhistory;
   snap->rels = malloc((s->nreleases ? s->nreleases : 1) * sizeof *snap->rels);
-  if (!snap->rels) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
+  snap->history = malloc((s->nhistory + 1) * sizeof *snap->history);
+  if (!grown || !snap->rels || !snap->history) {
+    free(snap->rels);
+    free(snap->history);
+    return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
+  }
   for (i = 0; i < s->nreleases; i++) {
     snap->rels[i].state = s->releases[i]->state;
     snap->rels[i].permanent_seq = s->releases[i]->permanent_seq;
   }
+  if (s->nhistory) memcpy(snap->history, s->history, s->nhistory * sizeof *snap->history);
   return 0;
 }
 
@@ -154,8 +172,13 @@ static int save_or_undo(molt_store_t* s, snapshot_t* snap, char* err, size_t err
       s->releases[i]->state = snap->rels[i].state;
       s->releases[i]->permanent_seq = snap->rels[i].permanent_seq;
     }
+    /* The history only ever shrinks or grows by one into the room the
+     * snapshot made, so the old entries fit back. */
+    if (snap->nhistory) memcpy(s->history, snap->history, snap->nhistory * sizeof *s->history);
+    s->nhistory = snap->nhistory;
   }
   free(snap->rels);
+  free(snap->history);
   return rc;
 }
 
@@ -174,12 +197,26 @@ static int sequence_check(const molt_store_t* s, char* err, size_t errlen) {
   return molt__errmsg_set(err, errlen, MOLT_EINVAL, "the store's permanent sequence is exhausted");
 }
 
+/* r to the end of the history, out of its earlier place if it had one:
+ * each release once, so the history is bounded by the releases known,
+ * however often two of them take turns. Room was made by snapshot_take. */
+static void history_push(molt_store_t* s, molt_release_t* r) {
+  size_t at = molt__store_history_pos(s, r);
+
+  if (at) {
+    memmove(s->history + at - 1, s->history + at, (s->nhistory - at) * sizeof *s->history);
+    s->nhistory--;
+  }
+  s->history[s->nhistory++] = r;
+}
+
 static void make_permanent(molt_store_t* s, molt_release_t* r) {
   molt_release_t* prev = molt__store_permanent(s);
 
   if (prev && prev != r) prev->state = MOLT_REL_OLD;
   r->state = MOLT_REL_PERMANENT;
   r->permanent_seq = ++s->sequence;
+  history_push(s, r);
 }
 
 int molt__store_set_installed(molt_store_t* s, const char* vsn, char* err, size_t errlen) {
@@ -217,6 +254,26 @@ int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_
     return rc;
   displace_current(s, r);
   if (r->state != MOLT_REL_PERMANENT) make_permanent(s, r);
+  return save_or_undo(s, &snap, err, errlen);
+}
+
+int molt__store_rollback(molt_store_t* s, const char* vsn, char* err, size_t errlen) {
+  molt_release_t *r, *target = molt__store_rollback_target(s);
+  snapshot_t snap;
+  int rc = 0;
+
+  if (!(r = find_or_fail(s, vsn, &rc, err, errlen))) return rc;
+  if (r != target)
+    return molt__errmsg_set(err, errlen, MOLT_EINVAL, "rollback goes to %s, not %s",
+                            target ? target->vsn : "no release", vsn);
+  if (in_state(s, MOLT_REL_CURRENT)) return molt__store_set_installed(s, vsn, err, errlen);
+  if ((rc = sequence_check(s, err, errlen)) || (rc = snapshot_take(s, &snap, err, errlen)))
+    return rc;
+  /* The permanent release is the history's last entry and r the one
+   * before it: the permanent one leaves (make_permanent makes it old) and
+   * r is then the end already. */
+  s->nhistory--;
+  make_permanent(s, r);
   return save_or_undo(s, &snap, err, errlen);
 }
 

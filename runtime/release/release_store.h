@@ -46,6 +46,13 @@ typedef struct molt_store {
   uint32_t sequence; /* the last permanent_seq handed out */
   size_t nreleases;
   molt_release_t** releases; /* sorted by version, oldest first */
+  /* The rollback path: releases in the order they became permanent,
+   * oldest first, each at most once (one made permanent again moves to
+   * the end); the last is the permanent release. A release rolled back
+   * from leaves it, so rollback walks it backwards. Entries point into
+   * releases. */
+  molt_release_t** history;
+  size_t nhistory;
   int lock_fd;
 } molt_store_t;
 
@@ -87,10 +94,14 @@ molt_release_t* molt__store_find(const molt_store_t* s, const char* vsn);
 molt_release_t* molt__store_running(const molt_store_t* s);
 molt_release_t* molt__store_permanent(const molt_store_t* s);
 
-/* Where `molt rollback` goes: with a current release, back to the
- * permanent one; without, to the old release that was permanent most
- * recently. NULL if there is none. */
+/* Where `molt rollback` goes: with a current release (an upgrade or
+ * downgrade not committed), back to the permanent one; without, to the
+ * release that was permanent before the permanent one (the history's
+ * entry before the last). NULL if there is none. */
 molt_release_t* molt__store_rollback_target(const molt_store_t* s);
+
+/* r's place in the history, 1 for the oldest; 0 if it is not there. */
+size_t molt__store_history_pos(const molt_store_t* s, const molt_release_t* r);
 
 /* The state changes. Each saves the releases file atomically before
  * returning; if saving fails the store in memory is left as it was and the
@@ -103,15 +114,24 @@ molt_release_t* molt__store_rollback_target(const molt_store_t* s);
  * permanent before, else to unpacked. */
 int molt__store_set_installed(molt_store_t* s, const char* vsn, char* err, size_t errlen);
 
-/* The current release becomes permanent and the previous permanent one
- * old. MOLT_EINVAL "nothing to commit" without a current release. */
+/* The current release becomes permanent, the previous permanent one old,
+ * and the current one goes to the end of the history. MOLT_EINVAL
+ * "nothing to commit" without a current release. */
 int molt__store_commit(molt_store_t* s, char* err, size_t errlen);
 
-/* vsn becomes permanent and the previous permanent one old; a current
- * release other than vsn is displaced as by set_installed. For the first
- * boot of a bundle (molt run --release) and after a rollback to an old
- * release. Already permanent: only a current release is displaced. */
+/* vsn becomes permanent (and the end of the history) and the previous
+ * permanent one old; a current release other than vsn is displaced as by
+ * set_installed. For the first boot of a bundle (molt run --release).
+ * Already permanent: only a current release is displaced. */
 int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_t errlen);
+
+/* After a successful rollback to vsn, which must be the rollback target
+ * (else MOLT_EINVAL, nothing changed). With a current release, as
+ * set_installed of the permanent one: the history is unchanged. Without,
+ * vsn becomes permanent again and the release rolled back from becomes
+ * old and leaves the history, so the next rollback goes further back,
+ * never forward. */
+int molt__store_rollback(molt_store_t* s, const char* vsn, char* err, size_t errlen);
 
 /* Write the releases file from memory (the mutators do this themselves). */
 int molt__store_save(molt_store_t* s, char* err, size_t errlen);
@@ -122,10 +142,10 @@ const char* molt__rel_state_name(molt_rel_state_t state);
 /* Between the store's own files (release_store.c, release_file.c,
  * release_unpack.c); not for callers. */
 
-/* Parse the releases file's text into s's name, sequence and releases
+/* Parse the releases file's text into s's name, sequence, releases
  * (vsn, dir, state and permanent_seq; path and manifest are the caller's
- * to fill). On failure what was built hangs off s, for the caller to
- * free. MOLT_EMANIFEST with the JSON path, MOLT_ENOMEM. */
+ * to fill) and history. On failure what was built hangs off s, for the
+ * caller to free. MOLT_EMANIFEST with the JSON path, MOLT_ENOMEM. */
 int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char* err,
                              size_t errlen);
 /* Write s to path as the releases file, atomically (molt__fs_replace).

@@ -2,7 +2,9 @@
  * that traps exits, starts its children in order, restarts them by its
  * strategy (one_for_one, one_for_all, rest_for_one) and their restart type
  * (permanent, transient, temporary), and gives up when restarts exceed its
- * intensity within its period. Not the release or the spec's parsing.
+ * intensity within its period; a watched one (the container's root) then
+ * tells who started it which child it gave up on. Not the release or the
+ * spec's parsing.
  *
  * Children are stopped one at a time in reverse start order, as OTP does,
  * each with exit(shutdown) and a timer that kills it after shutdown_ms;
@@ -43,12 +45,21 @@ typedef struct sup {
   int shutdown_reason;
   molt_pid_t* leaving; /* children an update removed, being stopped */
   size_t nleaving;
+  molt_sup_exit_cb on_exit; /* a watched top-level supervisor's: told when it exits */
+  void* on_exit_data;
+  /* Set when it gives up: the child that was one restart too many, and
+   * that child's exit reason or its restart's error. */
+  bool gave_up, restart_failed;
+  size_t last_child;
+  int last_reason;
 } sup_t;
 
 typedef struct {
   const molt_sup_spec_t* spec;
   char* err;
   size_t errlen;
+  molt_sup_exit_cb on_exit;
+  void* on_exit_data;
 } sup_init_arg;
 
 static molt_version_t* sup_version;
@@ -76,7 +87,7 @@ static int start_child(sup_t* s, child_t* k, char* err, size_t errlen) {
   int rc;
   char sub[512] = "";
   if (c->sup) {
-    sup_init_arg arg = {c->sup, sub, sizeof(sub)};
+    sup_init_arg arg = {c->sup, sub, sizeof(sub), NULL, NULL}; /* a nested one: its parent watches it */
     rc = molt__actor_spawn(sup_version, NULL, &arg, MOLT_SPAWN_LINK, molt__sched_current(), &pid, NULL);
   } else {
     /* Workers spread over the schedulers; init still runs here, so a
@@ -104,6 +115,17 @@ static bool restart_allowed(sup_t* s) {
 }
 
 static void begin_shutdown(sup_t* s, int reason);
+
+/* Restarts beyond the intensity: remember which child was one too many
+ * (the one watching this supervisor is told), then stop every child and
+ * exit with shutdown, as OTP does. */
+static void give_up(sup_t* s, size_t i, int reason, bool restart_failed) {
+  s->gave_up = true;
+  s->restart_failed = restart_failed;
+  s->last_child = i;
+  s->last_reason = reason;
+  begin_shutdown(s, MOLT_EXIT_SHUTDOWN);
+}
 
 /* Ask pid to stop as OTP's shutdown spec says: exit(shutdown) and a kill
  * after shutdown_ms, or an immediate kill (brutal_kill) for 0. */
@@ -134,10 +156,11 @@ static void restart_rest(sup_t* s) {
     child_t* k = &s->kids[j];
     if (k->gone || k->pid != MOLT_PID_NONE) continue;
     char err[512];
-    if (start_child(s, k, err, sizeof(err)) == 0) continue;
+    int rc = start_child(s, k, err, sizeof(err));
+    if (rc == 0) continue;
     molt_log("%s: restart failed: %s", sup_name(s), err);
     if (!restart_allowed(s)) {
-      begin_shutdown(s, MOLT_EXIT_SHUTDOWN);
+      give_up(s, j, rc, true);
       return;
     }
     s->phase = PHASE_RESTARTING;
@@ -186,7 +209,7 @@ static void child_exited(sup_t* s, size_t i, int reason) {
   if (!restart_allowed(s)) {
     molt_log("%s: reached maximum restart intensity (%u restarts in %u ms), shutting down", sup_name(s),
              s->spec->intensity, s->spec->period_ms);
-    begin_shutdown(s, MOLT_EXIT_SHUTDOWN);
+    give_up(s, i, reason, false);
     return;
   }
   s->phase = PHASE_RESTARTING;
@@ -275,6 +298,8 @@ static int sup_init(const molt_args_t* args, void** state) {
   if (!(s->restarts = molt__calloc(s->spec->intensity + 1, sizeof(uint64_t)))) goto fail;
   if ((rc = expand_children(s))) goto fail;
   molt_trap_exit(true);
+  s->on_exit = arg->on_exit;
+  s->on_exit_data = arg->on_exit_data;
   if (s->spec->name && (rc = molt_register(s->spec->name))) {
     molt__errmsg_set(arg->err, arg->errlen, rc, "supervisor name %s: %s", s->spec->name,
                      molt_strerror(rc));
@@ -297,6 +322,20 @@ fail:
     molt__errmsg_set(arg->err, arg->errlen, rc, "out of memory");
   free_sup(s);
   return rc;
+}
+
+static void sup_terminate(void* state, int reason) {
+  sup_t* s = state;
+  if (!s->on_exit) return;
+  molt_sup_exit_t why = {.name = sup_name(s), .reason = reason, .gave_up = s->gave_up};
+  if (s->gave_up) {
+    why.restart_failed = s->restart_failed;
+    why.child = s->kids[s->last_child].id;
+    why.child_reason = s->last_reason;
+    why.restarts = s->spec->intensity;
+    why.period_ms = s->spec->period_ms;
+  }
+  s->on_exit(&why, s->on_exit_data);
 }
 
 static void sup_free_state(void* state) { free_sup(state); }
@@ -449,6 +488,7 @@ static const molt_module_t sup_desc = {
     .vsn = "builtin",
     .init = sup_init,
     .handle = sup_handle,
+    .terminate = sup_terminate,
     .free_state = sup_free_state,
     .format_state = sup_format_state,
 };
@@ -460,12 +500,17 @@ void molt__supervisor_close(void) {
   sup_version = NULL;
 }
 
-int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen) {
+int molt__supervisor_start_watched(const molt_sup_spec_t* spec, molt_sup_exit_cb on_exit, void* data,
+                                   molt_pid_t* pid, char* err, size_t errlen) {
   char sub[512] = "";
-  sup_init_arg arg = {spec, sub, sizeof(sub)};
+  sup_init_arg arg = {spec, sub, sizeof(sub), on_exit, data};
   int rc = molt__runtime_spawn_version(sup_version, NULL, &arg, pid);
   if (rc) molt__errmsg_set(err, errlen, rc, "%s", *sub ? sub : molt_strerror(rc));
   return rc;
+}
+
+int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen) {
+  return molt__supervisor_start_watched(spec, NULL, NULL, pid, err, errlen);
 }
 
 int molt__supervisor_stop(molt_pid_t pid, uint64_t timeout_ms) {

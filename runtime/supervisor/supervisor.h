@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_exit.h"
 #include "sup_spec.h"
 #include "molt/module.h"
 
@@ -17,6 +18,16 @@ void molt__supervisor_close(void);
  * start in order; if one fails, those started are stopped and the error is
  * returned with a reason naming the child ("child counter (counter): ..."). */
 int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* err, size_t errlen);
+
+/* As molt__supervisor_start, and on_exit(why, data) is called once when
+ * the supervisor exits, whatever the reason (a stop asked for too): after
+ * its children have stopped, on its scheduler's thread, as its last act
+ * (it must not block); never if the start fails. So the container learns
+ * that its root gave up, as OTP's application controller does.
+ * XXX(supervisor): an untrappable kill skips it, as it skips every
+ * terminate. */
+int molt__supervisor_start_watched(const molt_sup_spec_t* spec, molt_sup_exit_cb on_exit, void* data,
+                                   molt_pid_t* pid, char* err, size_t errlen);
 
 /* Shut a supervisor down: its children stop in reverse start order (each
  * runs terminate), then it exits. Waits up to timeout_ms, then kills it.

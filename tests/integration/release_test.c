@@ -229,3 +229,70 @@ Test(release, a_jump_with_no_direct_path_chains_through_the_release_between) {
   cr_expect_not(has_module("stats"));
   ct_stop_expect_no_loss();
 }
+
+/* The order of `molt releases --json`: each release's permanent_order
+ * (0: off the way back), and where rollback goes. */
+static void expect_order(int o100, int o110, int o200, const char* target) {
+  const char* vsns[] = {"1.0.0", "1.1.0", "2.0.0"};
+  int want[] = {o100, o110, o200};
+  cJSON* j = ct_json("releases");
+  cJSON* r;
+  char got[64] = "none";
+  cJSON_ArrayForEach(r, j) {
+    const char* v = cJSON_GetObjectItem(r, "version")->valuestring;
+    for (int i = 0; i < 3; i++)
+      if (strcmp(v, vsns[i]) == 0)
+        cr_expect_eq(cJSON_GetObjectItem(r, "permanent_order")->valueint, want[i], "%s", v);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(r, "rollback_target"))) snprintf(got, sizeof(got), "%s", v);
+  }
+  cJSON_Delete(j);
+  cr_expect_str_eq(got, target);
+}
+
+/* 1.0.0 -> 1.1.0 (commit) -> 2.0.0 (commit); rollback -> 1.1.0; a
+ * restart; rollback -> 1.0.0, never forward to 2.0.0; then nothing is
+ * left to roll back to. */
+Test(release, rollback_walks_back_through_the_permanent_releases_never_forward) {
+  char b[64];
+  ct_start(REL("1.0.0"));
+  unpack_all();
+  cJSON_Delete(ct_json("upgrade 1.1.0"));
+  cJSON_Delete(ct_json("commit"));
+  cJSON_Delete(ct_json("upgrade 2.0.0"));
+  cJSON_Delete(ct_json("commit"));
+  expect_order(1, 2, 3, "1.1.0");
+  char* out = NULL;
+  cr_assert_eq(ct_molt("releases", &out), 0, "%s", out);
+  cr_expect(strstr(out, "demo       1.0.0      old         #1\n"), "%s", out);
+  cr_expect(strstr(out, "demo       1.1.0      old         #2  (rollback goes here)\n"), "%s", out);
+  cr_expect(strstr(out, "demo       2.0.0      permanent   #3  (running)\n"), "%s", out);
+  free(out);
+
+  cJSON* r = ct_json("rollback");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "1.1.0");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "state")->valuestring, "permanent");
+  cr_expect(strstr(cJSON_GetObjectItem(r, "plan")->valuestring, "code_change down"));
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
+  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "old");
+  expect_order(1, 2, 0, "1.0.0");
+
+  /* The way back is in the releases file: a restart keeps it. */
+  cr_assert_eq(ct_json_ok("stop"), 0);
+  cr_assert_eq(ct_wait_exit(15000), 0);
+  ct_start(NULL);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
+  expect_order(1, 2, 0, "1.0.0");
+
+  r = ct_json("rollback");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "from")->valuestring, "1.1.0");
+  cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "1.0.0");
+  cJSON_Delete(r);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+  expect_order(1, 0, 0, "none");
+  cr_expect_eq(ct_molt("rollback", &out), 1);
+  cr_expect(strstr(out, "nothing to roll back to"), "%s", out);
+  free(out);
+  cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
+}

@@ -47,7 +47,7 @@ void ct_teardown(void) {
   free(ct_home);
 }
 
-void ct_start(const char* release) {
+void ct_launch(const char* release) {
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
@@ -61,6 +61,10 @@ void ct_start(const char* release) {
     _exit(127);
   }
   container = pid;
+}
+
+void ct_start(const char* release) {
+  ct_launch(release);
   char* log = NULL;
   if (!ct_wait_log("molt: running release", 10000)) log = tu_read_file(ct_log, NULL);
   /* A restart in the same home appends to the log: wait for the socket. */

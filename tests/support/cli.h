@@ -22,6 +22,8 @@ void ct_teardown(void);
  * home's permanent one) and wait until it serves; the test fails if it
  * does not within 10 s. The log is appended to across restarts. */
 void ct_start(const char* release);
+/* The same without waiting: for a container that may not live to serve. */
+void ct_launch(const char* release);
 /* Start `molt dev --home <home> --schedulers 2 <args...>` (NULL-terminated)
  * and wait until it serves, as ct_start. */
 void ct_start_dev(const char* arg, ...);

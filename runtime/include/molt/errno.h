@@ -55,6 +55,7 @@
   XX(EUPGRADE, -5023, "upgrade refused")                                      \
   XX(ECODECHANGE, -5024, "code_change failed")                                \
   XX(EINIT, -5025, "actor init failed")                                       \
+  XX(EROOTEXIT, -5026, "the root supervisor exited")                          \
   XX(EBADREQ, -5030, "bad control request")                                   \
   XX(ENOTRUNNING, -5031, "container not running")
 

@@ -72,7 +72,54 @@ Test(release_file, good_file_opens) {
   molt_store_t* s = su_open();
 
   su_assert_states(s, "1.0.0=permanent/1 1.1.0=unpacked/0");
+  su_assert_history(s, "1.0.0");
   cr_assert_eq(s->sequence, 1);
+  molt__store_close(s);
+}
+
+/* Rollback trusts the history: every entry a release that has been
+ * permanent, once, the permanent one last. */
+Test(release_file, inconsistent_history) {
+  corrupt("[\"1.0.0\"]", "[\"1.0.0\", \"1.0.0\"]",
+          "history[1]: duplicate version \"1.0.0\" (also history[0])");
+  corrupt("[\"1.0.0\"]", "[\"1.1.0\", \"1.0.0\"]",
+          "history[0]: release \"1.1.0\" has not been permanent (unpacked, permanent_seq 0)");
+  corrupt("[\"1.0.0\"]", "[\"9.9.9\", \"1.0.0\"]", "history[0]: \"9.9.9\" is not one of the releases");
+  corrupt("[\"1.0.0\"]", "[1]", "history[0]: expected a string, found 1");
+  corrupt("[\"1.0.0\"]", "[]", "history: ends with nothing, not with the permanent release 1.0.0");
+  corrupt("[\"1.0.0\"]", "{}", "history: expected an array, found an object");
+  corrupt("\"state\":\t\"permanent\"", "\"state\":\t\"old\"",
+          "history: lists 1 release, but none is permanent");
+}
+
+/* A file written before the history was kept: the order is read from
+ * permanent_seq, not from the versions, the permanent release last, and
+ * the next save writes it. */
+Test(release_file, a_file_without_history_reads_the_order_from_permanent_seq) {
+  char *b3 = su_bundle("2.0.0", "counter:2.0.0"), err[512] = "";
+  molt_store_t* s = su_open();
+
+  su_unpack(s, b3);
+  molt__store_close(s);
+  free(b3);
+  su_put(file, "{\"format\": 1, \"name\": \"demo\", \"sequence\": 4, \"releases\": ["
+               "{\"version\": \"1.0.0\", \"dir\": \"releases/demo-1.0.0\", \"state\": \"old\", "
+               "\"permanent_seq\": 3}, "
+               "{\"version\": \"1.1.0\", \"dir\": \"releases/demo-1.1.0\", \"state\": \"permanent\", "
+               "\"permanent_seq\": 4}, "
+               "{\"version\": \"2.0.0\", \"dir\": \"releases/demo-2.0.0\", \"state\": \"old\", "
+               "\"permanent_seq\": 2}]}");
+  s = su_open();
+  cr_assert_eq(s->nhistory, 3);
+  cr_assert_str_eq(s->history[0]->vsn, "2.0.0");
+  cr_assert_str_eq(s->history[1]->vsn, "1.0.0");
+  cr_assert_str_eq(s->history[2]->vsn, "1.1.0");
+  cr_assert_str_eq(molt__store_rollback_target(s)->vsn, "1.0.0");
+  cr_assert_eq(molt__store_rollback(s, "1.0.0", err, sizeof err), 0, "%s", err);
+  su_assert_history(s, "2.0.0 1.0.0");
+  char* text = tu_read_file(file, NULL);
+  cr_assert_not_null(strstr(text, "\"history\":\t[\"2.0.0\", \"1.0.0\"]"), "%s", text);
+  free(text);
   molt__store_close(s);
 }
 

@@ -1,6 +1,7 @@
 /* release_store_test.c: the release states and the moves between them
  * (runtime/release_store.c) through a whole lifecycle, each one saved and
- * read back; a current release demoted on open; one store per home; a
+ * read back; rollback walking the history of permanent releases back,
+ * never forward; a current release demoted on open; one store per home; a
  * failed save changing nothing. */
 #include "store_util.h"
 
@@ -75,21 +76,25 @@ Test(release_store, whole_lifecycle) {
   reopen();
   su_assert_states(s, states);
 
-  /* With nothing current, rollback goes to the last permanent old one. */
+  /* With nothing current, rollback goes to the release that was
+   * permanent before; 1.1.0, rolled back from, is off the way back. */
+  su_assert_history(s, "1.0.0 1.1.0");
   cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
-  ok(molt__store_set_permanent(s, "1.0.0", err, sizeof err), err);
+  ok(molt__store_rollback(s, "1.0.0", err, sizeof err), err);
   states = "1.0.0=permanent/3 1.1.0=old/2 2.0.0=unpacked/0";
   su_assert_states(s, states);
-  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.1.0");
+  su_assert_history(s, "1.0.0");
+  cr_assert_null(molt__store_rollback_target(s));
   reopen();
   su_assert_states(s, states);
+  su_assert_history(s, "1.0.0");
 
-  /* Straight to 2.0.0 and commit: 1.0.0 was permanent more recently than
-   * 1.1.0, so it is the one rollback returns to. */
+  /* Straight to 2.0.0 and commit: rollback returns to 1.0.0. */
   ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
   ok(molt__store_commit(s, err, sizeof err), err);
   states = "1.0.0=old/3 1.1.0=old/2 2.0.0=permanent/4";
   su_assert_states(s, states);
+  su_assert_history(s, "1.0.0 2.0.0");
   cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
   reopen();
   su_assert_states(s, states);
@@ -101,6 +106,79 @@ Test(release_store, whole_lifecycle) {
   cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "2.0.0");
   ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
   su_assert_states(s, states);
+  molt__store_close(s);
+}
+
+/* 1.0.0 -> 1.1.0 (commit) -> 2.0.0 (commit), then two rollbacks: 1.1.0,
+ * then 1.0.0, never forward to 2.0.0 again, across a reopen. */
+Test(release_store, rollback_walks_the_history_back_never_forward) {
+  char err[512] = "";
+
+  three();
+  ok(molt__store_set_permanent(s, "1.0.0", err, sizeof err), err);
+  ok(molt__store_set_installed(s, "1.1.0", err, sizeof err), err);
+  ok(molt__store_commit(s, err, sizeof err), err);
+  ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
+  ok(molt__store_commit(s, err, sizeof err), err);
+  su_assert_history(s, "1.0.0 1.1.0 2.0.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.1.0");
+
+  ok(molt__store_rollback(s, "1.1.0", err, sizeof err), err);
+  su_assert_states(s, "1.0.0=old/1 1.1.0=permanent/4 2.0.0=old/3");
+  su_assert_history(s, "1.0.0 1.1.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
+  reopen();
+  su_assert_history(s, "1.0.0 1.1.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
+
+  ok(molt__store_rollback(s, "1.0.0", err, sizeof err), err);
+  su_assert_states(s, "1.0.0=permanent/5 1.1.0=old/4 2.0.0=old/3");
+  su_assert_history(s, "1.0.0");
+  cr_assert_null(molt__store_rollback_target(s));
+  cr_assert_eq(molt__store_rollback(s, "2.0.0", err, sizeof err), MOLT_EINVAL);
+  cr_assert_str_eq(err, "rollback goes to no release, not 2.0.0");
+  su_assert_states(s, "1.0.0=permanent/5 1.1.0=old/4 2.0.0=old/3");
+  molt__store_close(s);
+}
+
+/* A release made permanent again moves to the end, so the history holds
+ * each release once however often two take turns. */
+Test(release_store, a_release_made_permanent_again_moves_to_the_end) {
+  char err[512] = "";
+
+  three();
+  ok(molt__store_set_permanent(s, "1.0.0", err, sizeof err), err);
+  for (int i = 0; i < 3; i++) {
+    ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
+    ok(molt__store_commit(s, err, sizeof err), err);
+    ok(molt__store_set_installed(s, "1.0.0", err, sizeof err), err);
+    ok(molt__store_commit(s, err, sizeof err), err);
+  }
+  su_assert_history(s, "2.0.0 1.0.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "2.0.0");
+  molt__store_close(s);
+}
+
+/* With an upgrade not committed, rollback returns to the permanent
+ * release and the history stays as it was; any other version is refused
+ * with nothing changed. */
+Test(release_store, rollback_of_an_uncommitted_upgrade_keeps_the_history) {
+  char err[512] = "";
+
+  three();
+  ok(molt__store_set_permanent(s, "1.0.0", err, sizeof err), err);
+  ok(molt__store_set_installed(s, "1.1.0", err, sizeof err), err);
+  ok(molt__store_commit(s, err, sizeof err), err);
+  ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.1.0");
+  cr_assert_eq(molt__store_rollback(s, "1.0.0", err, sizeof err), MOLT_EINVAL);
+  cr_assert_str_eq(err, "rollback goes to 1.1.0, not 1.0.0");
+  cr_assert_eq(molt__store_rollback(s, "9.9.9", err, sizeof err), MOLT_ENORELEASE);
+  su_assert_states(s, "1.0.0=old/1 1.1.0=permanent/2 2.0.0=current/0");
+  ok(molt__store_rollback(s, "1.1.0", err, sizeof err), err);
+  su_assert_states(s, "1.0.0=old/1 1.1.0=permanent/2 2.0.0=unpacked/0");
+  su_assert_history(s, "1.0.0 1.1.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
   molt__store_close(s);
 }
 
@@ -179,6 +257,15 @@ Test(release_store, failed_save_changes_nothing) {
   cr_assert_eq(mkdir(tmp, 0700), 0);
   cr_assert_lt(molt__store_commit(s, err, sizeof err), 0);
   su_assert_states(s, "1.0.0=permanent/1 1.1.0=current/0 2.0.0=unpacked/0");
+  su_assert_history(s, "1.0.0");
+  /* A rollback whose save fails leaves the history too. */
+  cr_assert_eq(rmdir(tmp), 0);
+  ok(molt__store_commit(s, err, sizeof err), err);
+  cr_assert_eq(mkdir(tmp, 0700), 0);
+  cr_assert_lt(molt__store_rollback(s, "1.0.0", err, sizeof err), 0);
+  su_assert_states(s, "1.0.0=old/1 1.1.0=permanent/2 2.0.0=unpacked/0");
+  su_assert_history(s, "1.0.0 1.1.0");
+  cr_assert_str_eq(vsn_of(molt__store_rollback_target(s)), "1.0.0");
   molt__store_close(s);
   free(tmp);
 }

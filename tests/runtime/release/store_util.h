@@ -142,9 +142,20 @@ static inline char* su_states(const molt_store_t* s) {
   return out;
 }
 
-/* The states as RELEASES.json holds them, read without opening the store
- * (which would demote a current release). */
-static inline char* su_file_states(void) {
+/* The history, "1.0.0 1.1.0", oldest first; malloc'd. */
+static inline char* su_history(const molt_store_t* s) {
+  char* out = NULL;
+  size_t len = 0, i;
+  FILE* f = open_memstream(&out, &len);
+
+  for (i = 0; i < s->nhistory; i++) fprintf(f, "%s%s", i ? " " : "", s->history[i]->vsn);
+  fclose(f);
+  return out;
+}
+
+/* What RELEASES.json holds, as summary(store), read without opening the
+ * store (which would demote a current release). */
+static inline char* su_file_summary(char* (*summary)(const molt_store_t*)) {
   char* path = NULL;
   char *text, *out, err[512] = "";
   molt_store_t* s = calloc(1, sizeof *s);
@@ -155,18 +166,30 @@ static inline char* su_file_states(void) {
   text = tu_read_file(path, &len);
   cr_assert_not_null(text, "no %s", path);
   cr_assert_eq(molt__release_file_parse(text, len, s, err, sizeof err), 0, "%s", err);
-  out = su_states(s);
+  out = summary(s);
   molt__store_close(s);
   free(text);
   free(path);
   return out;
 }
 
+static inline char* su_file_states(void) { return su_file_summary(su_states); }
+
 static inline void su_assert_states(const molt_store_t* s, const char* want) {
   char *mem = su_states(s), *file = su_file_states();
 
   cr_assert_str_eq(mem, want, "in memory");
   cr_assert_str_eq(file, want, "in RELEASES.json");
+  free(mem);
+  free(file);
+}
+
+/* The history in memory and in RELEASES.json. */
+static inline void su_assert_history(const molt_store_t* s, const char* want) {
+  char *mem = su_history(s), *file = su_file_summary(su_history);
+
+  cr_assert_str_eq(mem, want, "history in memory");
+  cr_assert_str_eq(file, want, "history in RELEASES.json");
   free(mem);
   free(file);
 }

@@ -5,11 +5,13 @@
  * under the same name and its notes show the order. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "actor.h"
+#include "code_server.h"
 #include "probe.h"
 #include "rt.h"
 #include "runtime.h"
@@ -248,6 +250,99 @@ Test(supervisor, the_supervisor_exit_reason_reaches_a_monitor) {
   probe_expect("w monitor", 1);
   probe_cmd(pid_of("a"), PROBE_CRASH, MOLT_EIO, 0); /* intensity 0: gives up at once */
   probe_expect_value("w DOWN", "reason", MOLT_EXIT_SHUTDOWN);
+}
+
+/* What a watched supervisor said when it exited, copied on its scheduler
+ * thread; calls counts the calls. */
+static struct {
+  char name[32], child[32];
+  int reason, child_reason;
+  bool gave_up, restart_failed;
+  uint32_t restarts, period_ms;
+  atomic_int calls;
+} heard;
+
+static void heard_exit(const molt_sup_exit_t* why, void* data) {
+  snprintf(heard.name, sizeof(heard.name), "%s", why->name);
+  snprintf(heard.child, sizeof(heard.child), "%s", why->child ? why->child : "(none)");
+  heard.reason = why->reason;
+  heard.child_reason = why->child_reason;
+  heard.gave_up = why->gave_up;
+  heard.restart_failed = why->restart_failed;
+  heard.restarts = why->restarts;
+  heard.period_ms = why->period_ms;
+  atomic_fetch_add(&heard.calls, 1);
+  cr_assert_eq(data, &heard);
+}
+
+static molt_pid_t start_watched(sup_t* s) {
+  char err[512] = "";
+  molt_pid_t pid = MOLT_PID_NONE;
+  int rc = molt__supervisor_start_watched(&s->spec, heard_exit, &heard, &pid, err, sizeof(err));
+  cr_assert_eq(rc, 0, "%s: %s", molt_err_name(rc), err);
+  return pid;
+}
+
+Test(supervisor, a_watched_supervisor_that_gives_up_says_which_child_and_why) {
+  sup_spec(&top, MOLT_ONE_FOR_ONE, 2, 60000);
+  top.spec.name = "top";
+  permanent_workers(&top, "a b");
+  molt_pid_t sup = start_watched(&top);
+  crash_and_await_restart("a", 2);
+  crash_and_await_restart("a", 3);
+  cr_assert_eq(atomic_load(&heard.calls), 0, "told before it exited");
+  probe_cmd(pid_of("a"), PROBE_CRASH, MOLT_EIO, 0);
+  cr_assert(rt_wait_dead(sup, PROBE_WAIT_MS), "the supervisor kept going:\n%s", rt_notes());
+  cr_assert_eq(atomic_load(&heard.calls), 1);
+  cr_assert_str_eq(heard.name, "top");
+  cr_assert(heard.gave_up);
+  cr_assert_not(heard.restart_failed);
+  cr_assert_str_eq(heard.child, "a");
+  cr_assert_eq(heard.child_reason, MOLT_EIO);
+  cr_assert_eq(heard.reason, MOLT_EXIT_SHUTDOWN);
+  cr_assert_eq(heard.restarts, 2);
+  cr_assert_eq(heard.period_ms, 60000);
+  /* Told after its children stopped. */
+  cr_assert_eq(probe_value("b terminate", "reason"), MOLT_EXIT_SHUTDOWN);
+}
+
+/* Its module gone, the child cannot restart: the failed restart is the one
+ * too many, and its error the reason given. */
+Test(supervisor, a_watched_supervisor_whose_restart_fails_gives_the_start_error) {
+  sup_spec(&top, MOLT_ONE_FOR_ONE, 1, 60000);
+  worker(&top, "a", MOLT_PERMANENT, "");
+  molt_pid_t sup = start_watched(&top);
+  cr_assert_eq(molt__code_delete("probe", NULL, 0), 0);
+  probe_cmd(pid_of("a"), PROBE_CRASH, MOLT_EIO, 0);
+  cr_assert(rt_wait_dead(sup, PROBE_WAIT_MS), "the supervisor kept going:\n%s", rt_notes());
+  cr_assert_eq(atomic_load(&heard.calls), 1);
+  cr_assert_str_eq(heard.name, "supervisor");
+  cr_assert(heard.gave_up);
+  cr_assert(heard.restart_failed);
+  cr_assert_str_eq(heard.child, "a");
+  cr_assert_eq(heard.child_reason, MOLT_ENOMODULE);
+  cr_assert_eq(heard.restarts, 1);
+}
+
+Test(supervisor, a_watched_supervisor_stopped_has_not_given_up) {
+  sup_spec(&top, MOLT_ONE_FOR_ONE, 3, 5000);
+  permanent_workers(&top, "a");
+  molt_pid_t sup = start_watched(&top);
+  cr_assert_eq(molt__supervisor_stop(sup, 5000), 0);
+  cr_assert_eq(atomic_load(&heard.calls), 1);
+  cr_assert_not(heard.gave_up);
+  cr_assert_eq(heard.reason, MOLT_EXIT_SHUTDOWN);
+  cr_assert_str_eq(heard.child, "(none)");
+}
+
+Test(supervisor, exit_reasons_in_words) {
+  char b[64];
+  cr_assert_str_eq(molt__sup_exit_reason_str(MOLT_EXIT_NORMAL, b, sizeof(b)), "normal");
+  cr_assert_str_eq(molt__sup_exit_reason_str(MOLT_EXIT_SHUTDOWN, b, sizeof(b)), "shutdown");
+  cr_assert_str_eq(molt__sup_exit_reason_str(MOLT_EXIT_KILLED, b, sizeof(b)), "killed");
+  cr_assert_str_eq(molt__sup_exit_reason_str(MOLT_EXIT_PURGED, b, sizeof(b)), "purged");
+  cr_assert_str_eq(molt__sup_exit_reason_str(MOLT_EIO, b, sizeof(b)), "EIO (i/o error)");
+  cr_assert_str_eq(molt__sup_exit_reason_str(77, b, sizeof(b)), "reason 77");
 }
 
 Test(supervisor, stop_terminates_children_in_reverse_start_order) {
