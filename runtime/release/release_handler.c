@@ -84,9 +84,13 @@ static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_
   molt_version_t* v = NULL;
   int rc = molt__code_prepare(path, module, &v, c->err, c->errlen);
   if (rc) return rc;
-  if (strcmp(v->vsn, mod->vsn) != 0) {
+  if (strcmp(v->vsn, mod->vsn) != 0)
     rc = molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "%s: vsn: release %s says %s, the module says %s", path,
                           m->version, mod->vsn, v->vsn);
+  else if (mod->has_state_vsn && v->state_vsn != mod->state_vsn)
+    rc = molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "%s: state_vsn: release %s says %u, the module says %u",
+                          path, m->version, (unsigned)mod->state_vsn, (unsigned)v->state_vsn);
+  if (rc) {
     molt__version_unref(v);
     return rc;
   }
