@@ -83,9 +83,26 @@ static double num(const cJSON* o, const char* key) {
   return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* One entry of a "drift" array: "blob runs 1.0.0 (rev 3), release 2.0.0
+ * has 2.0.0". */
+static const char* drift_text(const cJSON* d, const char* release, char* buf, size_t len) {
+  char runs[192] = "nothing";
+  if (str(d, "running", NULL))
+    snprintf(runs, sizeof(runs), "%s (rev %.0f)", str(d, "running", ""), num(d, "revision"));
+  if (str(d, "release", NULL))
+    snprintf(buf, len, "%s runs %s, release %s has %s", str(d, "module", "?"), runs, release, str(d, "release", ""));
+  else
+    snprintf(buf, len, "%s runs %s, release %s does not list it", str(d, "module", "?"), runs, release);
+  return buf;
+}
+
 static void print_status(const cJSON* r) {
   const cJSON* rel = cJSON_GetObjectItemCaseSensitive(r, "release");
   printf("release     %s %s\n", str(rel, "name", "?"), str(rel, "version", "?"));
+  const cJSON* d;
+  char line[512];
+  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(r, "drift"))
+    printf("drift       %s\n", drift_text(d, str(rel, "version", "?"), line, sizeof(line)));
   printf("home        %s (pid %.0f)\n", str(r, "home", "?"), num(r, "os_pid"));
   printf("uptime      %.1f s\n", num(r, "uptime_ms") / 1000.0);
   printf("schedulers  %.0f\n", num(r, "schedulers"));
@@ -315,6 +332,10 @@ static int cmd_releases(const opts_t* o) {
       printf("%-10s %-10s %-10s%s%s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
              order, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "",
              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "rollback_target")) ? "  (rollback goes here)" : "");
+      const cJSON* d;
+      char line[512];
+      cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(rel, "drift"))
+        printf("           differs: %s\n", drift_text(d, str(rel, "version", "?"), line, sizeof(line)));
     }
   }
   cJSON_Delete(r);

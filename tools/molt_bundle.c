@@ -1,6 +1,8 @@
 /* molt_bundle.c: molt-bundle, which turns a source manifest and the built
  * module files it names into a self-contained, relocatable release bundle
- * directory. Not an installer: it never talks to a running container. */
+ * directory, each module held against its entry by the descriptor in its
+ * file (read, never loaded or run). Not an installer: it never talks to a
+ * running container. */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include "fs.h"
 #include "jsonpath.h"
 #include "manifest.h"
+#include "manifest_descriptors.h"
 #include "sha256.h"
 #include "molt/errno.h"
 
@@ -72,11 +75,14 @@ static int check_basenames(const molt_manifest_t* m, const char* src, char* err)
   return rc;
 }
 
-/* Copy one module into tmp/modules/, fill in its digest (checking the one
- * the source gave, if any) and point its file at the copy. */
-static int add_module(molt_manifest_module_t* mod, const char* moddir, const char* tmp, char* err) {
+/* Copy module index of the source manifest src into tmp/modules/, fill in
+ * its digest (checking the one the source gave, if any) and its state_vsn
+ * (checking the source's likewise), check that the copy's descriptor is
+ * the module the entry names, and point its file at the copy. */
+static int add_module(molt_manifest_module_t* mod, size_t index, const char* src, const char* moddir,
+                      const char* tmp, char* err) {
   char *from = NULL, *to = NULL, *file = NULL;
-  char want[65], got_hex[65];
+  char want[65], got_hex[65], why[ERRLEN - 64];
   uint8_t got[32];
   const char* b = base_name(mod->file);
   int rc = MOLT_ENOMEM;
@@ -96,6 +102,12 @@ static int add_module(molt_manifest_module_t* mod, const char* moddir, const cha
     rc = MOLT_ECHECKSUM;
     goto fail_copy;
   }
+  /* The copy is what the bundle will hold and what its digest is of, so
+   * the copy is what is read; the message names the file the user gave. */
+  if ((rc = molt__manifest_descriptor_check(mod, index, to, from, why, sizeof why))) {
+    snprintf(err, ERRLEN, "%s: %s", src, why);
+    goto fail_copy;
+  }
   memcpy(mod->sha256, got, sizeof got);
   mod->has_sha256 = true;
   free(mod->file);
@@ -112,9 +124,9 @@ fail_from:
   return rc;
 }
 
-/* Parse back what was written and verify it against the copies, the same
- * check the release handler makes on unpack: a bundle that would be
- * refused there is never published here. */
+/* Parse back what was written and verify it against the copies, digests
+ * and descriptors, the same checks the release handler makes on unpack: a
+ * bundle that would be refused there is never published here. */
 static int self_check(const char* tmp, const char* manifest, char* err) {
   molt_manifest_t* m;
   char msg[ERRLEN - 64];
@@ -122,7 +134,8 @@ static int self_check(const char* tmp, const char* manifest, char* err) {
 
   rc = molt__manifest_read(manifest, true, &m, msg, sizeof msg);
   if (rc == 0) {
-    rc = molt__manifest_verify_files(m, tmp, msg, sizeof msg);
+    if ((rc = molt__manifest_verify_files(m, tmp, msg, sizeof msg)) == 0)
+      rc = molt__manifest_descriptors_check(m, tmp, msg, sizeof msg);
     molt__manifest_free(m);
   }
   if (rc) snprintf(err, ERRLEN, "the bundle written does not check: %s", msg);
@@ -212,7 +225,7 @@ static int bundle(const char* src, const char* moddir, const char* out, char* er
     goto fail_tmp;
   }
   for (i = 0; i < m->nmodules; i++)
-    if ((rc = add_module(&m->modules[i], moddir, tmp, err))) goto fail_tmp;
+    if ((rc = add_module(&m->modules[i], i, src, moddir, tmp, err))) goto fail_tmp;
   if ((rc = molt__manifest_print(m, &text))) {
     fail_sys(err, "printing the bundle manifest", rc);
     goto fail_tmp;

@@ -19,18 +19,23 @@ static bool begin(molt_job_t* j) {
   return false;
 }
 
+/* The running release carries "drift": where what runs differs from it
+ * (molt__cmd_drift_json). */
 static cJSON* release_json(const molt_container_state_t* st, const molt_release_t* r) {
   cJSON* o = cJSON_CreateObject();
+  bool running = r == molt__store_running(st->store);
   cJSON_AddStringToObject(o, "name", st->store->name ? st->store->name : "");
   cJSON_AddStringToObject(o, "version", r->vsn);
   cJSON_AddStringToObject(o, "state", molt__rel_state_name(r->state));
-  cJSON_AddBoolToObject(o, "running", r == molt__store_running(st->store));
+  cJSON_AddBoolToObject(o, "running", running);
   /* The way rollback walks back: 1 for the first release that was
    * permanent, 0 for one off that way (never permanent, or rolled back
    * from). */
   cJSON_AddNumberToObject(o, "permanent_order", (double)molt__store_history_pos(st->store, r));
   cJSON_AddBoolToObject(o, "rollback_target", r == molt__store_rollback_target(st->store));
   cJSON_AddStringToObject(o, "dir", r->dir);
+  cJSON* drift = running ? molt__cmd_drift_json(r->manifest) : NULL;
+  if (drift) cJSON_AddItemToObject(o, "drift", drift);
   return o;
 }
 

@@ -11,6 +11,8 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "log.h"
+#include "running_code.h"
 #include "runtime.h"
 
 typedef struct {
@@ -41,13 +43,50 @@ static void add_module(const char* name, molt_version_t* cur, molt_version_t* ol
   cJSON_AddItemToArray(m->arr, o);
 }
 
+cJSON* molt__cmd_drift_json(const molt_manifest_t* m) {
+  molt_running_t runs;
+  char err[512];
+  if (molt__running_read(m, &runs, err, sizeof(err)) != 0) {
+    molt__log("drift of release %s: %s", m->version, err);
+    return NULL;
+  }
+  cJSON* arr = cJSON_CreateArray();
+  for (size_t i = 0; arr && i < runs.n; i++) {
+    const molt_running_module_t* e = &runs.mods[i];
+    if (!e->differs) continue;
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "module", e->name);
+    if (e->loaded) {
+      cJSON_AddStringToObject(o, "running", e->label);
+      cJSON_AddStringToObject(o, "running_vsn", e->vsn);
+      cJSON_AddNumberToObject(o, "revision", e->revision);
+      cJSON_AddNumberToObject(o, "state_vsn", e->state_vsn);
+    } else {
+      cJSON_AddNullToObject(o, "running");
+    }
+    if (e->release_vsn)
+      cJSON_AddStringToObject(o, "release", e->release_vsn);
+    else
+      cJSON_AddNullToObject(o, "release");
+    cJSON_AddItemToArray(arr, o);
+  }
+  molt__running_free(&runs);
+  return arr;
+}
+
 static void cmd_status(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
   cJSON* r = cJSON_CreateObject();
   cJSON* rel = cJSON_AddObjectToObject(r, "release");
   pthread_mutex_lock(&st->lock);
-  cJSON_AddStringToObject(rel, "name", st->manifest->name);
-  cJSON_AddStringToObject(rel, "version", st->manifest->version);
+  const molt_manifest_t* manifest = st->manifest;
+  cJSON_AddStringToObject(rel, "name", manifest->name);
+  cJSON_AddStringToObject(rel, "version", manifest->version);
   pthread_mutex_unlock(&st->lock);
+  /* Only a release has code to differ from: molt dev --module runs files,
+   * whose every rebuild is meant to replace what runs. The manifest stays
+   * valid: the store keeps every release's until it closes. */
+  cJSON* drift = st->store ? molt__cmd_drift_json(manifest) : NULL;
+  if (drift) cJSON_AddItemToObject(r, "drift", drift);
   cJSON_AddStringToObject(r, "home", st->home);
   cJSON_AddNumberToObject(r, "os_pid", (double)getpid());
   cJSON_AddNumberToObject(r, "uptime_ms", (double)((molt__now_ns() - st->started_ns) / 1000000));

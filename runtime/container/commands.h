@@ -53,6 +53,15 @@ void molt__cmd_upgrade(molt_control_req_t* req, molt_container_state_t* st, cons
 void molt__cmd_commit(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_rollback(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 
+/* Where what runs differs from the release m (running_code.h), as the
+ * "drift" array of status and releases: one object per module with
+ * "module", "running" (the label, null if nothing runs), "running_vsn",
+ * "revision", "state_vsn" and "release" (the manifest's vsn, null if the
+ * release does not list the module). An empty array when nothing differs;
+ * NULL if what runs could not be read (the reason is logged). The
+ * caller owns it. Takes the code server's lock, not the container's. */
+cJSON* molt__cmd_drift_json(const molt_manifest_t* m);
+
 /* A string argument, or NULL (and a failure reply sent) if missing. */
 const char* molt__cmd_arg_str(molt_control_req_t* req, const cJSON* args, const char* key);
 

@@ -21,7 +21,7 @@
 
 static const char* const root_keys[] = {"name",    "version",   "modules", "supervisor",
                                         "upgrade", "downgrade", NULL};
-static const char* const module_keys[] = {"name", "vsn", "file", "sha256", NULL};
+static const char* const module_keys[] = {"name", "vsn", "state_vsn", "file", "sha256", NULL};
 static const char* const sup_keys[] = {"name",      "strategy", "intensity",
                                        "period_ms", "children", NULL};
 static const char* const child_keys[] = {"id",          "module", "supervisor", "restart",
@@ -63,8 +63,10 @@ static int module_convert(void* ctx, const cJSON* obj, void* item) {
       (rc = molt__jsonpath_checked(&c->path, obj, "vsn", true, molt__manifest_version_ok,
                                    "a version of 1 to 63 bytes without '/' or whitespace", &vsn)) ||
       (rc = molt__jsonpath_string(p, obj, "file", true, &file)) ||
-      (rc = molt__jsonpath_string(p, obj, "sha256", c->require_sha256, &sha)))
+      (rc = molt__jsonpath_string(p, obj, "sha256", c->require_sha256, &sha)) ||
+      (rc = molt__jsonpath_u32(p, obj, "state_vsn", 0, UINT32_MAX, 0, &mod->state_vsn)))
     return rc;
+  mod->has_state_vsn = cJSON_GetObjectItemCaseSensitive(obj, "state_vsn") != NULL;
   if ((why = molt__manifest_file_problem(file))) {
     molt__jsonpath_quote(file, quoted, sizeof quoted);
     return molt__jsonpath_fail_at(p, "file", "path %s %s", quoted, why);

@@ -18,6 +18,12 @@ typedef struct molt_manifest_module {
   char* file;          /* relative to the bundle (or source) directory */
   uint8_t sha256[32];
   bool has_sha256;     /* false only in a source manifest */
+  /* Appended: the layout of the module's actor state, as its descriptor
+   * declares it. molt-bundle reads it from the file and writes it into
+   * every bundle; a source manifest may state it (then it is checked), and
+   * a bundle made before it existed lacks it (unpack then reads it). */
+  uint32_t state_vsn;
+  bool has_state_vsn;
 } molt_manifest_module_t;
 
 

@@ -33,6 +33,7 @@ static cJSON* module_json(const molt_manifest_module_t* mod) {
   molt__sha256_hex(mod->sha256, hex);
   if (o && add(o, "name", cJSON_CreateString(mod->name)) &&
       add(o, "vsn", cJSON_CreateString(mod->vsn)) &&
+      (!mod->has_state_vsn || add_u32(o, "state_vsn", mod->state_vsn)) &&
       add(o, "file", cJSON_CreateString(mod->file)) && add(o, "sha256", cJSON_CreateString(hex)))
     return o;
   cJSON_Delete(o);

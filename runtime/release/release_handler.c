@@ -20,6 +20,7 @@
 #include "code_server.h"
 #include "errmsg.h"
 #include "log.h"
+#include "running_code.h"
 #include "runtime.h"
 #include "supervisor.h"
 #include "upgrade.h"
@@ -83,9 +84,13 @@ static int prepare(ctx_t* c, const molt_manifest_t* m, const char* module, molt_
   molt_version_t* v = NULL;
   int rc = molt__code_prepare(path, module, &v, c->err, c->errlen);
   if (rc) return rc;
-  if (strcmp(v->vsn, mod->vsn) != 0) {
+  if (strcmp(v->vsn, mod->vsn) != 0)
     rc = molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "%s: vsn: release %s says %s, the module says %s", path,
                           m->version, mod->vsn, v->vsn);
+  else if (mod->has_state_vsn && v->state_vsn != mod->state_vsn)
+    rc = molt__errmsg_set(c->err, c->errlen, MOLT_EMANIFEST, "%s: state_vsn: release %s says %u, the module says %u",
+                          path, m->version, (unsigned)mod->state_vsn, (unsigned)v->state_vsn);
+  if (rc) {
     molt__version_unref(v);
     return rc;
   }
@@ -224,6 +229,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   const char** removes = NULL; /* borrowed from the running manifest */
   size_t nremoves = 0;
   molt_upgrade_stats_t stats = {0};
+  molt_running_t runs = {0};
   memset(out, 0, sizeof(*out));
 
   molt_release_t* running = molt__store_running(store);
@@ -234,7 +240,12 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   else if (!known)
     rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   if (rc) goto out;
-  rc = molt__plan_new(known, store->nreleases, running->manifest, target, state_vsn_of, &c, &plan, err, errlen);
+  /* Planned from what the actors run, which a `molt load` since the last
+   * release change may have made another vsn or layout than the running
+   * release's manifest says. */
+  if ((rc = molt__running_read(running->manifest, &runs, err, errlen))) goto out;
+  rc = molt__plan_new(known, store->nreleases, running->manifest, &runs, target, state_vsn_of, &c, &plan, err,
+                      errlen);
   if (rc) goto out;
   const molt_manifest_t* to = plan->hops[plan->nhops - 1].to;
   out->from = running->manifest->version;
@@ -297,6 +308,7 @@ out:
     plan = NULL;
   }
   molt__plan_free(plan);
+  molt__running_free(&runs);
   if (rc && out->plan_text) {
     free(out->plan_text);
     out->plan_text = NULL;

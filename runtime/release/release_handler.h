@@ -27,7 +27,8 @@ typedef struct molt_release_change {
 
 /* Move the container from the store's running release to target, whose
  * root supervisor runs as root: every module file is opened and checked
- * and the plan derived before anything changes; then the code changes of
+ * and the plan derived, from what the actors run (molt__running_read),
+ * before anything changes; then the code changes of
  * every hop run as one transaction (molt__upgrade_apply); then modules the
  * target adds are installed and the supervisor takes the target's tree
  * (new children start, dropped ones stop); then dropped modules are

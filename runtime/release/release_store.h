@@ -74,18 +74,23 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
 /* Frees the store and releases its lock. NULL is fine. */
 void molt__store_close(molt_store_t* s);
 
-/* Verify the bundle at bundle_dir (its release.json and every module's
- * sha256), copy it to <home>/releases/<name>-<vsn>/ through a temporary
- * directory (each file fsync'd, the copy verified again, then renamed
- * into place) and record it as unpacked. The stored release.json is the
- * bundle's manifest printed back (molt__manifest_print): the same content,
- * one spelling. Unpacking a version already known with the same content
+/* Verify the bundle at bundle_dir (its release.json, every module's
+ * sha256, and every module's descriptor, read from its file without
+ * loading it, against its entry: name, vsn, state_vsn), copy it to
+ * <home>/releases/<name>-<vsn>/ through a temporary directory (each file
+ * fsync'd, the copy verified again, then renamed into place) and record it
+ * as unpacked. The stored release.json is the bundle's manifest printed
+ * back (molt__manifest_print): the same content, one spelling, with each
+ * module's state_vsn (read from its file if the bundle predates the
+ * field). Unpacking a version already known with the same content
  * succeeds and changes nothing. Errors, with nothing left behind:
  * MOLT_EINVAL for a release of another name than this home's;
  * MOLT_EEXIST for a known version with different content; the manifest
  * reader's and verifier's codes (MOLT_EMANIFEST, MOLT_ECHECKSUM,
- * MOLT_ENOENT, ...) with the bundle's path in the message; -errno;
- * MOLT_ENOMEM. *out (may be NULL) is the release, owned by the store. */
+ * MOLT_ENOENT, ...) and the descriptor check's
+ * (molt__manifest_descriptors_check) with the bundle's path in the
+ * message; -errno; MOLT_ENOMEM. *out (may be NULL) is the release, owned
+ * by the store. */
 int molt__store_unpack(molt_store_t* s, const char* bundle_dir, molt_release_t** out, char* err,
                        size_t errlen);
 

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "errmsg.h"
 #include "fs.h"
+#include "manifest_descriptors.h"
 #include "molt/errno.h"
 #include "release_store.h"
 
@@ -103,8 +104,9 @@ static int sync_dir(const char* path, const struct stat* st, int flag, struct FT
   return sync_error ? 1 : 0;
 }
 
-/* Read the copy back and check every digest against it: the bundle may
- * have changed between our check and our copy, or the disk lied. */
+/* Read the copy back and check every digest and descriptor against it:
+ * the bundle may have changed between our check and our copy, or the disk
+ * lied. */
 static int verify_copy(const char* tmp, molt_manifest_t** copy, char* err, size_t errlen) {
   char *path = NULL, msg[MSG];
   int rc;
@@ -112,7 +114,8 @@ static int verify_copy(const char* tmp, molt_manifest_t** copy, char* err, size_
   if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, tmp) < 0) return nomem(err, errlen);
   rc = molt__manifest_read(path, true, copy, msg, sizeof msg);
   free(path);
-  if (rc == 0 && (rc = molt__manifest_verify_files(*copy, tmp, msg, sizeof msg))) {
+  if (rc == 0 && ((rc = molt__manifest_verify_files(*copy, tmp, msg, sizeof msg)) ||
+                  (rc = molt__manifest_descriptors_check(*copy, tmp, msg, sizeof msg)))) {
     molt__manifest_free(*copy);
     *copy = NULL;
   }
@@ -124,6 +127,21 @@ static int verify_copy(const char* tmp, molt_manifest_t** copy, char* err, size_
     return molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
   }
   return 0;
+}
+
+/* A bundle made before manifests carried state_vsn says nothing of a
+ * layout the stored copy records (unpack read it from the file): where the
+ * file is the same by its digest, so is its layout, and that is no
+ * difference of content. */
+static void layouts_from(molt_manifest_t* m, const molt_manifest_t* known) {
+  for (size_t i = 0; i < m->nmodules; i++) {
+    molt_manifest_module_t* mod = &m->modules[i];
+    const molt_manifest_module_t* k = molt__manifest_module(known, mod->name);
+    if (mod->has_state_vsn || !k || !k->has_state_vsn || memcmp(k->sha256, mod->sha256, sizeof(k->sha256)) != 0)
+      continue;
+    mod->state_vsn = k->state_vsn;
+    mod->has_state_vsn = true;
+  }
 }
 
 /* Compare by content, not by bytes: both are printed the one way. */
@@ -250,6 +268,7 @@ int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out
     goto done;
   }
   if ((known = molt__store_find(s, m->version))) {
+    layouts_from(m, known->manifest);
     if ((rc = same_content(m, known->manifest, &same))) {
       nomem(err, errlen);
     } else if (!same) {
@@ -259,6 +278,14 @@ int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out
     } else if (out) {
       *out = known;
     }
+    goto done;
+  }
+  /* Each module is what its entry says, by its file's own descriptor: a
+   * bundle whose manifest misnames a module (a hand edit, a file swapped)
+   * is refused here, not at the upgrade that would load it. A bundle made
+   * before manifests carried state_vsn is given its files'. */
+  if ((rc = molt__manifest_descriptors_check(m, bundle, msg, sizeof msg))) {
+    molt__errmsg_set(err, errlen, rc, "%s: %s", bundle, msg);
     goto done;
   }
   if (!(rel = release_new(s, m))) {

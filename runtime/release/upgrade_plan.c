@@ -1,6 +1,7 @@
 /* upgrade_plan.c: the path from the running release to a target version
- * and each hop's steps, explicit or derived. Pure functions of manifests;
- * not the runtime that suspends actors and calls code_change. */
+ * and each hop's steps, explicit or derived. Pure functions of manifests
+ * and of what runs (read by the caller); not the runtime that suspends
+ * actors and calls code_change. */
 #include "upgrade_plan.h"
 
 #include <stdio.h>
@@ -166,6 +167,7 @@ done:
 typedef struct {
   const molt_manifest_t *a, *b; /* left, entered */
   bool up;
+  const molt_running_t* runs; /* what runs: the first hop only, else NULL */
   molt_plan_state_vsn_cb state_vsn;
   void* arg;
   char* err;
@@ -174,6 +176,33 @@ typedef struct {
 
 static bool differs(const molt_manifest_module_t* x, const molt_manifest_module_t* y) {
   return strcmp(x->vsn, y->vsn) != 0 || memcmp(x->sha256, y->sha256, sizeof x->sha256) != 0;
+}
+
+/* In the first hop, what runs of a module the left release lists: the
+ * step starts from it, not from the manifest's entry, which says what the
+ * release installed, not what a `molt load` may have put there since.
+ * NULL in later hops (they start from what the hop before installs) and
+ * when nothing is known to run. */
+static const molt_running_module_t* run_of(const hop_ctx_t* h, const molt_manifest_module_t* ma) {
+  const molt_running_module_t* r = ma && h->runs ? molt__running_find(h->runs, ma->name) : NULL;
+  return r && r->loaded ? r : NULL;
+}
+
+/* Whether the module must change to become mb, from what runs if known. */
+static bool changes(const hop_ctx_t* h, const molt_manifest_module_t* ma, const molt_manifest_module_t* mb) {
+  const molt_running_module_t* r = run_of(h, ma);
+
+  if (!r) return differs(ma, mb);
+  return strcmp(r->vsn, mb->vsn) != 0 || memcmp(r->sha256, mb->sha256, sizeof r->sha256) != 0;
+}
+
+/* "running rev 3, not release 2.0.0's 2.0.0" when st, in a hop from
+ * release left, starts from code that is not that release's; else "". */
+static const char* drift_note(const char* left, const molt_plan_step_t* st, char* buf, size_t len) {
+  buf[0] = '\0';
+  if (st->release_vsn)
+    snprintf(buf, len, "running rev %u, not release %s's %s", st->from_revision, left, st->release_vsn);
+  return buf;
 }
 
 /* A callback that fails may have written its reason into the planner's
@@ -193,27 +222,35 @@ static int state_of(hop_ctx_t* h, const molt_manifest_t* m, const molt_manifest_
                           h->a->version, h->b->version, mod->name, mod->vsn, why);
 }
 
-/* Fills st from the two sides, either of which may be NULL. */
+/* Fills st from the two sides, either of which may be NULL; the left one
+ * from what runs when that is known. */
 static int step_fill(hop_ctx_t* h, molt_plan_step_t* st, molt_step_op_t op,
                      const molt_manifest_module_t* ma, const molt_manifest_module_t* mb) {
+  const molt_running_module_t* r = run_of(h, ma);
+  char note[160];
   int rc;
 
   st->op = op;
   st->module = mb ? mb->name : ma->name;
-  st->from_vsn = ma ? ma->vsn : NULL;
+  st->from_vsn = r ? r->label : ma ? ma->vsn : NULL;
   st->to_vsn = mb ? mb->vsn : NULL;
   st->file = mb ? mb->file : NULL;
+  st->from_revision = r ? r->revision : 0;
+  st->release_vsn = r && r->differs ? ma->vsn : NULL;
   if (op != MOLT_STEP_UPDATE && op != MOLT_STEP_SOFT) return 0;
-  if ((rc = state_of(h, h->a, ma, &st->from_state_vsn)) ||
-      (rc = state_of(h, h->b, mb, &st->to_state_vsn)))
+  if (r)
+    st->from_state_vsn = r->state_vsn;
+  else if ((rc = state_of(h, h->a, ma, &st->from_state_vsn)))
     return rc;
+  if ((rc = state_of(h, h->b, mb, &st->to_state_vsn))) return rc;
   /* Soft means the new code takes the old state as it is; across a
    * layout change that is memory corruption, not an upgrade. */
   if (op == MOLT_STEP_SOFT && st->from_state_vsn != st->to_state_vsn)
     return molt__errmsg_set(h->err, h->errlen, MOLT_EUPGRADE,
-                            "%s -> %s: soft %s changes its state_vsn (%u -> %u); it needs update",
+                            "%s -> %s: soft %s changes its state_vsn (%u -> %u%s%s); it needs update",
                             h->a->version, h->b->version, st->module, (unsigned)st->from_state_vsn,
-                            (unsigned)st->to_state_vsn);
+                            (unsigned)st->to_state_vsn, st->release_vsn ? "; " : "",
+                            drift_note(h->a->version, st, note, sizeof note));
   return 0;
 }
 
@@ -229,7 +266,7 @@ static int hop_derive(hop_ctx_t* h, molt_plan_hop_t* hop) {
   for (i = 0; i < h->b->nmodules; i++) {
     mb = &h->b->modules[i];
     ma = molt__manifest_module(h->a, mb->name);
-    if (ma && !differs(ma, mb)) continue;
+    if (ma && !changes(h, ma, mb)) continue;
     st = &hop->steps[hop->nsteps++];
     if (!ma) {
       step_fill(h, st, MOLT_STEP_ADD, NULL, mb);
@@ -274,20 +311,26 @@ static int step_explicit(hop_ctx_t* h, const molt_manifest_step_t* es, molt_plan
  * code under the new release's name: refused, not guessed. */
 static int coverage_check(hop_ctx_t* h, const molt_plan_hop_t* hop, const molt_manifest_t* side,
                           const molt_manifest_t* other) {
-  const molt_manifest_module_t *m, *o;
-  char change[160];
+  const molt_manifest_module_t *m, *o, *ma, *mb;
+  const molt_running_module_t* r;
+  char change[320];
   size_t i, k;
 
   for (i = 0; i < side->nmodules; i++) {
     m = &side->modules[i];
     o = molt__manifest_module(other, m->name);
-    if (o && !differs(m, o)) continue;
+    ma = side == h->a ? m : o;
+    mb = side == h->a ? o : m;
+    if (o && !changes(h, ma, mb)) continue;
     for (k = 0; k < hop->nsteps && strcmp(hop->steps[k].module, m->name) != 0; k++) {
     }
     if (k < hop->nsteps) continue;
-    if (o)
-      snprintf(change, sizeof change, "changes (%s -> %s)", side == h->a ? m->vsn : o->vsn,
-               side == h->a ? o->vsn : m->vsn);
+    r = run_of(h, ma);
+    if (o && r && r->differs)
+      snprintf(change, sizeof change, "changes (%s -> %s; running rev %u, not release %s's %s)",
+               r->label, mb->vsn, r->revision, h->a->version, ma->vsn);
+    else if (o)
+      snprintf(change, sizeof change, "changes (%s -> %s)", r ? r->label : ma->vsn, mb->vsn);
     else
       snprintf(change, sizeof change, "is %s %s", side == h->a ? "not in" : "new in",
                h->b->version);
@@ -315,7 +358,7 @@ static int hop_build(hop_ctx_t* h, molt_plan_hop_t* hop) {
 }
 
 int molt__plan_new(const molt_manifest_t* const* known, size_t nknown,
-                   const molt_manifest_t* running, const char* target,
+                   const molt_manifest_t* running, const molt_running_t* runs, const char* target,
                    molt_plan_state_vsn_cb state_vsn, void* arg, molt_plan_t** out, char* err,
                    size_t errlen) {
   int cmp = molt__manifest_version_cmp(running->version, target);
@@ -340,6 +383,7 @@ int molt__plan_new(const molt_manifest_t* const* known, size_t nknown,
   for (i = 0; i + 1 < len; i++, plan->nhops++) {
     h.a = g.nodes[path[i]];
     h.b = g.nodes[path[i + 1]];
+    h.runs = i == 0 ? runs : NULL;
     if ((rc = hop_build(&h, &plan->hops[i]))) {
       plan->nhops++; /* so its steps are freed */
       goto done;
@@ -366,7 +410,7 @@ void molt__plan_free(molt_plan_t* plan) {
 int molt__plan_describe(const molt_plan_t* plan, char** out) {
   const molt_plan_hop_t* hop;
   const molt_plan_step_t* st;
-  char *text = NULL, quoted[80];
+  char *text = NULL, quoted[80], note[200];
   size_t len = 0, i, k;
   FILE* f = open_memstream(&text, &len);
   bool down = plan->dir == MOLT_PLAN_DOWN;
@@ -380,8 +424,10 @@ int molt__plan_describe(const molt_plan_t* plan, char** out) {
       st = &hop->steps[k];
       fprintf(f, "%s -> %s: %s %s ", hop->from->version, hop->to->version,
               molt__manifest_op_name(st->op), st->module);
+      drift_note(hop->from->version, st, note, sizeof note);
       if (st->op == MOLT_STEP_ADD || st->op == MOLT_STEP_REMOVE) {
-        fprintf(f, "%s\n", st->op == MOLT_STEP_ADD ? st->to_vsn : st->from_vsn);
+        fprintf(f, "%s%s%s%s\n", st->op == MOLT_STEP_ADD ? st->to_vsn : st->from_vsn, *note ? " (" : "",
+                note, *note ? ")" : "");
         continue;
       }
       fprintf(f, "%s -> %s (%s", st->from_vsn, st->to_vsn,
@@ -389,7 +435,7 @@ int molt__plan_describe(const molt_plan_t* plan, char** out) {
               : down                   ? "code_change down"
                                        : "code_change");
       if (st->extra) molt__jsonpath_quote(st->extra, quoted, sizeof quoted);
-      fprintf(f, "%s%s)\n", st->extra ? ", extra " : "", st->extra ? quoted : "");
+      fprintf(f, "%s%s%s%s)\n", st->extra ? ", extra " : "", st->extra ? quoted : "", *note ? "; " : "", note);
     }
   }
   if (ferror(f) | fclose(f)) {

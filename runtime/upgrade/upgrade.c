@@ -132,7 +132,10 @@ static int push_entry(per_sched_t* p, entry_t e) {
 
 /* Run one actor's state through every hop of its change, into e. The
  * intermediate states are freed by the version whose layout they have. On
- * failure e is left as it came (new_state == old_state: nothing built). */
+ * failure e is left as it came (new_state == old_state: nothing built).
+ * The first hop's code_change is told the vsn and layout of the version
+ * the actor runs (from[], which the scan matched it on), never those a
+ * plan assumed. */
 static int migrate_actor(txn_t* t, entry_t* e) {
   const molt_change_t* c = &t->changes[e->change];
   molt_actor_t* a = e->a;
@@ -358,8 +361,38 @@ out:
   txn_unref(t);
 }
 
+/* A hop without code_change hands the actors' states as they are to the
+ * new code, which is right only if that code's layout is the one the
+ * states are in: the layout of what runs, for the first hop, not of what
+ * some manifest says runs. Whoever planned the change should have seen to
+ * it (the release handler plans from what runs); this is the last line,
+ * where a wrong plan would otherwise become every actor of the module
+ * reading its state in the wrong layout. */
+static int layouts_check(const molt_change_t* c, molt_version_t* from, char* err, size_t errlen) {
+  const molt_version_t* prev = from;
+  char was[MOLT_MODULE_VSN_MAX + 48];
+  for (size_t h = 0; h < c->nhops; h++) {
+    const molt_version_t* to = c->hops[h].to;
+    if (c->hops[h].migrate || to->state_vsn == prev->state_vsn) {
+      prev = to;
+      continue;
+    }
+    if (h == 0)
+      snprintf(was, sizeof(was), "%s (rev %u, state_vsn %u)", prev->label, prev->revision, (unsigned)prev->state_vsn);
+    else
+      snprintf(was, sizeof(was), "%s (hop %zu, state_vsn %u)", prev->vsn, h, (unsigned)prev->state_vsn);
+    return molt__errmsg_set(err, errlen, MOLT_EUPGRADE,
+                            "%s: refused to switch %ld actors from %s to %s (state_vsn %u) without code_change: "
+                            "their state would be in layout %u, the new code expects %u",
+                            c->module, atomic_load(&from->actors), was, to->vsn, (unsigned)to->state_vsn,
+                            (unsigned)prev->state_vsn, (unsigned)to->state_vsn);
+  }
+  return 0;
+}
+
 /* Every check that needs no scheduler: each module is loaded, each hop is
- * a version of it, and its old slot can take the current one. */
+ * a version of it whose layout the hop can reach, and its old slot can
+ * take the current one. */
 static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* err, size_t errlen) {
   for (size_t i = 0; i < n; i++) {
     if (!c[i].nhops)
@@ -371,7 +404,9 @@ static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* 
     }
     if (!(from[i] = molt__code_get_current(c[i].module)))
       return molt__errmsg_set(err, errlen, MOLT_ENOMODULE, "%s: not loaded", c[i].module);
-    int rc = molt__code_make_room(c[i].module, err, errlen);
+    int rc = layouts_check(&c[i], from[i], err, errlen);
+    if (rc) return rc;
+    rc = molt__code_make_room(c[i].module, err, errlen);
     if (rc) return rc;
   }
   return 0;

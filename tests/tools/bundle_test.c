@@ -1,6 +1,6 @@
 /* bundle_test.c: the built molt-bundle (tools/molt_bundle.c) run on a
- * source manifest and fake module files: layout, digests, relocation, and
- * refusals that leave nothing behind. */
+ * source manifest and module files: layout, digests, relocation, modules
+ * held against their entries, and refusals that leave nothing behind. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,21 +15,28 @@
 #include "testutil.h"
 
 #define BUNDLER MOLT_BUILD_DIR "/bin/molt-bundle"
-#define ABC_SHA "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define COUNTER MOLT_FIXTURE_DIR "/ident/counter-1.0.0.so"
+#define DRIVER MOLT_FIXTURE_DIR "/ident/driver-1.0.0.so"
 
-/* Source form: files by basename, the digest given for one module only. */
+/* Source form: files by basename, the digest given for one module only
+ * (the %s: counter's). */
 static const char SOURCE[] =
     "{\"name\": \"demo\", \"version\": \"1.0.0\", \"modules\": [\n"
     " {\"name\": \"counter\", \"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\",\n"
-    "  \"sha256\": \"" ABC_SHA
-    "\"},\n"
+    "  \"sha256\": \"%s\"},\n"
     " {\"name\": \"driver\", \"vsn\": \"1.0.0\", \"file\": \"driver-1.0.0.so\"}],\n"
     " \"supervisor\": {\"children\": [\n"
     "  {\"id\": \"counter\", \"module\": \"counter\", \"args\": {\"name\": \"counter\"}},\n"
     "  {\"id\": \"drivers\", \"module\": \"driver\", \"count\": 4}]}}\n";
 
 static char *top, *mods, *src, *out;
+static char counter_sha[65], driver_sha[65];
+
+static void sha_of(const char* file, char hex[65]) {
+  uint8_t d[32];
+  cr_assert_eq(molt__sha256_file(file, d), 0, "%s", file);
+  molt__sha256_hex(d, hex);
+}
 
 static char* path(const char* fmt, ...) {
   va_list ap;
@@ -74,10 +81,17 @@ static void setup(void) {
   src = path("demo.json");
   out = path("demo-1.0.0");
   cr_assert_eq(mkdir(mods, 0755), 0);
-  put("build-modules/counter-1.0.0.so", "abc");
-  put("build-modules/driver-1.0.0.so", "");
+  char *c = path("build-modules/counter-1.0.0.so"), *d = path("build-modules/driver-1.0.0.so"), *text = NULL;
+  cr_assert_eq(tu_copy_file(COUNTER, c), 0);
+  cr_assert_eq(tu_copy_file(DRIVER, d), 0);
+  sha_of(COUNTER, counter_sha);
+  sha_of(DRIVER, driver_sha);
   put("build-modules/unrelated.so", "not in the release");
-  put("demo.json", SOURCE);
+  cr_assert_geq(asprintf(&text, SOURCE, counter_sha), 0);
+  put("demo.json", text);
+  free(text);
+  free(c);
+  free(d);
 }
 
 static void teardown(void) {
@@ -104,16 +118,19 @@ static molt_manifest_t* read_bundle(const char* dir) {
 Test(bundle, layout_and_checksums) {
   char *output = NULL, *tmp = path("demo-1.0.0.tmp"),
        *copy = path("demo-1.0.0/modules/counter-1.0.0.so");
-  char *extra = path("demo-1.0.0/modules/unrelated.so"), *data;
+  char *extra = path("demo-1.0.0/modules/unrelated.so"), *data, *want;
   char hex[65], err[1024] = "";
+  size_t len = 0, want_len = 0;
   molt_manifest_t* m;
 
   cr_assert_eq(bundle(src, out, &output), 0, "%s", output);
   cr_assert_str_eq(output, "");
   cr_assert_not(exists(tmp), "the .tmp directory was left behind");
   cr_assert_not(exists(extra), "a module not in the release was copied");
-  data = tu_read_file(copy, NULL);
-  cr_assert_str_eq(data, "abc");
+  data = tu_read_file(copy, &len);
+  want = tu_read_file(COUNTER, &want_len);
+  cr_assert(data && want && len == want_len && memcmp(data, want, len) == 0, "the copy differs");
+  free(want);
 
   m = read_bundle(out);
   cr_assert_str_eq(m->name, "demo");
@@ -121,9 +138,12 @@ Test(bundle, layout_and_checksums) {
   cr_assert_str_eq(m->modules[0].file, "modules/counter-1.0.0.so");
   cr_assert_str_eq(m->modules[1].file, "modules/driver-1.0.0.so");
   molt__sha256_hex(m->modules[0].sha256, hex);
-  cr_assert_str_eq(hex, ABC_SHA);
+  cr_assert_str_eq(hex, counter_sha);
   molt__sha256_hex(m->modules[1].sha256, hex);
-  cr_assert_str_eq(hex, EMPTY_SHA);
+  cr_assert_str_eq(hex, driver_sha);
+  /* Each module's layout, read from its file, is recorded. */
+  cr_assert(m->modules[0].has_state_vsn && m->modules[1].has_state_vsn);
+  cr_assert_eq(m->modules[0].state_vsn, 1);
   cr_assert_eq(m->sup->children[1].count, 4);
   cr_assert_str_eq(m->sup->children[0].args_json, "{\"name\":\"counter\"}");
   cr_assert_eq(molt__manifest_verify_files(m, out, err, sizeof err), 0, "%s", err);
@@ -181,10 +201,11 @@ Test(bundle, missing_module_leaves_nothing) {
 Test(bundle, wrong_digest_in_source_leaves_nothing) {
   char* output = NULL;
 
+  char want[128];
   put("build-modules/counter-1.0.0.so", "abd");
   cr_assert_eq(bundle(src, out, &output), 1);
-  cr_assert_not_null(strstr(output, "counter-1.0.0.so: sha256 expected " ABC_SHA ", found "), "%s",
-                     output);
+  snprintf(want, sizeof want, "counter-1.0.0.so: sha256 expected %s, found ", counter_sha);
+  cr_assert_not_null(strstr(output, want), "%s", output);
   cr_assert_eq(strchr(output, '\n'), output + strlen(output) - 1, "not one line: %s", output);
   assert_nothing_left();
   free(output);
@@ -294,5 +315,74 @@ Test(bundle, usage) {
 
   cr_assert_eq(tu_run("'" BUNDLER "' only-one 2>&1", &output), 1);
   cr_assert_not_null(strstr(output, "usage: molt-bundle SOURCE_MANIFEST MODULE_DIR OUT_DIR"));
+  free(output);
+}
+
+/* The demo source with a second module entry (JSON text), the file of
+ * fixture copied into the module dir as file. */
+static void second_module(const char* fixture, const char* file, const char* entry) {
+  char *to = path("build-modules/%s", file), *text = NULL;
+  if (fixture)
+    cr_assert_eq(tu_copy_file(fixture, to), 0);
+  else
+    put("build-modules/stats.so", "not a module\n");
+  cr_assert_geq(asprintf(&text,
+                         "{\"name\": \"demo\", \"version\": \"1.0.0\", \"modules\": ["
+                         "{\"name\": \"counter\", \"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\"}, %s]}",
+                         entry),
+                0);
+  put("demo.json", text);
+  free(text);
+  free(to);
+}
+
+static void refused_exactly(const char* what) {
+  char *output = NULL, want[8192];
+  cr_assert_eq(bundle(src, out, &output), 1, "%s", output);
+  snprintf(want, sizeof want, "molt-bundle: %s: %s\n", src, what);
+  cr_expect_str_eq(output, want);
+  assert_nothing_left();
+  free(output);
+}
+
+/* Before, a "vsn": "1.0.0" entry pointing at a 2.0.0 file made a bundle,
+ * and the upgrade that loaded it failed as "state_vsn of blob 1.0.0:
+ * invalid release manifest". */
+Test(bundle, a_module_that_is_not_what_its_entry_says_is_refused_with_path_and_both_values) {
+  char want[8192];
+  second_module(MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                "{\"name\": \"blob\", \"vsn\": \"1.0.0\", \"file\": \"blob-2.0.0.so\"}");
+  snprintf(want, sizeof want, "modules[1].vsn: the manifest says \"1.0.0\", %s/blob-2.0.0.so says \"2.0.0\"", mods);
+  refused_exactly(want);
+
+  second_module(MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                "{\"name\": \"blob\", \"vsn\": \"2.0.0\", \"state_vsn\": 1, \"file\": \"blob-2.0.0.so\"}");
+  snprintf(want, sizeof want, "modules[1].state_vsn: the manifest says 1, %s/blob-2.0.0.so says 2", mods);
+  refused_exactly(want);
+
+  second_module(MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                "{\"name\": \"stats\", \"vsn\": \"2.0.0\", \"file\": \"blob-2.0.0.so\"}");
+  snprintf(want, sizeof want, "modules[1].name: the manifest says \"stats\", %s/blob-2.0.0.so says \"blob\"", mods);
+  refused_exactly(want);
+
+  /* Not a module: the loader's refusal, under the entry's path. */
+  char* output = NULL;
+  second_module(NULL, "stats.so", "{\"name\": \"stats\", \"vsn\": \"1.0.0\", \"file\": \"stats.so\"}");
+  cr_assert_eq(bundle(src, out, &output), 1, "%s", output);
+  cr_expect_not_null(strstr(output, "modules[1].file: "), "%s", output);
+  cr_expect_not_null(strstr(output, "/stats.so: EI_MAG: expected 7f 45 4c 46"), "%s", output);
+  assert_nothing_left();
+  free(output);
+}
+
+Test(bundle, a_stated_layout_that_is_right_is_kept) {
+  char *output = NULL;
+  molt_manifest_t* m;
+  second_module(MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                "{\"name\": \"blob\", \"vsn\": \"2.0.0\", \"state_vsn\": 2, \"file\": \"blob-2.0.0.so\"}");
+  cr_assert_eq(bundle(src, out, &output), 0, "%s", output);
+  m = read_bundle(out);
+  cr_expect(m->modules[1].has_state_vsn && m->modules[1].state_vsn == 2);
+  molt__manifest_free(m);
   free(output);
 }

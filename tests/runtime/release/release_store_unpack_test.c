@@ -44,9 +44,12 @@ Test(unpack, layout_and_checksums) {
   cr_assert_eq(molt__manifest_verify_files(r->manifest, r->path, err, sizeof err), 0, "%s", err);
   cr_assert_str_eq(r->manifest->modules[1].name, "driver");
   cr_assert_geq(asprintf(&mod, "%s/modules/driver-1.0.0.so", r->path), 0);
-  stored = tu_read_file(mod, NULL);
-  cr_assert_str_eq(stored, "driver 1.0.0\n");
+  size_t len = 0, want_len = 0;
+  stored = tu_read_file(mod, &len);
+  given = tu_read_file(SU_IDENT("driver", "1.0.0"), &want_len);
+  cr_assert(stored && given && len == want_len && memcmp(stored, given, len) == 0, "the copy differs");
   free(stored);
+  free(given);
 
   /* A bundler-made manifest is already in printed form: stored as is. */
   cr_assert_geq(asprintf(&copy, "%s/release.json", r->path), 0);
@@ -256,7 +259,7 @@ Test(unpack, hand_made_bundle_with_nested_paths) {
   cr_assert_eq(mkdir(dir, 0755), 0);
   cr_assert_eq(mkdir(sub, 0755), 0);
   cr_assert_eq(mkdir(sub2, 0755), 0);
-  su_put(mod, "nested module");
+  cr_assert_eq(tu_copy_file(SU_IDENT("m", "3"), mod), 0);
   cr_assert_eq(molt__sha256_file(mod, digest), 0);
   molt__sha256_hex(digest, hex);
   cr_assert_geq(
@@ -314,4 +317,100 @@ Test(unpack, keeps_version_order) {
   free(a);
   free(b);
   free(c);
+}
+
+/* A bundle written by hand: modules/counter-1.0.0.so (ident) as
+ * modules[0], and fixture copied to modules/<file> for modules[1], whose
+ * entry is entry with its "%s" the file's digest. Returns its path. */
+static char* hand_bundle(const char* tag, const char* fixture, const char* file, const char* entry) {
+  char *dir = su_path("%s", tag), *mods = su_path("%s/modules", tag), *man = su_path("%s/release.json", tag);
+  char *first = su_path("%s/modules/counter-1.0.0.so", tag), *second = su_path("%s/modules/%s", tag, file);
+  char hex0[65], hex1[65], *e = NULL, *text = NULL;
+  uint8_t digest[32];
+
+  cr_assert_eq(mkdir(dir, 0755), 0);
+  cr_assert_eq(mkdir(mods, 0755), 0);
+  cr_assert_eq(tu_copy_file(SU_IDENT("counter", "1.0.0"), first), 0);
+  cr_assert_eq(tu_copy_file(fixture, second), 0);
+  cr_assert_eq(molt__sha256_file(first, digest), 0);
+  molt__sha256_hex(digest, hex0);
+  cr_assert_eq(molt__sha256_file(second, digest), 0);
+  molt__sha256_hex(digest, hex1);
+  cr_assert_geq(asprintf(&e, entry, hex1), 0);
+  cr_assert_geq(asprintf(&text,
+                         "{\"name\": \"demo\", \"version\": \"1.0.0\", \"modules\": ["
+                         "{\"name\": \"counter\", \"vsn\": \"1.0.0\", \"file\": \"modules/counter-1.0.0.so\", "
+                         "\"sha256\": \"%s\"}, %s]}",
+                         hex0, e),
+                0);
+  su_put(man, text);
+  free(text);
+  free(e);
+  free(second);
+  free(first);
+  free(man);
+  free(mods);
+  return dir;
+}
+
+/* The message exactly: the bundle, the JSON path, both values. */
+static void refuse_exactly(molt_store_t* s, const char* bundle, int want_rc, const char* what) {
+  char want[4096];
+  snprintf(want, sizeof want, "%s: %s", bundle, what);
+  refuse(s, bundle, want_rc, want);
+  assert_empty(s);
+}
+
+/* Before, a "vsn": "1.0.0" entry pointing at a 2.0.0 file was taken in,
+ * and the upgrade that loaded it failed as "state_vsn of blob 1.0.0:
+ * invalid release manifest". */
+Test(unpack, a_module_that_is_not_what_its_entry_says_is_refused_with_path_and_both_values) {
+  molt_store_t* s = su_open();
+  char* b = hand_bundle("vsn", MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                        "{\"name\": \"blob\", \"vsn\": \"1.0.0\", \"file\": \"modules/blob-2.0.0.so\", "
+                        "\"sha256\": \"%s\"}");
+  refuse_exactly(s, b, MOLT_EMANIFEST,
+                 "modules[1].vsn: the manifest says \"1.0.0\", modules/blob-2.0.0.so says \"2.0.0\"");
+  free(b);
+  b = hand_bundle("layout", MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                  "{\"name\": \"blob\", \"vsn\": \"2.0.0\", \"state_vsn\": 1, \"file\": \"modules/blob-2.0.0.so\", "
+                  "\"sha256\": \"%s\"}");
+  refuse_exactly(s, b, MOLT_EMANIFEST, "modules[1].state_vsn: the manifest says 1, modules/blob-2.0.0.so says 2");
+  free(b);
+  b = hand_bundle("name", MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                  "{\"name\": \"stats\", \"vsn\": \"2.0.0\", \"file\": \"modules/blob-2.0.0.so\", \"sha256\": \"%s\"}");
+  refuse_exactly(s, b, MOLT_EMANIFEST,
+                 "modules[1].name: the manifest says \"stats\", modules/blob-2.0.0.so says \"blob\"");
+  free(b);
+  /* Not a module at all: the loader's own refusal, under the entry's path. */
+  b = hand_bundle("text", MOLT_FIXTURE_DIR "/not_elf.so", "stats.so",
+                  "{\"name\": \"stats\", \"vsn\": \"1.0.0\", \"file\": \"modules/stats.so\", \"sha256\": \"%s\"}");
+  refuse(s, b, MOLT_ENOTELF, "modules[1].file: ");
+  refuse(s, b, MOLT_ENOTELF, "/modules/stats.so: EI_MAG: expected 7f 45 4c 46");
+  assert_empty(s);
+  free(b);
+  molt__store_close(s);
+}
+
+/* A bundle made before manifests carried state_vsn is taken in with its
+ * modules' layouts, read from their files. */
+Test(unpack, a_bundle_without_state_vsn_is_given_its_modules_layouts) {
+  molt_store_t* s = su_open();
+  char* b = hand_bundle("old", MOLT_FIXTURE_DIR "/blob-2.0.0.so", "blob-2.0.0.so",
+                        "{\"name\": \"blob\", \"vsn\": \"2.0.0\", \"file\": \"modules/blob-2.0.0.so\", "
+                        "\"sha256\": \"%s\"}");
+  molt_release_t* r = su_unpack(s, b);
+  cr_assert(r->manifest->modules[0].has_state_vsn && r->manifest->modules[1].has_state_vsn);
+  cr_expect_eq(r->manifest->modules[0].state_vsn, 1);
+  cr_expect_eq(r->manifest->modules[1].state_vsn, 2);
+  molt__store_close(s);
+  s = su_open();
+  r = molt__store_find(s, "1.0.0");
+  cr_assert_not_null(r);
+  cr_expect(r->manifest->modules[1].has_state_vsn && r->manifest->modules[1].state_vsn == 2,
+            "the stored manifest lacks the layout");
+  /* The same bundle again is the same content. */
+  cr_expect_eq(su_unpack(s, b), r);
+  molt__store_close(s);
+  free(b);
 }

@@ -1,6 +1,6 @@
 /* store_util.h: what the release store suites share: a scratch directory
- * with fake modules, real bundles made by the built molt-bundle, and
- * one-line summaries of a store's states, in memory and on disk. */
+ * with modules, real bundles made by the built molt-bundle, and one-line
+ * summaries of a store's states, in memory and on disk. */
 #ifndef MOLT_STORE_UTIL_H
 #define MOLT_STORE_UTIL_H
 
@@ -20,8 +20,10 @@
 
 #define SU_BUNDLER MOLT_BUILD_DIR "/bin/molt-bundle"
 
-/* top/{mods,src,bundles,home}; the store tests never dlopen, so a module
- * is any file: "<name> <vsn>\n". */
+/* top/{mods,src,bundles,home}. The store tests never dlopen, but the
+ * bundler and unpack read each module's descriptor, so a module is a real
+ * one: the ident fixture built for its name and vsn. */
+#define SU_IDENT(name, vsn) MOLT_FIXTURE_DIR "/ident/" name "-" vsn ".so"
 static char *su_top, *su_home;
 
 static inline char* su_path(const char* fmt, ...) {
@@ -81,10 +83,10 @@ static inline char* su_bundle_named(const char* name, const char* vsn, const cha
 
   while (sscanf(p, " %63[a-z0-9_]:%63s%n", mod, mvsn, &used) == 2) {
     file = su_path("mods/%s-%s.so", mod, mvsn);
-    char* data = NULL;
-    cr_assert_geq(asprintf(&data, "%s %s\n", mod, mvsn), 0);
-    su_put(file, data);
-    free(data);
+    char* ident = NULL;
+    cr_assert_geq(asprintf(&ident, MOLT_FIXTURE_DIR "/ident/%s-%s.so", mod, mvsn), 0);
+    cr_assert_eq(tu_copy_file(ident, file), 0, "no %s: add %s:%s to the ident fixtures", ident, mod, mvsn);
+    free(ident);
     free(file);
     fprintf(f, "%s{\"name\": \"%s\", \"vsn\": \"%s\", \"file\": \"%s-%s.so\"}",
             p == mods ? "" : ", ", mod, mvsn, mod, mvsn);

@@ -9,6 +9,7 @@
 
 #include "manifest.h"
 #include "molt/errno.h"
+#include "sha256.h"
 #include "upgrade_plan.h"
 
 static molt_manifest_t* made[16];
@@ -90,7 +91,7 @@ static molt_plan_t* plan_ok(const molt_manifest_t* const* known, size_t n,
   molt_plan_t* plan = NULL;
   char err[512] = "";
 
-  cr_assert_eq(molt__plan_new(known, n, running, target, state_vsn, &calls, &plan, err, sizeof err),
+  cr_assert_eq(molt__plan_new(known, n, running, NULL, target, state_vsn, &calls, &plan, err, sizeof err),
                0, "%s", err);
   cr_assert_not_null(plan);
   return plan;
@@ -101,7 +102,7 @@ static void refuse(const molt_manifest_t* const* known, size_t n, const molt_man
   molt_plan_t* sentinel = (molt_plan_t*)&sentinel;
   molt_plan_t* plan = sentinel;
   char err[512] = "";
-  int rc = molt__plan_new(known, n, running, target, state_vsn, &calls, &plan, err, sizeof err);
+  int rc = molt__plan_new(known, n, running, NULL, target, state_vsn, &calls, &plan, err, sizeof err);
 
   cr_assert_eq(rc, want_rc, "rc %d (%s)", rc, err);
   cr_assert_str_eq(err, want);
@@ -437,4 +438,166 @@ Test(upgrade_plan, state_vsn_failure_is_passed_up) {
 
   refuse(known, 2, a, "2.0.0", MOLT_ENOEXEC,
          "1.0.0 -> 2.0.0: state_vsn of broken 1: exec format error");
+}
+
+/* ---- planned from what runs (the first hop starts from the code the
+ * actors run, which a `molt load` may have made other than the running
+ * release's). */
+
+/* What runs of the modules of running, every one as its manifest says but
+ * those in specs, "name:vsn[:salt]:state_vsn:revision", which run that
+ * code (its digest as mf gives the same spec). */
+static molt_running_t runs_of(const molt_manifest_t* running, molt_running_module_t* buf, size_t cap,
+                              const char* specs) {
+  molt_running_t r = {0, buf};
+  char name[64], vsn[64], spec[160], hex[65];
+  unsigned sv, rev;
+  int used;
+
+  for (size_t i = 0; i < running->nmodules; i++) {
+    const molt_manifest_module_t* mod = &running->modules[i];
+    cr_assert_lt(r.n, cap);
+    molt_running_module_t* e = &buf[r.n++];
+    *e = (molt_running_module_t){.release_vsn = mod->vsn, .loaded = true, .revision = 1};
+    snprintf(e->name, sizeof e->name, "%s", mod->name);
+    snprintf(e->vsn, sizeof e->vsn, "%s", mod->vsn);
+    snprintf(e->label, sizeof e->label, "%s", mod->vsn);
+    memcpy(e->sha256, mod->sha256, sizeof e->sha256);
+    cr_assert_eq(state_vsn(running, mod, &e->state_vsn, &calls), 0);
+  }
+  for (const char* p = specs; sscanf(p, " %159s%n", spec, &used) == 1; p += used) {
+    char* last = strrchr(spec, ':');
+    cr_assert(last && sscanf(last + 1, "%u", &rev) == 1, "bad run %s", spec);
+    *last = '\0';
+    last = strrchr(spec, ':');
+    cr_assert(last && sscanf(last + 1, "%u", &sv) == 1, "bad run %s", spec);
+    *last = '\0';
+    cr_assert_eq(sscanf(spec, "%63[^:]:%63[^:]", name, vsn), 2, "bad run %s", spec);
+    molt_running_module_t* e = (molt_running_module_t*)molt__running_find(&r, name);
+    cr_assert_not_null(e, "%s does not run", name);
+    digest(spec, hex);
+    cr_assert_eq(molt__sha256_parse(hex, e->sha256), 0);
+    snprintf(e->vsn, sizeof e->vsn, "%s", vsn);
+    snprintf(e->label, sizeof e->label, "%s", vsn);
+    e->state_vsn = sv;
+    e->revision = rev;
+    e->differs = true;
+  }
+  calls = 0;
+  return r;
+}
+
+static molt_plan_t* plan_runs_ok(const molt_manifest_t* const* known, size_t n, const molt_manifest_t* running,
+                                 const molt_running_t* runs, const char* target) {
+  molt_plan_t* plan = NULL;
+  char err[512] = "";
+
+  cr_assert_eq(molt__plan_new(known, n, running, runs, target, state_vsn, &calls, &plan, err, sizeof err), 0,
+               "%s", err);
+  return plan;
+}
+
+/* The issue's case: 2.0.0 runs counter 1.0.0 (layout 1) by hand, and
+ * 3.0.0's counter has layout 2 like 2.0.0's: from the manifests alone that
+ * is a soft load onto a layout-1 state; from what runs, a code_change from
+ * 1.0.0. */
+Test(upgrade_plan, the_first_hop_starts_from_what_runs) {
+  const molt_manifest_t *a = mf("2.0.0", "counter:2.0.0 driver:1.0.0", ""),
+                        *b = mf("3.0.0", "counter:3.0.0 driver:1.0.0", "");
+  const molt_manifest_t* known[] = {a, b};
+  molt_running_module_t buf[4];
+  molt_running_t runs = runs_of(a, buf, 4, "counter:1.0.0:1:3");
+  molt_plan_t* plan = plan_runs_ok(known, 2, a, &runs, "3.0.0");
+  const molt_plan_step_t* st = &plan->hops[0].steps[0];
+
+  cr_assert_eq(plan->hops[0].nsteps, 1);
+  step_is(st, MOLT_STEP_UPDATE, "counter", "1.0.0", "3.0.0");
+  cr_assert_eq(st->from_state_vsn, 1);
+  cr_assert_eq(st->to_state_vsn, 2);
+  cr_assert_eq(st->from_revision, 3);
+  cr_assert_str_eq(st->release_vsn, "2.0.0");
+  /* What runs is known: only the entered side's layout is asked for. */
+  cr_assert_eq(calls, 1);
+  described(plan, "2.0.0 -> 3.0.0: update counter 1.0.0 -> 3.0.0 (code_change; running rev 3, not release "
+                  "2.0.0's 2.0.0)\n");
+  molt__plan_free(plan);
+
+  /* Without what runs, the manifests alone: the defect it replaces. */
+  plan = plan_ok(known, 2, a, "3.0.0");
+  described(plan, "2.0.0 -> 3.0.0: soft counter 2.0.0 -> 3.0.0 (soft load)\n");
+  molt__plan_free(plan);
+}
+
+/* What runs already is the target's code: nothing to do for it. */
+Test(upgrade_plan, what_runs_already_the_targets_code_needs_no_step) {
+  const molt_manifest_t *a = V100(), *b = V110();
+  const molt_manifest_t* known[] = {a, b};
+  molt_running_module_t buf[4];
+  molt_running_t runs = runs_of(a, buf, 4, "counter:1.1.0:1:2");
+  molt_plan_t* plan = plan_runs_ok(known, 2, a, &runs, "1.1.0");
+
+  described(plan, "1.0.0 -> 1.1.0: no module changes\n");
+  molt__plan_free(plan);
+}
+
+/* Where the manifests agree but what runs differs, the step is there. */
+Test(upgrade_plan, what_runs_is_changed_where_the_manifests_agree) {
+  const molt_manifest_t *a = mf("2.0.0", "counter:2.0.0 driver:1.0.0", ""),
+                        *b = mf("2.1.0", "counter:2.0.0 driver:1.1.0", "");
+  const molt_manifest_t* known[] = {a, b};
+  molt_running_module_t buf[4];
+  molt_running_t runs = runs_of(a, buf, 4, "counter:1.0.0:1:3");
+  molt_plan_t* plan = plan_runs_ok(known, 2, a, &runs, "2.1.0");
+
+  described(plan,
+            "2.0.0 -> 2.1.0: update counter 1.0.0 -> 2.0.0 (code_change; running rev 3, not release 2.0.0's 2.0.0)\n"
+            "2.0.0 -> 2.1.0: soft driver 1.0.0 -> 1.1.0 (soft load)\n");
+  molt__plan_free(plan);
+}
+
+/* Only the first hop starts from what runs: the next starts from what the
+ * first installs. And the same code loaded again (another label, the same
+ * bytes) is the release's code. */
+Test(upgrade_plan, only_the_first_hop_starts_from_what_runs) {
+  const molt_manifest_t *a = mf("2.0.0", "counter:2.0.0 driver:1.0.0", ""),
+                        *m = mf("2.1.0", "counter:2.1.0 driver:1.0.0", ""),
+                        *b = mf("3.0.0", "counter:3.0.0 driver:1.0.0",
+                                ", 'upgrade': [{'from': '2.1.0', 'steps': [{'op': 'soft', 'module': 'counter'}]}]");
+  const molt_manifest_t* known[] = {a, m, b};
+  molt_running_module_t buf[4];
+  molt_running_t runs = runs_of(a, buf, 4, "counter:1.0.0:1:3");
+  snprintf(buf[1].label, sizeof buf[1].label, "1.0.0+dev.1");
+  buf[1].revision = 2;
+  molt_plan_t* plan = plan_runs_ok(known, 3, a, &runs, "3.0.0");
+
+  described(plan,
+            "2.0.0 -> 2.1.0: update counter 1.0.0 -> 2.1.0 (code_change; running rev 3, not release 2.0.0's 2.0.0)\n"
+            "2.1.0 -> 3.0.0: soft counter 2.1.0 -> 3.0.0 (soft load)\n");
+  molt__plan_free(plan);
+}
+
+/* An explicit list written for the manifests: a soft load over what runs
+ * in another layout, or a module it does not name because the manifests
+ * agree on it, is refused naming what runs and what the release said. */
+Test(upgrade_plan, explicit_steps_are_held_against_what_runs) {
+  const molt_manifest_t *a = mf("2.0.0", "counter:2.0.0 driver:1.0.0", ""),
+                        *b = mf("3.0.0", "counter:3.0.0 driver:1.0.0",
+                                ", 'upgrade': [{'from': '2.0.0', 'steps': [{'op': 'soft', 'module': 'counter'}]}]"),
+                        *c = mf("2.1.0", "counter:2.0.0 driver:1.1.0",
+                                ", 'upgrade': [{'from': '2.0.0', 'steps': [{'op': 'soft', 'module': 'driver'}]}]");
+  const molt_manifest_t* known[] = {a, b, c};
+  molt_running_module_t buf[4];
+  molt_running_t runs = runs_of(a, buf, 4, "counter:1.0.0:1:3");
+  molt_plan_t* plan = NULL;
+  char err[512] = "";
+
+  cr_assert_eq(molt__plan_new(known, 3, a, &runs, "3.0.0", state_vsn, &calls, &plan, err, sizeof err),
+               MOLT_EUPGRADE);
+  cr_assert_str_eq(err, "2.0.0 -> 3.0.0: soft counter changes its state_vsn (1 -> 2; running rev 3, not release "
+                        "2.0.0's 2.0.0); it needs update");
+  cr_assert_eq(molt__plan_new(known, 3, a, &runs, "2.1.0", state_vsn, &calls, &plan, err, sizeof err),
+               MOLT_EUPGRADE);
+  cr_assert_str_eq(err, "2.0.0 -> 2.1.0: module counter changes (1.0.0 -> 2.0.0; running rev 3, not release "
+                        "2.0.0's 2.0.0), and the explicit steps do not name it");
+  cr_assert_null(plan);
 }

@@ -275,6 +275,38 @@ Test(upgrade, a_chain_of_hops_runs_each_in_turn) {
   molt__version_unref(v2);
 }
 
+/* A soft hop onto code of another state layout is refused by the engine
+ * itself, whoever planned it: the layout is that of what the actors run
+ * (or, in a chain, of the hop before), and nothing changes. */
+Test(upgrade, a_soft_hop_onto_another_state_layout_is_refused_and_changes_nothing) {
+  incr_each(3);
+  molt_version_t* v1b = version_of(&cell_v1b);
+  molt_version_t* v2 = version_of(&cell_v2);
+  char err[512] = "";
+  cr_expect_eq(apply1(v2, false, MOLT_UP, NULL, 5000, NULL, err, sizeof(err)), MOLT_EUPGRADE, "%s", err);
+  cr_expect_str_eq(err,
+                   "cell: refused to switch 1000 actors from 1 (rev 1, state_vsn 1) to 2 (state_vsn 2) without "
+                   "code_change: their state would be in layout 1, the new code expects 2");
+  cr_expect_str_eq(current_vsn(), "1");
+  cr_expect_eq(atomic_load(&v2->actors), 0);
+
+  molt_hop_t chain[] = {{v1b, false, MOLT_UP, NULL}, {v2, false, MOLT_UP, NULL}};
+  molt_change_t c = {"cell", chain, 2};
+  cr_expect_eq(molt__upgrade_apply(&c, 1, 5000, NULL, err, sizeof(err)), MOLT_EUPGRADE, "%s", err);
+  cr_expect(strstr(err, "from 1b (hop 1, state_vsn 1) to 2 (state_vsn 2)"), "%s", err);
+  cr_expect_str_eq(current_vsn(), "1");
+  cr_expect_eq(atomic_load(&v1b->actors), 0);
+  expect_all("1", three);
+
+  /* The same hops with code_change where the layout changes go through. */
+  chain[1].migrate = true;
+  cr_expect_eq(molt__upgrade_apply(&c, 1, 5000, NULL, err, sizeof(err)), 0, "%s", err);
+  cr_expect_str_eq(current_vsn(), "2");
+  expect_all("2", three);
+  molt__version_unref(v1b);
+  molt__version_unref(v2);
+}
+
 Test(upgrade, checks_come_before_anything_changes) {
   molt_version_t* v2 = version_of(&cell_v2);
   molt_hop_t hop = {v2, true, MOLT_UP, NULL};
