@@ -304,6 +304,9 @@ out:
   molt__free(c.p);
   molt__free(known);
   if (rc == 0) {
+    /* The steps' running vsn points into runs: it goes with the plan. */
+    plan->runs = runs;
+    runs = (molt_running_t){0};
     out->plan = plan;
     plan = NULL;
   }

@@ -404,6 +404,7 @@ void molt__plan_free(molt_plan_t* plan) {
   if (!plan) return;
   for (i = 0; i < plan->nhops; i++) free(plan->hops[i].steps);
   free(plan->hops);
+  molt__running_free(&plan->runs);
   free(plan);
 }
 

@@ -60,6 +60,10 @@ typedef struct molt_plan {
   molt_plan_dir_t dir;
   size_t nhops;
   molt_plan_hop_t* hops;
+  /* What the first hop's steps borrow their running vsn from, when the
+   * plan outlives the caller's molt_running_t (the release handler hands
+   * a plan to its caller): molt__plan_free frees it. Empty otherwise. */
+  molt_running_t runs;
 } molt_plan_t;
 
 /* Plan the way from running to the release of version target among known
