@@ -332,13 +332,6 @@ static void run_timed(void* p) {
   timed_call_unref(c);
 }
 
-static struct timespec deadline_in(uint32_t ms) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  uint64_t at = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec + (uint64_t)ms * 1000000ull;
-  return (struct timespec){.tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull)};
-}
-
 int molt__sched_call_within(molt_sched_t* s, void (*fn)(void*), void* arg, uint32_t timeout_ms) {
   if (current == s) {
     fn(arg);
@@ -350,19 +343,15 @@ int molt__sched_call_within(molt_sched_t* s, void (*fn)(void*), void* arg, uint3
   c->arg = arg;
   atomic_init(&c->state, CALL_PENDING);
   atomic_init(&c->refs, 2);
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_mutex_init(&c->lock, NULL);
-  pthread_cond_init(&c->cond, &attr);
-  pthread_condattr_destroy(&attr);
+  molt__cond_init_monotonic(&c->cond);
   int rc = molt__sched_post(s, run_timed, c);
   if (rc) {
     atomic_store(&c->refs, 1);
     timed_call_unref(c);
     return rc;
   }
-  struct timespec until = deadline_in(timeout_ms);
+  struct timespec until = molt__clock_after_ns((uint64_t)timeout_ms * 1000000ull);
   pthread_mutex_lock(&c->lock);
   while (atomic_load(&c->state) != CALL_DONE) {
     if (atomic_load(&c->state) == CALL_PENDING &&

@@ -47,18 +47,11 @@ static bool tick(void) {
   return busy;
 }
 
-static struct timespec after(uint64_t ns) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  uint64_t at = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec + ns;
-  return (struct timespec){.tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull)};
-}
-
 static void* run(void* arg) {
   uint64_t sleep_ns = TICK_NS;
   pthread_mutex_lock(&tk.lock);
   while (!tk.stopping) {
-    struct timespec until = after(sleep_ns);
+    struct timespec until = molt__clock_after_ns(sleep_ns);
     pthread_cond_timedwait(&tk.cond, &tk.lock, &until);
     if (tk.stopping) break;
     if (tick())
@@ -71,11 +64,7 @@ static void* run(void* arg) {
 }
 
 int molt__ticker_start(char* err, size_t errlen) {
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  int rc = pthread_cond_init(&tk.cond, &attr);
-  pthread_condattr_destroy(&attr);
+  int rc = molt__cond_init_monotonic(&tk.cond);
   if (rc) return molt__errmsg_set(err, errlen, -rc, "ticker: %s", molt_strerror(-rc));
   tk.stopping = false;
   if ((rc = pthread_create(&tk.thread, NULL, run, NULL))) {

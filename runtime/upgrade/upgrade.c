@@ -419,17 +419,7 @@ static int wait_until(txn_t* t, bool (*done)(txn_t*), const struct timespec* unt
   return 0;
 }
 
-static struct timespec deadline_in(uint64_t timeout_ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += (time_t)(timeout_ms / 1000);
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  return until;
-}
+static struct timespec deadline_in(uint64_t timeout_ms) { return molt__clock_after_ns(timeout_ms * 1000000ull); }
 
 /* Room for this scheduler's entries, allocated and touched now, before
  * anything freezes: growing the vector, or faulting its pages in, would
@@ -471,11 +461,7 @@ static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** f
   t->from = from;
   t->to = to;
   pthread_mutex_init(&t->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&t->cond, &ca);
-  pthread_condattr_destroy(&ca);
+  molt__cond_init_monotonic(&t->cond);
   atomic_init(&t->refs, 1);
   atomic_init(&t->decision, PENDING);
   return t;
