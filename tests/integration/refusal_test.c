@@ -21,10 +21,10 @@ static char* home_path(const char* rel) {
 }
 
 /* Bundle fx <vsn> into <home>/fx-<vsn>: one module, counter <mvsn> from
- * file (in <home>/mods), running one counter actor. */
-static void bundle(const char* vsn, const char* mvsn, const char* file) {
-  char *src = NULL, *text = NULL, *cmd = NULL, *out = NULL;
-  cr_assert_geq(asprintf(&src, "%s/fx-%s.json", ct_home, vsn), 0);
+ * file (in <home>/mods), running one counter actor. molt-bundle's exit
+ * status, its output in *out. */
+static int bundle_fx(const char* vsn, const char* mvsn, const char* file, char** out) {
+  char *text = NULL, *mods = NULL, name[64];
   cr_assert_geq(asprintf(&text,
                          "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"counter\", "
                          "\"vsn\": \"%s\", \"file\": \"%s\"}], \"supervisor\": {\"name\": \"fx_sup\", "
@@ -33,15 +33,18 @@ static void bundle(const char* vsn, const char* mvsn, const char* file) {
                          "\"args\": {\"name\": \"counter\"}}]}}\n",
                          vsn, mvsn, file),
                 0);
-  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0);
-  cr_assert_geq(asprintf(&cmd, "'%s' '%s' '%s/mods' '%s/fx-%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src,
-                         ct_home, ct_home, vsn),
-                0);
-  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
-  free(out);
-  free(cmd);
+  cr_assert_geq(asprintf(&mods, "%s/mods", ct_home), 0);
+  snprintf(name, sizeof(name), "fx-%s", vsn);
+  int rc = ct_bundle(name, text, mods, out);
+  free(mods);
   free(text);
-  free(src);
+  return rc;
+}
+
+static void bundle(const char* vsn, const char* mvsn, const char* file) {
+  char* out = NULL;
+  cr_assert_eq(bundle_fx(vsn, mvsn, file, &out), 0, "%s", out);
+  free(out);
 }
 
 static void copy_into_mods(const char* from, const char* name) {
@@ -75,22 +78,10 @@ static void start_with_bad_upgrades(void) {
 
 /* Bundling fx 3.0.0 with the handle-less counter fails, giving reason. */
 static void bundle_refused_saying(const char* reason) {
-  char *src = NULL, *text = NULL, *cmd = NULL, *out = NULL;
-  cr_assert_geq(asprintf(&src, "%s/fx-3.0.0.json", ct_home), 0);
-  cr_assert_geq(asprintf(&text,
-                         "{\"name\": \"fx\", \"version\": \"3.0.0\", \"modules\": [{\"name\": \"counter\", "
-                         "\"vsn\": \"2.0.0\", \"file\": \"null_handle_counter-2.0.0.so\"}]}\n"),
-                0);
-  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0);
-  cr_assert_geq(asprintf(&cmd, "'%s' '%s' '%s/mods' '%s/fx-3.0.0' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src,
-                         ct_home, ct_home),
-                0);
-  cr_expect_neq(tu_run(cmd, &out), 0, "%s", out);
+  char* out = NULL;
+  cr_expect_neq(bundle_fx("3.0.0", "2.0.0", "null_handle_counter-2.0.0.so", &out), 0, "%s", out);
   cr_expect(strstr(out, reason), "molt-bundle: \"%s\" lacks the reason \"%s\"", out, reason);
   free(out);
-  free(cmd);
-  free(text);
-  free(src);
 }
 
 /* `molt <args>` fails in one line that gives reason. */

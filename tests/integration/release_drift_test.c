@@ -24,19 +24,15 @@ TestSuite(release_drift, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
  * registered actor; extra ("" or ", \"upgrade\": [...]") goes into the
  * source manifest's top level. */
 static void write_bundle(const char* vsn, const char* extra) {
-  char src[4096], cmd[16384], text[4096];
+  char text[4096], name[64], *log = NULL;
   snprintf(text, sizeof(text),
            "{\"name\": \"blob\", \"version\": \"%s\", "
            "\"modules\": [{\"name\": \"blob\", \"vsn\": \"%s\", \"file\": \"blob-%s.so\"}], "
            "\"supervisor\": {\"children\": [{\"id\": \"blob\", \"module\": \"blob\", "
            "\"args\": {\"name\": \"blob\"}}]}%s}",
            vsn, vsn, vsn, extra);
-  snprintf(src, sizeof(src), "%s/src-%s.json", ct_home, vsn);
-  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0);
-  snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/blob-%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src,
-           MOLT_FIXTURE_DIR, ct_home, vsn);
-  char* log = NULL;
-  cr_assert_eq(tu_run(cmd, &log), 0, "%s", log);
+  snprintf(name, sizeof(name), "blob-%s", vsn);
+  cr_assert_eq(ct_bundle(name, text, MOLT_FIXTURE_DIR, &log), 0, "%s", log);
   free(log);
 }
 

@@ -35,14 +35,11 @@ static void write_bundle(const char* vsn, bool with_many) {
   }
   char* text = cJSON_Print(m);
   cJSON_Delete(m);
-  char src[4096], cmd[16384];
-  snprintf(src, sizeof(src), "%s/src-%s.json", ct_home, vsn);
-  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0);
+  char name[64], *log = NULL;
+  snprintf(name, sizeof(name), "many-%s", vsn);
+  int rc = ct_bundle(name, text, MOLT_FIXTURE_DIR, &log);
   free(text);
-  snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/many-%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src,
-           MOLT_FIXTURE_DIR, ct_home, vsn);
-  char* log = NULL;
-  cr_assert_eq(tu_run(cmd, &log), 0, "%s", log);
+  cr_assert_eq(rc, 0, "%s", log);
   free(log);
 }
 

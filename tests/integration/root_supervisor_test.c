@@ -21,7 +21,7 @@ TestSuite(root_supervisor, .init = ct_setup, .fini = ct_teardown, .timeout = 60)
  * crashes after_ms after each start, under a one_for_one root supervisor
  * "crashy_sup" that allows 2 restarts in 60 s. */
 static char* write_bundle(int after_ms) {
-  char text[2048], src[4096], cmd[16384], *out = NULL;
+  char text[2048], *out = NULL;
   snprintf(text, sizeof(text),
            "{\"name\": \"crashy\", \"version\": \"1.0.0\", \"modules\": ["
            "{\"name\": \"tally\", \"vsn\": \"1.0.0\", \"file\": \"tally-a-1.0.0.so\"},"
@@ -31,14 +31,10 @@ static char* write_bundle(int after_ms) {
            "{\"id\": \"steady\", \"module\": \"tally\"},"
            "{\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": %d}}]}}",
            after_ms);
-  snprintf(src, sizeof(src), "%s/crashy.json", ct_home);
-  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0);
+  cr_assert_eq(ct_bundle("crashy", text, MOLT_FIXTURE_DIR, &out), 0, "%s", out);
+  free(out);
   char* bundle = NULL;
   cr_assert_geq(asprintf(&bundle, "%s/crashy", ct_home), 0);
-  snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src, MOLT_FIXTURE_DIR,
-           bundle);
-  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
-  free(out);
   return bundle;
 }
 

@@ -189,3 +189,18 @@ void ct_stop_expect_no_loss(void) {
   cr_expect_null(strstr(log, "mismatch on"), "a driver saw a lost message:\n%s", log);
   free(log);
 }
+
+int ct_bundle(const char* name, const char* text, const char* module_dir, char** out) {
+  char src[4096], cmd[16384];
+  snprintf(src, sizeof(src), "%s/%s.json", ct_home, name);
+  cr_assert_eq(tu_write_file(src, text, strlen(text)), 0, "%s", src);
+  snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src, module_dir,
+           ct_home, name);
+  char* log = NULL;
+  int rc = tu_run(cmd, &log);
+  if (out)
+    *out = log;
+  else
+    free(log);
+  return rc;
+}
