@@ -11,18 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 targets="control manifest plan"
 
-packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev libhttp-parser-dev clang libclang-rt-14-dev"
-missing=()
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+tools/packages.sh fuzz clang libclang-rt-14-dev
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMOLT_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target molt_fuzz >/dev/null

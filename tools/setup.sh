@@ -15,18 +15,7 @@ case "${1:-}" in
   *) echo "usage: tools/setup.sh [--asan|--tsan]" >&2; exit 2 ;;
 esac
 
-packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev libhttp-parser-dev"
-missing=()
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+tools/packages.sh setup
 
 cmake -S . -B "$dir" -DMOLT_SANITIZE="$sanitize" >/dev/null
 cmake --build "$dir" -j"$(nproc)" >/dev/null
