@@ -279,6 +279,36 @@ int molt__code_unload_current(const char* name, char* err, size_t errlen) {
   return rc;
 }
 
+/* The slot of e whose version actors run, or NULL. */
+static molt_version_t* busy_slot(const entry_t* e, long* actors) {
+  molt_version_t* slots[] = {e->current, e->old};
+  for (size_t i = 0; i < 2; i++)
+    if (slots[i] && (*actors = atomic_load(&slots[i]->actors)) > 0) return slots[i];
+  return NULL;
+}
+
+int molt__code_unload(const char* name, char* err, size_t errlen) {
+  molt_version_t *cur = NULL, *old = NULL, *busy;
+  long actors = 0;
+  int rc = 0;
+  pthread_mutex_lock(&cs.lock);
+  entry_t* e = find(name);
+  if (!e || (!e->current && !e->old)) {
+    rc = no_module(name, "no such module", err, errlen);
+  } else if ((busy = busy_slot(e, &actors))) {
+    rc = molt__errmsg_set(err, errlen, MOLT_EBUSY, "%s: version %s (revision %u) runs %ld actors", name,
+                          busy->vsn, busy->revision, actors);
+  } else {
+    cur = e->current;
+    old = e->old;
+    e->current = e->old = NULL;
+  }
+  pthread_mutex_unlock(&cs.lock);
+  if (cur) molt__version_unref(cur);
+  if (old) molt__version_unref(old);
+  return rc;
+}
+
 int molt__code_delete(const char* name, char* err, size_t errlen) {
   int rc = 0;
   pthread_mutex_lock(&cs.lock);

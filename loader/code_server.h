@@ -55,6 +55,14 @@ int molt__code_install_builtin(molt_version_t* v);
  * has no current version, MOLT_EBUSY if actors still run it. */
 int molt__code_unload_current(const char* name, char* err, size_t errlen);
 
+/* Take name out of the code server whole: its current and its old
+ * version both go, if no actor runs either (MOLT_EBUSY, naming the version
+ * and its actors, nothing changed). For a module nothing uses any more: one
+ * loaded by hand, or added by a change that was undone. MOLT_ENOMODULE if
+ * name has no version. The versions close once the last reference (a
+ * caller of get_current) is dropped. */
+int molt__code_unload(const char* name, char* err, size_t errlen);
+
 /* Make name have no current version (current moves to old), as
  * erlang:delete_module/1. MOLT_EOLDCODE if old is occupied, MOLT_ENOMODULE
  * if there is no current version. */

@@ -29,6 +29,7 @@ static const struct {
     [CLI_DEBOUNCE] = {"--debounce", true}, [CLI_EXTRA] = {"--extra", true},
     [CLI_DOWN] = {"--down", false},        [CLI_CHECK] = {"--check", false},
     [CLI_HARD] = {"--hard", false},        [CLI_LIMIT] = {"--limit", true},
+    [CLI_UNLOAD] = {"--unload", false},
 };
 
 static int option_named(const char* a) {
@@ -93,6 +94,7 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
     case CLI_DOWN: o->down = true; break;
     case CLI_CHECK: o->check = true; break;
     case CLI_HARD: o->hard = true; break;
+    case CLI_UNLOAD: o->unload = true; break;
     case CLI_LIMIT: set_number("--limit", val, 0, LONG_MAX, "a count", &o->limit, err, len); break;
     case CLI_NOPTS: break;
   }

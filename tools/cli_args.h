@@ -23,6 +23,7 @@ typedef enum {
   CLI_DOWN,
   CLI_CHECK,
   CLI_HARD,
+  CLI_UNLOAD,
   CLI_LIMIT,
   CLI_NOPTS
 } cli_opt_t;
@@ -63,6 +64,7 @@ typedef struct cli_opts {
   long limit;
   bool json;
   bool hard;
+  bool unload;
   bool down;
   bool check;
   const char* pos[2]; /* positional arguments after the verb */

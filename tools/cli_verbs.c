@@ -57,8 +57,14 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                    {CLI_DOWN, NULL, false, "to an older state layout, through code_change down"},
                    HOME,
                    JSON}},
-    [CLI_PURGE] = {"purge", "MODULE", 1, 1, "drop a module's old version", "Refused while actors run it, unless --hard.",
-                   {{CLI_HARD, NULL, false, "kill the actors still running the old version"}, HOME, JSON}},
+    [CLI_PURGE] = {"purge", "MODULE", 1, 1, "drop a module's old version",
+                   "Refused while actors run it, unless --hard. With --unload, the module goes\n"
+                   "whole: for one loaded by hand that no actor runs and the running release\n"
+                   "does not list.",
+                   {{CLI_HARD, NULL, false, "kill the actors still running the old version"},
+                    {CLI_UNLOAD, NULL, false, "unload the module, current and old version"},
+                    HOME,
+                    JSON}},
     [CLI_PS] = {"ps", "", 0, 0, "list actors", NULL,
                 {{CLI_MODULE, "NAME", false, "only the actors of module NAME"},
                  {CLI_LIMIT, "N", false, "at most N actors (default: 1000)"},

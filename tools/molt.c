@@ -198,13 +198,21 @@ static int cmd_load(const opts_t* o) {
 }
 
 static int cmd_purge(const opts_t* o) {
+  if (o->hard && o->unload) {
+    fprintf(stderr, "molt purge: --unload never kills actors; --hard and --unload go separately\n");
+    return 2;
+  }
   cJSON* args = cJSON_CreateObject();
   cJSON_AddStringToObject(args, "module", o->pos[0]);
   cJSON_AddBoolToObject(args, "hard", o->hard);
+  cJSON_AddBoolToObject(args, "unload", o->unload);
   cJSON* r = NULL;
   if (call_args(o, "purge", args, &r)) return 1;
   if (o->json)
     print_json(r);
+  else if (o->unload)
+    printf("%s: unloaded %s%s%s\n", o->pos[0], str(r, "unloaded", "nothing current"),
+           str(r, "purged", NULL) ? " and old " : "", str(r, "purged", ""));
   else if (str(r, "purged", NULL))
     printf("%s: purged %s\n", o->pos[0], str(r, "purged", ""));
   else

@@ -1,6 +1,7 @@
 /* cmd_code.c: the code commands: `load` (one module version, as a
  * transaction: a soft load, or code_change when the state layout changed)
- * and `purge` (empty a module's old slot). Not release upgrades. */
+ * and `purge` (empty a module's old slot, or with --unload take the module
+ * out whole). Not release upgrades. */
 #include <stdio.h>
 #include <string.h>
 
@@ -83,15 +84,39 @@ void molt__cmd_load(molt_control_req_t* req, molt_container_state_t* st, const c
 
 typedef struct {
   const char* name;
-  char old[128];
+  char current[sizeof(((molt_version_t*)0)->label)], old[128];
   bool known;
-} old_ctx;
+} slots_ctx;
 
-static void find_old(const char* name, molt_version_t* cur, molt_version_t* old, void* arg) {
-  old_ctx* o = arg;
+static void find_slots(const char* name, molt_version_t* cur, molt_version_t* old, void* arg) {
+  slots_ctx* o = arg;
   if (strcmp(name, o->name) != 0) return;
   o->known = true;
+  if (cur) snprintf(o->current, sizeof(o->current), "%s", cur->label);
   if (old) snprintf(o->old, sizeof(o->old), "%s", old->vsn);
+}
+
+static void add_vsn_or_null(cJSON* o, const char* key, const char* vsn) {
+  if (*vsn)
+    cJSON_AddStringToObject(o, key, vsn);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+/* `purge --unload`: the module goes whole, but never from under a release
+ * that lists it (its supervisor would restart a child into no code) nor
+ * from under actors (the code server refuses). The job's transaction
+ * keeps loads and upgrades out meanwhile. */
+static int unload(molt_job_t* j, const char* name) {
+  pthread_mutex_lock(&j->st->lock);
+  const molt_manifest_t* m = j->st->manifest;
+  int rc = 0;
+  if (molt__manifest_module(m, name))
+    rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY,
+                          "%s: the running release %s %s lists it; a release without it removes it", name,
+                          m->name, m->version);
+  pthread_mutex_unlock(&j->st->lock);
+  return rc ? rc : molt__code_unload(name, j->err, sizeof(j->err));
 }
 
 static void purge_work(molt_job_t* j) {
@@ -101,16 +126,15 @@ static void purge_work(molt_job_t* j) {
     j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY, "a load or upgrade is in progress");
     return;
   }
-  old_ctx o = {.name = name};
-  molt__code_foreach(find_old, &o);
-  j->rc = molt__code_purge(name, hard, j->err, sizeof(j->err));
+  bool whole = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "unload"));
+  slots_ctx o = {.name = name};
+  molt__code_foreach(find_slots, &o);
+  j->rc = whole ? unload(j, name) : molt__code_purge(name, hard, j->err, sizeof(j->err));
   if (j->rc == 0) {
     j->result = cJSON_CreateObject();
     cJSON_AddStringToObject(j->result, "module", name);
-    if (*o.old)
-      cJSON_AddStringToObject(j->result, "purged", o.old);
-    else
-      cJSON_AddNullToObject(j->result, "purged");
+    if (whole) add_vsn_or_null(j->result, "unloaded", o.current);
+    add_vsn_or_null(j->result, "purged", o.old);
   }
   molt__upgrade_end();
 }

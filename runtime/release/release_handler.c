@@ -196,6 +196,21 @@ static void purge_dropped(const char* module) {
   molt__code_purge(module, true, NULL, 0);
 }
 
+/* Undo stage 2 for one added module: the slots go back to what they held
+ * before. A child of it that failed init, or that the refused tree
+ * stopped, may still be on its way out, counted among the version's
+ * actors: wait for it, up to the grace period, rather than leave the
+ * module loaded with no actor and no release that names it. */
+static void unload_added(const char* module) {
+  char why[256] = "";
+  int rc = MOLT_EBUSY;
+  for (int waited = 0; rc == MOLT_EBUSY && waited <= PURGE_GRACE_MS; waited += 1) {
+    rc = molt__code_unload_current(module, why, sizeof(why));
+    if (rc == MOLT_EBUSY) usleep(1000);
+  }
+  if (rc) molt__log("release: undoing the install of %s: %s", module, why);
+}
+
 static const molt_manifest_t** known_manifests(molt_store_t* s) {
   const molt_manifest_t** known = molt__calloc(s->nreleases ? s->nreleases : 1, sizeof(*known));
   for (size_t i = 0; known && i < s->nreleases; i++) known[i] = s->releases[i]->manifest;
@@ -277,7 +292,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   if (rc == 0 && root != MOLT_PID_NONE && to->sup) {
     rc = molt__supervisor_update(root, to->sup, err, errlen);
     if (rc)
-      for (size_t i = 0; i < nadds; i++) molt__code_unload_current(adds[i]->name, NULL, 0);
+      for (size_t i = 0; i < nadds; i++) unload_added(adds[i]->name);
   }
   if (rc) {
     char undo[512] = "";

@@ -326,6 +326,37 @@ Test(code_server, unload_current_refuses_a_version_with_actors) {
   atomic_store(&v2->actors, 0);
 }
 
+Test(code_server, unload_takes_both_slots) {
+  cr_assert_eq(molt__code_unload("good", err, sizeof err), MOLT_ENOMODULE);
+  lu_assert_says(err, "good: no such module", NULL);
+  load_ok(V1);
+  molt_version_t* v2 = load_ok(V2);
+  char* priv = strdup(v2->priv_path);
+  cr_assert_eq(molt__code_unload("good", err, sizeof err), 0, "%s", err);
+  cr_assert_eq(slots("good").seen, 0, "an unloaded name is not listed");
+  cr_assert_null(molt__code_get_current("good"));
+  cr_assert_not(lu_mapped(priv));
+  cr_assert_eq(molt__code_unload("good", err, sizeof err), MOLT_ENOMODULE);
+  /* Revisions are never reused. */
+  cr_assert_eq(load_ok(V1)->revision, 3);
+  free(priv);
+}
+
+Test(code_server, unload_refuses_while_actors_run_either_version) {
+  molt_version_t* v1 = load_ok(V1);
+  molt_version_t* v2 = load_ok(V2);
+  atomic_store(&v1->actors, 2);
+  cr_assert_eq(molt__code_unload("good", err, sizeof err), MOLT_EBUSY);
+  lu_assert_says(err, "good: version 1.0.0 (revision 1) runs 2 actors", NULL);
+  assert_slots("good", "2.0.0", 2, "1.0.0", 1);
+  atomic_store(&v1->actors, 0);
+  atomic_store(&v2->actors, 1);
+  cr_assert_eq(molt__code_unload("good", err, sizeof err), MOLT_EBUSY);
+  lu_assert_says(err, "good: version 2.0.0 (revision 2) runs 1 actors", NULL);
+  assert_slots("good", "2.0.0", 2, "1.0.0", 1);
+  atomic_store(&v2->actors, 0);
+}
+
 Test(code_server, delete_moves_current_to_old) {
   cr_assert_eq(molt__code_delete("good", err, sizeof err), MOLT_ENOMODULE);
   load_ok(V1);
