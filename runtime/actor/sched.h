@@ -89,12 +89,8 @@ int molt__sched_post(molt_sched_t* s, void (*fn)(void*), void* arg);
  * caller is s; never from another scheduler thread (it could deadlock). */
 int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg);
 
-/* As molt__sched_call, but give up after timeout_ms if s has not begun
- * fn by then (a handler that never returns keeps its scheduler from its
- * tasks): MOLT_ETIMEDOUT, and fn is cancelled, never run later, so arg may
- * go with the caller's stack. Once fn has begun, waits for it to return.
- * What the control plane uses, so that no busy actor wedges it. */
-int molt__sched_call_within(molt_sched_t* s, void (*fn)(void*), void* arg, uint32_t timeout_ms);
+/* molt__sched_call_within, which gives up after a deadline, is in
+ * timed_call.h. */
 
 /* Claim a parked scheduler's actors for the calling thread (an upgrade
  * that needs every actor between two messages): true if s was parked, and

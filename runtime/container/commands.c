@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +134,10 @@ typedef struct {
   void (*work)(molt_job_t* j);
 } job_start;
 
+/* Jobs started and not yet ended: the container waits for them before it
+ * stops the runtime they use. */
+static atomic_uint live_jobs;
+
 static void* job_main(void* arg) {
   job_start* js = arg;
   molt_job_t* j = &js->job;
@@ -140,7 +145,14 @@ static void* job_main(void* arg) {
   /* Posting fails only once the control server is stopping; a request it
    * detached may then be answered from any thread. */
   if (molt__control_post(j->st->control, job_reply, j) != 0) job_reply(j);
+  atomic_fetch_sub(&live_jobs, 1);
   return NULL;
+}
+
+bool molt__commands_wait_jobs(uint64_t timeout_ms) {
+  uint64_t deadline = molt__now_ns() + timeout_ms * 1000000ull;
+  while (atomic_load(&live_jobs) > 0 && molt__now_ns() < deadline) usleep(1000);
+  return atomic_load(&live_jobs) == 0;
 }
 
 int molt__commands_job(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args,
@@ -155,9 +167,11 @@ int molt__commands_job(molt_control_req_t* req, molt_container_state_t* st, cons
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  atomic_fetch_add(&live_jobs, 1);
   int rc = pthread_create(&t, &attr, job_main, js);
   pthread_attr_destroy(&attr);
   if (rc == 0) return 0;
+  atomic_fetch_sub(&live_jobs, 1);
 fail:
   if (js) cJSON_Delete(js->job.args);
   free(js);

@@ -41,6 +41,10 @@ typedef struct molt_job {
 int molt__commands_job(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args,
                        void (*work)(molt_job_t* j));
 
+/* Wait up to timeout_ms for every job to end (they read the runtime, so
+ * the runtime stops after them); false if some did not. */
+bool molt__commands_wait_jobs(uint64_t timeout_ms);
+
 /* The code commands (cmd_code.c) and the actor commands (cmd_actors.c). */
 void molt__cmd_load(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_purge(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);

@@ -31,6 +31,9 @@
  * before they are killed. */
 #define STOP_TREE_MS 10000
 #define STOP_STRAYS_MS 5000
+/* How long commands still running (ps, inspect: each has a deadline of its
+ * own, about a second) get to end before the runtime goes. */
+#define STOP_JOBS_MS 5000
 
 char* molt__abspath(const char* path) {
   char buf[PATH_MAX];
@@ -320,6 +323,8 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   stop_everything(&c);
   molt__control_stop(c.st.control);
   if (c.dev) molt__dev_stop(c.dev);
+  if (!molt__commands_wait_jobs(STOP_JOBS_MS))
+    molt__log("a command still runs after %u ms; stopping anyway", STOP_JOBS_MS);
   close_wait_loop(&c);
   molt__log("stopped");
   goto out_runtime;

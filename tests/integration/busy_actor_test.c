@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cli.h"
@@ -21,13 +24,18 @@ static double ms_since(const struct timespec* t0) {
   return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-Test(busy_actor, status_and_ps_answer_while_a_handler_spins) {
+/* molt dev running the spin module, its handler spinning. */
+static void start_spinning(void) {
   char module[4096], wdir[4200];
   snprintf(module, sizeof(module), "%s/spin-1.0.0.so", MOLT_FIXTURE_DIR);
   snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
   cr_assert_eq(mkdir(wdir, 0700), 0);
   ct_start_dev("--module", module, "--watch", wdir, (char*)NULL);
   cr_assert(ct_wait_log("spinning for", 10000), "%s", ct_log);
+}
+
+Test(busy_actor, status_and_ps_answer_while_a_handler_spins) {
+  start_spinning();
 
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -51,4 +59,49 @@ Test(busy_actor, status_and_ps_answer_while_a_handler_spins) {
    * for a loaded machine but not for the 4 s spin. */
   cr_assert_lt(status_ms, 1000);
   cr_assert_lt(ps_ms, 2500);
+}
+
+/* An inspect waits for the actor's turn, which the spinning handler keeps
+ * from coming: refused at its deadline, and cancelled, so the actor never
+ * runs it later (format_state logs each call). Meanwhile status answers
+ * at once: inspect waits on a thread of its own, not the control thread. */
+static void* inspect_spin(void* arg) {
+  char** out = arg;
+  int rc = ct_molt("inspect spin", out);
+  return (void*)(intptr_t)rc;
+}
+
+Test(busy_actor, inspect_of_a_busy_actor_is_refused_at_its_deadline_and_never_runs_later) {
+  start_spinning();
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pthread_t t;
+  char* out = NULL;
+  cr_assert_eq(pthread_create(&t, NULL, inspect_spin, &out), 0);
+  usleep(200 * 1000); /* the inspect is waiting */
+  struct timespec s0;
+  clock_gettime(CLOCK_MONOTONIC, &s0);
+  cJSON* st = ct_json("status");
+  double status_ms = ms_since(&s0);
+  cJSON_Delete(st);
+  void* rc;
+  pthread_join(t, &rc);
+  double inspect_ms = ms_since(&t0);
+  cr_assert(ct_log_count("spun") == 0, "the handler finished before inspect's deadline: the test measured nothing");
+  cr_expect_eq((int)(intptr_t)rc, 1, "%s", out);
+  cr_expect(strstr(out, "is busy: it did not reach its turn within 1000 ms"), "%s", out);
+  free(out);
+  cr_log_info("while a handler spins for 4 s: inspect refused in %.1f ms; status, meanwhile, in %.1f ms", inspect_ms,
+              status_ms);
+  cr_expect_lt(status_ms, 1000);
+  cr_expect_lt(inspect_ms, 3000);
+
+  /* Once the handler returns, the cancelled call is dropped, not run. */
+  cr_assert(ct_wait_log("spun", 10000), "%s", ct_log);
+  usleep(300 * 1000);
+  cr_expect_eq(ct_log_count("format_state called"), 0, "the cancelled inspect ran later: %s", ct_log);
+  cJSON* j = ct_json("inspect spin");
+  cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "state"), "spins")->valueint, 1);
+  cJSON_Delete(j);
+  cr_expect_eq(ct_log_count("format_state called"), 1);
 }

@@ -13,6 +13,7 @@
 #include "rt.h"
 #include "runtime.h"
 #include "sched.h"
+#include "timed_call.h"
 
 #define HANDLER_US 200
 #define BACKLOG 10000 /* 2 s of work */
