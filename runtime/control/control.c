@@ -15,6 +15,7 @@
 
 #include <uv.h>
 
+#include "control_accept.h"
 #include "control_conn.h"
 #include "control_sock.h"
 #include "errmsg.h"
@@ -24,8 +25,6 @@
 /* How long a probe of an existing socket waits for a busy listener before
  * concluding that it is alive. */
 #define PROBE_MS 1000u
-/* After running out of memory for a connection, try it again this soon. */
-#define ACCEPT_RETRY_MS 100u
 
 typedef struct post {
   void (*fn)(void*);
@@ -37,7 +36,8 @@ struct molt_control {
   uv_loop_t loop;
   uv_pipe_t listener;
   uv_async_t wakeup; /* posts and stop */
-  uv_timer_t retry;  /* accept after ENOMEM */
+  molt__control_acceptor_t acceptor;
+  bool accepting; /* the acceptor's handles are open */
   uv_thread_t thread;
   molt__control_conf_t conf;
   uv_mutex_t lock;
@@ -156,21 +156,6 @@ out:
   return rc;
 }
 
-static void accept_pending(molt_control_t* c);
-
-static void on_retry(uv_timer_t* t) { accept_pending(t->data); }
-
-static void accept_pending(molt_control_t* c) {
-  if (molt__control_conn_accept((uv_stream_t*)&c->listener, &c->conf) == MOLT_ENOMEM)
-    uv_timer_start(&c->retry, on_retry, ACCEPT_RETRY_MS, 0);
-}
-
-static void on_connection(uv_stream_t* listener, int status) {
-  /* A failed accept (EMFILE, ECONNABORTED) is libuv's to recover from; the
-   * peer sees its connection refused or reset. */
-  if (status == 0) accept_pending(listener->data);
-}
-
 /* uv_walk callback. Our own handles live inside molt_control_t and need no
  * close callback; everything else belongs to a connection. */
 static void close_handle(uv_handle_t* h, void* arg) {
@@ -179,6 +164,14 @@ static void close_handle(uv_handle_t* h, void* arg) {
     uv_close(h, NULL);
   else
     molt__control_conn_close(h);
+}
+
+/* The acceptor's handles first: uv_walk would take them for a
+ * connection's. */
+static void close_all(molt_control_t* c) {
+  if (c->accepting) molt__control_accept_close(&c->acceptor);
+  c->accepting = false;
+  uv_walk(&c->loop, close_handle, c);
 }
 
 static void on_wakeup(uv_async_t* a) {
@@ -198,7 +191,7 @@ static void on_wakeup(uv_async_t* a) {
     free(p);
     p = next;
   }
-  if (stopping) uv_walk(&c->loop, close_handle, c);
+  if (stopping) close_all(c);
 }
 
 static void control_thread(void* arg) {
@@ -247,17 +240,14 @@ int molt__control_start(const char* home, molt_control_dispatch_cb cb, void* dat
   rc = uv_pipe_init(&c->loop, &c->listener, 0);
   if (rc < 0) goto fail_handles;
   c->listener.data = c;
-  step = "uv_timer_init";
-  rc = uv_timer_init(&c->loop, &c->retry);
-  if (rc < 0) goto fail_handles;
-  c->retry.data = c;
 
   step = NULL; /* publish explains itself */
   rc = publish(c, home, err, errlen);
   if (rc < 0) goto fail_publish;
-  step = "uv_listen";
-  rc = uv_listen((uv_stream_t*)&c->listener, LISTEN_BACKLOG, on_connection);
+  step = "listen";
+  rc = molt__control_accept_start(&c->acceptor, &c->loop, &c->listener, LISTEN_BACKLOG, &c->conf);
   if (rc < 0) goto fail_listen;
+  c->accepting = true;
   step = "uv_thread_create";
   rc = uv_thread_create(&c->thread, control_thread, c);
   if (rc < 0) goto fail_thread;
@@ -269,7 +259,7 @@ fail_listen:
   unpublish(c);
 fail_publish:
 fail_handles:
-  uv_walk(&c->loop, close_handle, c);
+  close_all(c);
   uv_run(&c->loop, UV_RUN_DEFAULT);
   uv_mutex_destroy(&c->lock);
 fail_mutex:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "errmsg.h"
 #include "json_text.h"
@@ -384,31 +385,49 @@ void molt__control_fail(molt_control_req_t* req, int code, const char* message) 
   req_answer(req, error_json(code, message));
 }
 
-int molt__control_conn_accept(uv_stream_t* listener, molt__control_conf_t* conf) {
+void molt__control_conn_refuse_fd(int fd, int code, const char* message) {
+  char line[512];
+  int n = snprintf(line, sizeof line, "{\"ok\":false,\"error\":\"%s\",\"code\":%d,\"message\":\"%s\"}\n",
+                   molt_err_name(code), code, message);
+  /* The peer's request may be unread: a close with unread data resets the
+   * connection, and a reset can overtake the reply. Reading first (the
+   * socket is non-blocking) lets the reply arrive whole. */
+  char sink[256];
+  while (read(fd, sink, sizeof sink) > 0) {
+  }
+  if (n > 0 && (size_t)n < sizeof line) {
+    ssize_t w = send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w; /* best effort: nobody to tell */
+  }
+  close(fd);
+}
+
+int molt__control_conn_open(uv_loop_t* loop, int fd, molt__control_conf_t* conf) {
   conn_t* conn = calloc(1, sizeof *conn);
-  if (!conn) return MOLT_ENOMEM;
+  if (!conn) {
+    molt__control_conn_refuse_fd(fd, MOLT_ENOMEM, "the container is out of memory for a connection");
+    return MOLT_ENOMEM;
+  }
   conn->conf = conf;
   conn->deadline_ms = atomic_load(&conf->deadline_ms);
 
-  int rc = uv_pipe_init(listener->loop, &conn->pipe, 0);
+  int rc = uv_pipe_init(loop, &conn->pipe, 0);
   if (rc < 0) goto fail_pipe;
   conn->pipe.data = conn;
   conn->open_handles = 1;
-  rc = uv_timer_init(listener->loop, &conn->timer);
+  rc = uv_timer_init(loop, &conn->timer);
   if (rc < 0) goto fail_timer;
   conn->timer.data = conn;
   conn->open_handles = 2;
-  rc = uv_accept(listener, (uv_stream_t*)&conn->pipe);
-  if (rc < 0) goto fail_accept;
+  rc = uv_pipe_open(&conn->pipe, fd);
+  if (rc < 0) goto fail_open;
 
   /* Mode 0600 on the socket keeps other users out already; this holds even
    * if someone loosens the mode, and covers a socket passed to us some other
    * way. Without credentials we cannot tell, so we refuse. */
-  uv_os_fd_t fd;
   struct ucred cred;
   socklen_t credlen = sizeof cred;
-  if (uv_fileno((uv_handle_t*)&conn->pipe, &fd) != 0 ||
-      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) != 0) {
     conn_refuse(conn, MOLT_EPERM, "cannot identify the peer: %s", strerror(errno));
     return 0;
   }
@@ -421,13 +440,16 @@ int molt__control_conn_accept(uv_stream_t* listener, molt__control_conf_t* conf)
   conn_read_start(conn);
   return 0;
 
-fail_accept:
+fail_open:
+  molt__control_conn_refuse_fd(fd, rc, "the container cannot serve this connection");
   conn_close(conn);
   return rc;
 fail_timer:
   uv_close((uv_handle_t*)&conn->pipe, on_close);
+  molt__control_conn_refuse_fd(fd, rc, "the container cannot serve this connection");
   return rc;
 fail_pipe:
   free(conn);
+  molt__control_conn_refuse_fd(fd, rc, "the container cannot serve this connection");
   return rc;
 }

@@ -21,11 +21,17 @@ typedef struct molt__control_conf {
   _Atomic uint32_t deadline_ms; /* read at accept; set from any thread */
 } molt__control_conf_t;
 
-/* Accept the connection pending on listener and start serving it. Returns
- * 0; MOLT_ENOMEM, leaving the connection pending (libuv stops watching the
- * listener until the next accept, so the caller retries later); or a libuv
- * error from uv_accept. Control thread. */
-int molt__control_conn_accept(uv_stream_t* listener, molt__control_conf_t* conf);
+/* Serve the accepted connection fd on loop. Returns 0, or a MOLT_E*
+ * (MOLT_ENOMEM, a libuv error) after answering the peer with it as well as
+ * it can and closing fd: fd is the connection's either way. Control
+ * thread. */
+int molt__control_conn_open(uv_loop_t* loop, int fd, molt__control_conf_t* conf);
+
+/* Answer a connection that will not be served, on its raw fd, with one
+ * error line {"ok":false,...,"message":message} (message: our own text,
+ * no quote or backslash), best effort and without allocating, and close
+ * fd. For a full fd table or no memory. Any thread. */
+void molt__control_conn_refuse_fd(int fd, int code, const char* message);
 
 /* Close the connection that owns h (its pipe or timer, as uv_walk finds
  * them). Its outstanding request, if any, is detached. Idempotent. Control
