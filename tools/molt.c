@@ -306,12 +306,20 @@ static int cmd_inspect(const opts_t* o) {
   return 0;
 }
 
+/* A change the container made whose record may not survive a power loss
+ * (its "warning"): done, so the exit status is 0, but said on stderr. */
+static void print_warning(const cJSON* r) {
+  const char* w = str(r, "warning", NULL);
+  if (w) fprintf(stderr, "molt: warning: %s\n", w);
+}
+
 /* The reply of unpack and commit: one release and its state. Consumes r. */
 static int print_release_state(const opts_t* o, cJSON* r) {
   if (o->json)
     print_json(r);
   else
     printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+  print_warning(r);
   cJSON_Delete(r);
   return 0;
 }
@@ -359,6 +367,7 @@ static int print_change(const opts_t* o, cJSON* r, const char* verb) {
       printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, str(r, "from", "?"),
              str(r, "to", "?"), str(r, "state", "?"), num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
   }
+  print_warning(r);
   cJSON_Delete(r);
   return 0;
 }

@@ -3,12 +3,14 @@
  * commit the current release, roll back to the previous permanent one.
  * The store is changed only by jobs, one at a time (molt__upgrade_begin),
  * under the container's lock so `releases` and `status` read it whole. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "errmsg.h"
+#include "log.h"
 #include "release_handler.h"
 #include "upgrade.h"
 
@@ -39,14 +41,44 @@ static cJSON* release_json(const molt_container_state_t* st, const molt_release_
   return o;
 }
 
+/* A store change that is made but whose record may not survive a power
+ * loss (MOLT_STORE_NOT_DURABLE) is a success: the reply is the change,
+ * with the store's reason as its "warning", and the log says it too. */
+static void warn_if_not_durable(molt_job_t* j) {
+  if (j->rc != MOLT_STORE_NOT_DURABLE) return;
+  molt__log("warning: %s", j->err);
+  if (j->result) cJSON_AddStringToObject(j->result, "warning", j->err);
+  j->rc = 0;
+}
+
+/* After a failed store change: the reason, then what is in force. */
+static void add_note(molt_job_t* j, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_note(molt_job_t* j, const char* fmt, ...) {
+  char why[sizeof(j->err)], note[512];
+  va_list ap;
+
+  memcpy(why, j->err, strlen(j->err) + 1);
+  va_start(ap, fmt);
+  vsnprintf(note, sizeof(note), fmt, ap);
+  va_end(ap);
+  molt__errmsg_set(j->err, sizeof(j->err), j->rc, "%s (%s)", why, note);
+}
+
+/* What boots next: the permanent release, as the file holds it. */
+static const char* next_boot(const molt_store_t* s) {
+  const molt_release_t* p = molt__store_permanent(s);
+  return p ? p->vsn : "no release";
+}
+
 static void unpack_work(molt_job_t* j) {
   if (!begin(j)) return;
   const char* bundle = cJSON_GetObjectItemCaseSensitive(j->args, "bundle")->valuestring;
   molt_release_t* r = NULL;
   pthread_mutex_lock(&j->st->lock);
   j->rc = molt__store_unpack(j->st->store, bundle, &r, j->err, sizeof(j->err));
-  if (j->rc == 0) j->result = release_json(j->st, r);
+  if (j->rc >= 0) j->result = release_json(j->st, r);
   pthread_mutex_unlock(&j->st->lock);
+  warn_if_not_durable(j);
   molt__upgrade_end();
 }
 
@@ -128,17 +160,17 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
                      : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));
     molt_release_t* now = molt__store_find(st->store, vsn);
     st->manifest = now->manifest;
+    const char* boots = next_boot(st->store);
     pthread_mutex_unlock(&st->lock);
-    if (j->rc) {
-      /* The code runs the new release but the file could not say so: boot
-       * would run the permanent one. Say exactly that, after the reason. */
-      char why[sizeof(j->err)];
-      memcpy(why, j->err, strlen(j->err) + 1);
-      molt__errmsg_set(j->err, sizeof(j->err), j->rc,
-                       "%s (the container now runs %s; the releases file was not updated)", why, vsn);
-    }
+    /* The code runs the new release but the file could not say so (the
+     * store's error came before its rename): boot would run the permanent
+     * one. Say exactly that, after the reason. */
+    if (j->rc < 0)
+      add_note(j, "the container now runs %s; the releases file was not updated, so the next boot runs %s", vsn,
+               boots);
   }
-  if (j->rc == 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
+  if (j->rc >= 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
+  warn_if_not_durable(j);
   free(c.plan_text);
   molt__plan_free(c.plan);
 }
@@ -176,8 +208,11 @@ static void commit_work(molt_job_t* j) {
   pthread_mutex_lock(&j->st->lock);
   molt_release_t* cur = molt__store_running(j->st->store);
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
-  if (j->rc == 0) j->result = release_json(j->st, cur);
+  if (j->rc >= 0) j->result = release_json(j->st, cur);
+  if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
+    add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
   pthread_mutex_unlock(&j->st->lock);
+  warn_if_not_durable(j);
   molt__upgrade_end();
 }
 

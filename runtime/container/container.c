@@ -153,10 +153,13 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
   int rc = molt__store_open(c->st.home, &c->st.store, err, errlen);
   if (rc) return rc;
   molt_release_t* given = NULL;
-  if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen))) return rc;
+  /* Not durable is done: what the file says now is what this boot runs. */
+  if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen)) < 0) return rc;
+  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
   if (given && !molt__store_permanent(c->st.store) &&
-      (rc = molt__store_set_permanent(c->st.store, given->vsn, err, errlen)))
+      (rc = molt__store_set_permanent(c->st.store, given->vsn, err, errlen)) < 0)
     return rc;
+  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
   molt_release_t* perm = molt__store_permanent(c->st.store);
   if (!perm)
     return molt__errmsg_set(err, errlen, MOLT_ENORELEASE, "no release to run in %s: give --release BUNDLE_DIR",

@@ -315,6 +315,9 @@ fail:
   return NULL;
 }
 
+/* The store's "in place, not durable" is the file layer's, passed up as is. */
+_Static_assert(MOLT_STORE_NOT_DURABLE == MOLT_FS_NOT_DURABLE, "one outcome, one value");
+
 int molt__release_file_write(const molt_store_t* s, const char* path, char* err, size_t errlen) {
   cJSON* root = store_json(s);
   char* text = root ? cJSON_Print(root) : NULL;

@@ -4,6 +4,7 @@
 #include "release_store.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "alloc.h"
 #include "fs.h"
 #include "errmsg.h"
+#include "log.h"
 #include "molt/errno.h"
 
 /* The file lists a handful of releases; anything near this is not ours. */
@@ -124,8 +126,11 @@ int molt__store_save(molt_store_t* s, char* err, size_t errlen) {
   return rc;
 }
 
-/* Every mutation is made in memory, saved, and undone if the save fails,
- * so memory never claims a state the file does not hold. */
+/* Every mutation is made in memory, saved, and undone if the save fails
+ * before the file is renamed into place, so memory never claims a state
+ * the file does not hold. Once it is in place the file holds the new
+ * state whatever the directory's fsync said (MOLT_STORE_NOT_DURABLE), and
+ * so does memory. */
 typedef struct {
   molt_rel_state_t state;
   uint32_t permanent_seq;
@@ -166,7 +171,7 @@ static int save_or_undo(molt_store_t* s, snapshot_t* snap, char* err, size_t err
   int rc = molt__store_save(s, err, errlen);
   size_t i;
 
-  if (rc) {
+  if (rc < 0) {
     s->sequence = snap->sequence;
     for (i = 0; i < s->nreleases; i++) {
       s->releases[i]->state = snap->rels[i].state;
@@ -285,9 +290,9 @@ static int lock_home(molt_store_t* s, const char* reldir, char* err, size_t errl
 
   if (asprintf(&path, "%s/.lock", reldir) < 0)
     return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
-  s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  s->lock_fd = molt__fs_create(path, O_RDWR | O_NOFOLLOW, 0600);
   if (s->lock_fd < 0) {
-    rc = -errno;
+    rc = s->lock_fd;
     molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   } else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     rc = -errno;
@@ -302,16 +307,85 @@ static int lock_home(molt_store_t* s, const char* reldir, char* err, size_t errl
 }
 
 /* "<name>-<vsn>.tmp.<pid>.<n>" is what release_unpack.c writes before its
- * rename; whatever is left of one was never published. */
+ * rename, and RELEASES.json.tmp what a save writes before its own:
+ * whatever is left of either was never published. */
 static void clean_leftovers(const char* reldir) {
   DIR* d = opendir(reldir);
   struct dirent* e;
   char* path;
 
   while (d && (e = readdir(d))) {
-    if (!strstr(e->d_name, ".tmp.")) continue;
+    if (!strstr(e->d_name, ".tmp.") && strcmp(e->d_name, MOLT_RELEASES_FILE ".tmp") != 0) continue;
     if (asprintf(&path, "%s/%s", reldir, e->d_name) < 0) break;
     molt__fs_rmrf(path);
+    free(path);
+  }
+  if (d) closedir(d);
+}
+
+/* Whether some release's dir is releases/<entry> or lies under it. */
+static bool recorded(const molt_store_t* s, const char* entry) {
+  const size_t skip = strlen(MOLT_RELEASES_DIR "/"), n = strlen(entry);
+  const char* dir;
+  size_t i;
+
+  for (i = 0; i < s->nreleases; i++) {
+    dir = s->releases[i]->dir;
+    if (strncmp(dir, MOLT_RELEASES_DIR "/", skip) == 0 && strncmp(dir + skip, entry, n) == 0 &&
+        (dir[skip + n] == '\0' || dir[skip + n] == '/'))
+      return true;
+  }
+  return false;
+}
+
+/* "<name>-<vsn>" as release_unpack.c names what it publishes: this home's
+ * name if it has one, else any a release may have. */
+static bool bundle_name(const molt_store_t* s, const char* entry) {
+  const char* dash;
+  size_t n;
+
+  if (s->name) {
+    n = strlen(s->name);
+    return strncmp(entry, s->name, n) == 0 && entry[n] == '-' &&
+           molt__manifest_version_ok(entry + n + 1);
+  }
+  for (dash = strchr(entry, '-'); dash; dash = strchr(dash + 1, '-')) {
+    char* name = strndup(entry, (size_t)(dash - entry));
+    bool ok = name && molt__manifest_release_name_ok(name) && molt__manifest_version_ok(dash + 1);
+    free(name);
+    if (ok) return true;
+  }
+  return false;
+}
+
+/* A directory named as a bundle, with a release.json, that the file does
+ * not list: an unpack killed after publishing it and before saving the
+ * file that records it. Nothing refers to it and nothing will, and a later
+ * unpack of that version would remove it anyway; removed now, the home
+ * holds what the file says and no more. Anything else (a user's notes, a
+ * symlink, the lock, the file itself) is left alone. */
+static void clean_unrecorded(const molt_store_t* s, const char* reldir) {
+  DIR* d = opendir(reldir);
+  struct dirent* e;
+  struct stat st;
+  char *path, *manifest;
+  bool bundle;
+
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] == '.' || recorded(s, e->d_name) || !bundle_name(s, e->d_name)) continue;
+    if (asprintf(&path, "%s/%s", reldir, e->d_name) < 0) break;
+    if (asprintf(&manifest, "%s/" MOLT_MANIFEST_FILE, path) < 0) {
+      free(path);
+      break;
+    }
+    bundle = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && lstat(manifest, &st) == 0 &&
+             S_ISREG(st.st_mode);
+    if (bundle) {
+      molt__log("%s: a bundle %s does not record, left by an interrupted unpack; removed", path,
+                MOLT_RELEASES_FILE);
+      molt__fs_rmrf(path);
+    }
+    free(manifest);
     free(path);
   }
   if (d) closedir(d);
@@ -371,13 +445,12 @@ static int load_bundles(molt_store_t* s, char* err, size_t errlen) {
 
 static int make_dir(const char* path, char* err, size_t errlen) {
   struct stat st;
-  int rc = 0;
+  int rc = molt__fs_mkdir(path, 0700);
 
-  if (mkdir(path, 0700) != 0 && errno != EEXIST)
+  if (rc == MOLT_EEXIST) rc = 0;
+  if (rc == 0 && stat(path, &st) != 0)
     rc = -errno;
-  else if (stat(path, &st) != 0)
-    rc = -errno;
-  else if (!S_ISDIR(st.st_mode))
+  else if (rc == 0 && !S_ISDIR(st.st_mode))
     rc = MOLT_ENOTDIR;
   if (rc) return molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
   return 0;
@@ -405,14 +478,19 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
   }
   if ((rc = make_dir(reldir, err, errlen)) || (rc = lock_home(s, reldir, err, errlen))) goto fail;
   clean_leftovers(reldir);
-  if ((rc = read_file(s, reldir, err, errlen)) || (rc = load_bundles(s, err, errlen))) goto fail;
+  if ((rc = read_file(s, reldir, err, errlen))) goto fail;
+  clean_unrecorded(s, reldir);
+  if ((rc = load_bundles(s, err, errlen))) goto fail;
   /* A current release is an upgrade that was never committed: the
    * container died, or was stopped, before `molt commit`. Boot runs the
    * permanent release, and the file must say so before anything else
    * happens, or a rollback would plan from the wrong release. */
   if (in_state(s, MOLT_REL_CURRENT)) {
     displace_current(s, NULL);
-    if ((rc = molt__store_save(s, err, errlen))) goto fail;
+    /* Not durable is good enough here: were the demotion lost to a power
+     * cut, the next boot would find the release current and demote it
+     * again. */
+    if ((rc = molt__store_save(s, err, errlen)) < 0) goto fail;
   }
   free(reldir);
   *out = s;

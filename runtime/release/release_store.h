@@ -13,6 +13,19 @@
 #define MOLT_RELEASES_DIR "releases"
 #define MOLT_RELEASES_FILE "RELEASES.json"
 
+/* What is in force after an error, the one rule every change below keeps:
+ * the releases file is written to RELEASES.json.tmp, fsync'd, renamed over
+ * RELEASES.json, and the directory fsync'd. An error before the rename
+ * leaves the old file, and the change returns a negative code with memory
+ * and disk as they were. After the rename the new file is what every
+ * reader and the next boot see, so the change is in force: memory keeps
+ * it, a bundle it records stays, and if the directory's fsync failed the
+ * change returns MOLT_STORE_NOT_DURABLE (positive: done) with a message
+ * saying a power loss may bring back the previous file. The caller reports
+ * the change as made, with that warning; it undoes nothing, since undoing
+ * would need another write to the same failing disk. */
+#define MOLT_STORE_NOT_DURABLE 1 /* MOLT_FS_NOT_DURABLE */
+
 /* As in OTP's release_handler. unpacked: on disk, never run or no longer
  * run. current: installed by an upgrade or downgrade and not committed.
  * permanent: what the container boots; at most one. old: was permanent
@@ -58,8 +71,11 @@ typedef struct molt_store {
 
 /* Open the store of home, creating home and <home>/releases/ (0700) if
  * missing. A missing releases file is an empty store. Leftovers of
- * interrupted unpacks ("*.tmp.*" directories) are removed; a stale
- * RELEASES.json.tmp (a crash before its rename) is ignored. Every
+ * interrupted unpacks and saves are removed: "*.tmp.*" directories, a
+ * stale RELEASES.json.tmp (a crash before its rename), and directories
+ * named "<name>-<vsn>" holding a release.json that the file does not
+ * record (an unpack killed after publishing its bundle, before saving);
+ * nothing else under releases/ is touched. Every
  * release's release.json is read back. A release left current (the
  * container died during an uncommitted upgrade) is demoted, to old if it
  * had been permanent before, else to unpacked, and that is saved, so boot
@@ -83,7 +99,9 @@ void molt__store_close(molt_store_t* s);
  * back (molt__manifest_print): the same content, one spelling, with each
  * module's state_vsn (read from its file if the bundle predates the
  * field). Unpacking a version already known with the same content
- * succeeds and changes nothing. Errors, with nothing left behind:
+ * succeeds and changes nothing. MOLT_STORE_NOT_DURABLE: unpacked and
+ * recorded, the bundle kept, but the record may not survive a power loss
+ * (see above). Errors, with nothing left behind:
  * MOLT_EINVAL for a release of another name than this home's;
  * MOLT_EEXIST for a known version with different content; the manifest
  * reader's and verifier's codes (MOLT_EMANIFEST, MOLT_ECHECKSUM,
@@ -109,8 +127,10 @@ molt_release_t* molt__store_rollback_target(const molt_store_t* s);
 size_t molt__store_history_pos(const molt_store_t* s, const molt_release_t* r);
 
 /* The state changes. Each saves the releases file atomically before
- * returning; if saving fails the store in memory is left as it was and the
- * error (-errno, with the path in the message) is returned. Unknown vsn:
+ * returning; if saving fails before the file is in place the store in
+ * memory is left as it was and the error (-errno, with the path in the
+ * message) is returned; MOLT_STORE_NOT_DURABLE when the change is made
+ * but its record may not survive a power loss (see above). Unknown vsn:
  * MOLT_ENORELEASE. */
 
 /* After a successful upgrade or downgrade to vsn: it becomes current,
@@ -138,7 +158,9 @@ int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_
  * never forward. */
 int molt__store_rollback(molt_store_t* s, const char* vsn, char* err, size_t errlen);
 
-/* Write the releases file from memory (the mutators do this themselves). */
+/* Write the releases file from memory (the mutators do this themselves).
+ * 0, MOLT_STORE_NOT_DURABLE, or a negative code with the old file in
+ * force. */
 int molt__store_save(molt_store_t* s, char* err, size_t errlen);
 
 /* "unpacked", "current", "permanent", "old"; "?" out of range. */
@@ -153,8 +175,9 @@ const char* molt__rel_state_name(molt_rel_state_t state);
  * caller to free. MOLT_EMANIFEST with the JSON path, MOLT_ENOMEM. */
 int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char* err,
                              size_t errlen);
-/* Write s to path as the releases file, atomically (molt__fs_replace).
- * MOLT_ENOMEM, -errno with the path in the message. */
+/* Write s to path as the releases file, atomically (molt__fs_replace):
+ * 0, MOLT_STORE_NOT_DURABLE (in place, not durable), or, with the old file
+ * in force, MOLT_ENOMEM or -errno with the path in the message. */
 int molt__release_file_write(const molt_store_t* s, const char* path, char* err, size_t errlen);
 /* Insert rel at its place in version order; MOLT_ENOMEM. */
 int molt__store_insert(molt_store_t* s, molt_release_t* rel);

@@ -2,7 +2,6 @@
  * copied durably, verified again and only then published under its name.
  * Not the bundler (tools/molt_bundle.c), which makes bundles. */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,10 +35,10 @@ static int make_parents(const char* root, const char* file, char* err, size_t er
   if (asprintf(&path, "%s/%s", root, file) < 0) return nomem(err, errlen);
   for (c = path + strlen(root) + 1; rc == 0 && (c = strchr(c, '/')); *c++ = '/') {
     *c = '\0';
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-      rc = -errno;
+    if ((rc = molt__fs_mkdir(path, 0700)) == MOLT_EEXIST)
+      rc = 0;
+    else if (rc)
       molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
-    }
   }
   free(path);
   return rc;
@@ -70,7 +69,7 @@ static int copy_modules(const molt_manifest_t* m, const char* bundle, const char
  * bundle's spelling. */
 static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, size_t errlen) {
   char *text = NULL, *path = NULL;
-  int fd, rc;
+  int rc;
 
   if ((rc = molt__manifest_print(m, &text)))
     return molt__errmsg_set(err, errlen, rc, "manifest: %s", molt__errmsg_strerror(rc));
@@ -78,15 +77,7 @@ static int write_manifest(const molt_manifest_t* m, const char* tmp, char* err, 
     molt__free(text);
     return nomem(err, errlen);
   }
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    rc = -errno;
-  } else {
-    rc = molt__fs_write_all(fd, text, strlen(text));
-    if (rc == 0 && fsync(fd) != 0) rc = -errno;
-    if (close(fd) != 0 && rc == 0) rc = -errno;
-  }
-  if (rc) molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
+  rc = molt__fs_write_new(path, text, strlen(text), 0600, err, errlen);
   free(path);
   molt__free(text);
   return rc;
@@ -165,8 +156,7 @@ static int publish(const molt_manifest_t* m, const char* bundle, const char* tmp
 
   if (!reldir) return nomem(err, errlen);
   *strrchr(reldir, '/') = '\0';
-  if (mkdir(tmp, 0700) != 0) {
-    rc = -errno;
+  if ((rc = molt__fs_mkdir(tmp, 0700))) {
     molt__errmsg_set(err, errlen, rc, "%s: %s", tmp, molt__errmsg_strerror(rc));
     goto fail_mkdir;
   }
@@ -176,11 +166,12 @@ static int publish(const molt_manifest_t* m, const char* bundle, const char* tmp
   /* Not in the file, so not a release: what sits at final is an unpack
    * killed after its rename and before its save. */
   molt__fs_rmrf(final);
-  if (rename(tmp, final) != 0) {
-    rc = -errno;
+  if ((rc = molt__fs_rename(tmp, final))) {
     molt__errmsg_set(err, errlen, rc, "%s: %s", final, molt__errmsg_strerror(rc));
     goto fail_tmp;
   }
+  /* Not recorded yet, so removing it undoes the publication whole; were
+   * it left, boot would remove it as unrecorded (release_store.c). */
   if ((rc = molt__fs_fsync_path(reldir))) {
     molt__errmsg_set(err, errlen, rc, "%s: %s", reldir, molt__errmsg_strerror(rc));
     molt__fs_rmrf(final);
@@ -225,7 +216,9 @@ static molt_release_t* release_new(const molt_store_t* s, const molt_manifest_t*
 }
 
 /* The published bundle becomes a release of the store, saved; on failure
- * the store in memory is as it was and rel is still the caller's. */
+ * the store in memory is as it was and rel is still the caller's. When the
+ * releases file is in place but not durable (MOLT_STORE_NOT_DURABLE) the
+ * release is recorded: the file lists it, so memory does too. */
 static int record(molt_store_t* s, molt_release_t* rel, const char* name, char* err,
                   size_t errlen) {
   bool named = s->name == NULL;
@@ -236,7 +229,7 @@ static int record(molt_store_t* s, molt_release_t* rel, const char* name, char* 
     rc = nomem(err, errlen);
     goto fail_name;
   }
-  if ((rc = molt__store_save(s, err, errlen)) == 0) return 0;
+  if ((rc = molt__store_save(s, err, errlen)) >= 0) return rc;
   store_remove(s, rel);
 fail_name:
   if (named) {
@@ -300,8 +293,10 @@ int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out
   }
   rc = publish(m, bundle, tmp, rel->path, &rel->manifest, err, errlen);
   free(tmp);
-  if (rc == 0 && (rc = record(s, rel, m->name, err, errlen))) molt__fs_rmrf(rel->path);
-  if (rc)
+  /* Removed only while the file does not list it: a bundle the releases
+   * file names, durably or not, is what the next boot loads. */
+  if (rc == 0 && (rc = record(s, rel, m->name, err, errlen)) < 0) molt__fs_rmrf(rel->path);
+  if (rc < 0)
     molt__release_free(rel);
   else if (out)
     *out = rel;
