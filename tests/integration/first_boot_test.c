@@ -58,16 +58,6 @@ static void expect_output(const char* args, int want_rc, const char* want) {
   free(out);
 }
 
-/* The state of vsn in `molt releases --json`, "-" if it is not listed. */
-static const char* state_of(const char* vsn, char* buf, size_t len) {
-  cJSON* j = ct_json("releases");
-  cJSON* r;
-  snprintf(buf, len, "-");
-  cJSON_ArrayForEach(r, j) if (strcmp(cJSON_GetObjectItem(r, "version")->valuestring, vsn) == 0)
-      snprintf(buf, len, "%s", cJSON_GetObjectItem(r, "state")->valuestring);
-  cJSON_Delete(j);
-  return buf;
-}
 
 static bool home_has(const char* rel) {
   char path[4096];
@@ -97,7 +87,7 @@ Test(first_boot, a_root_child_failing_init_leaves_the_release_unpacked_and_remov
 
   /* No container: releases reads the home, which has nothing permanent. */
   expect_output("releases", 0, "twice      1.0.0      unpacked  \n");
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "unpacked");
   char* out = molt_expect("run", 1);
   cr_expect(strstr(out, "molt run: no release to run in"), "%s", out);
   free(out);
@@ -110,7 +100,7 @@ Test(first_boot, a_root_child_failing_init_leaves_the_release_unpacked_and_remov
 
   /* The good release then boots, and only it is permanent. */
   ct_start(good);
-  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "permanent");
   cr_expect(ct_wait_log("release 1.1.0 started; it is now this home's permanent release", 1000));
   free(bad);
   free(good);
@@ -122,17 +112,17 @@ Test(first_boot, a_module_failing_to_load_leaves_no_permanent_release_and_a_good
   char b[64];
   char *bad = bundle_twice("0.9.0", "a", "b", true), *good = bundle_twice("1.1.0", "a", "b", false);
   expect_first_boot_fails(bad, "0.9.0", "undefined symbol");
-  cr_expect_str_eq(state_of("0.9.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("0.9.0", b, sizeof(b)), "unpacked");
 
   ct_start(good);
-  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "permanent");
-  cr_expect_str_eq(state_of("0.9.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("0.9.0", b, sizeof(b)), "unpacked");
   cJSON* r = ct_json("remove 0.9.0");
   cr_expect_str_eq(cJSON_GetObjectItem(r, "version")->valuestring, "0.9.0");
   cr_expect_str_eq(cJSON_GetObjectItem(r, "state")->valuestring, "unpacked");
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(r, "removed")));
   cJSON_Delete(r);
-  cr_expect_str_eq(state_of("0.9.0", b, sizeof(b)), "-");
+  cr_expect_str_eq(ct_release_state("0.9.0", b, sizeof(b)), "-");
   cr_expect_not(home_has("releases/twice-0.9.0"));
 
   /* A restart boots the permanent release, not the one given. */
@@ -191,7 +181,7 @@ Test(first_boot, remove_of_an_old_release_while_serving_takes_it_off_the_way_bac
   cJSON* r = ct_json("rollback");
   cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "1.0.0");
   cJSON_Delete(r);
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "permanent");
 }
 
 /* Every entry offline has the keys and values it has online, but for

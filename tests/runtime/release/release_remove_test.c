@@ -13,23 +13,13 @@ static void ok(int rc, const char* err) { cr_assert_eq(rc, 0, "%s", err); }
 
 /* 1.0.0 permanent, 1.1.0 and 2.0.0 unpacked. */
 static void booted_with_two_more(void) {
-  char *b1 = su_bundle("1.0.0", "counter:1.0.0"), *b2 = su_bundle("1.1.0", "counter:1.1.0");
-  char *b3 = su_bundle("2.0.0", "counter:2.0.0 stats:1.0.0"), err[512] = "";
+  char err[512] = "";
 
-  s = su_open();
-  su_unpack(s, b1);
-  su_unpack(s, b2);
-  su_unpack(s, b3);
+  s = su_open_three();
   ok(molt__store_set_permanent(s, "1.0.0", err, sizeof err), err);
-  free(b1);
-  free(b2);
-  free(b3);
 }
 
-static void reopen(void) {
-  molt__store_close(s);
-  s = su_open();
-}
+static void reopen(void) { s = su_reopen(s); }
 
 Test(release_remove, an_unpacked_release_leaves_the_file_and_the_disk) {
   char err[512] = "";
@@ -52,10 +42,8 @@ Test(release_remove, an_old_release_leaves_the_history_and_rollback_skips_it) {
   char err[512] = "";
 
   booted_with_two_more();
-  ok(molt__store_set_installed(s, "1.1.0", err, sizeof err), err);
-  ok(molt__store_commit(s, err, sizeof err), err);
-  ok(molt__store_set_installed(s, "2.0.0", err, sizeof err), err);
-  ok(molt__store_commit(s, err, sizeof err), err);
+  su_commit_to(s, "1.1.0");
+  su_commit_to(s, "2.0.0");
   su_assert_history(s, "1.0.0 1.1.0 2.0.0");
   cr_assert_str_eq(molt__store_rollback_target(s)->vsn, "1.1.0");
   ok(molt__store_remove(s, "1.1.0", err, sizeof err), err);
@@ -118,8 +106,7 @@ Test(release_remove, a_failed_save_changes_nothing) {
   char *tmp = NULL, err[512] = "";
 
   booted_with_two_more();
-  ok(molt__store_set_installed(s, "1.1.0", err, sizeof err), err);
-  ok(molt__store_commit(s, err, sizeof err), err);
+  su_commit_to(s, "1.1.0");
   cr_assert_geq(asprintf(&tmp, "%s/releases/RELEASES.json.tmp", su_home), 0);
   cr_assert_eq(mkdir(tmp, 0700), 0);
   cr_assert_lt(molt__store_remove(s, "1.0.0", err, sizeof err), 0);
