@@ -12,9 +12,11 @@
  * new-module writes source files and needs no home. */
 static const cli_verb_t verbs[CLI_NVERBS] = {
     [CLI_RUN] = {"run", "", 0, 0, "run a container on the home's permanent release",
-                 "In the foreground, until molt stop, SIGINT or SIGTERM; one line once it serves.",
+                 "In the foreground, until molt stop, SIGINT or SIGTERM; one line once it serves.\n"
+                 "In a home with no permanent release, --release boots and becomes permanent once\n"
+                 "its tree has started; a boot that fails leaves it unpacked (molt remove VSN).",
                  {{CLI_RELEASE, "BUNDLE_DIR", false,
-                   "unpack this bundle first (made permanent if none is)"},
+                   "unpack this bundle first (booted if none is permanent)"},
                   {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
                   HOME}},
     [CLI_DEV] = {"dev", "", 0, 0, "run a container that loads each rebuilt module",
@@ -39,8 +41,16 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   "Every actor's terminate runs; molt stop returns once the container's process\n"
                   "is gone.",
                   {HOME, JSON}},
-    [CLI_RELEASES] = {"releases", "", 0, 0, "list every known release and its state", NULL, {HOME, JSON}},
+    [CLI_RELEASES] = {"releases", "", 0, 0, "list every known release and its state",
+                      "With no container serving the home, read from the home itself (nothing is\n"
+                      "running then).",
+                      {HOME, JSON}},
     [CLI_UNPACK] = {"unpack", "BUNDLE_DIR", 1, 1, "verify a release bundle and copy it into the home", NULL,
+                    {HOME, JSON}},
+    [CLI_REMOVE] = {"remove", "VSN", 1, 1, "delete an unpacked or old release from the home",
+                    "Never the permanent release or the running one. An old release leaves the way\n"
+                    "back too: rollback then goes to the release permanent before it. With no\n"
+                    "container serving the home, done in the home itself.",
                     {HOME, JSON}},
     [CLI_UPGRADE] = {"upgrade", "VSN", 1, 1, "move to release VSN as one transaction (up or down)",
                      "Not committed: molt commit makes VSN permanent, molt rollback goes back.",

@@ -1,5 +1,6 @@
 /* molt.c: the molt command: `molt run` hosts a container in this process;
- * every other verb is a client of a running container's control socket.
+ * every other verb is a client of a running container's control socket,
+ * and `releases` and `remove` read the home itself when none serves it.
  * Each verb takes only its own options (cli_verbs.c), and fails with one
  * line on stderr and a non-zero exit status: 2 for a bad command line,
  * refused before anything is sent, 1 for anything else. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "control.h"
 #include "molt/errno.h"
 #include "new_module.h"
+#include "offline.h"
 #include "proc_exit.h"
 #include "runtime.h"
 
@@ -35,17 +38,36 @@ static int fail(const char* fmt, const char* a, const char* b) {
   return 1;
 }
 
+static bool is_dir(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The client's own "nothing listens" (a container's reply may carry the
+ * same code for its runtime): say where we looked and why there. The
+ * commands offline.c answers are then answered from the home itself; a
+ * home that is not there has nothing to answer from, and is not made. */
+static int call_offline(const opts_t* o, const char* cmd, const cJSON* args, cJSON** result, char* err,
+                        size_t errlen) {
+  cli_not_running(o, err, errlen);
+  if (!offline_serves(cmd)) return MOLT_ENOTRUNNING;
+  if (!is_dir(o->home)) {
+    size_t n = strlen(err);
+    snprintf(err + n, errlen - n, ", and there is no home there");
+    return MOLT_ENOTRUNNING;
+  }
+  return offline_call(o->home, cmd, args, result, err, errlen);
+}
+
 /* One request (args may be NULL; consumed); on failure prints the one-line
  * reason (JSON with --json), as verb's. */
 static int call_as(const opts_t* o, const char* verb, const char* cmd, cJSON* args, cJSON** result) {
   char err[1024] = "";
   int rc = molt__control_call(o->home, cmd, args, CALL_TIMEOUT_MS, result, err, sizeof(err));
+  if (rc == MOLT_ENOTRUNNING && strncmp(err, "no container is running", 23) == 0)
+    rc = call_offline(o, cmd, args, result, err, sizeof(err));
   cJSON_Delete(args);
   if (rc == 0) return 0;
-  /* The client's own "nothing listens" (a container's reply may carry the
-   * same code for its runtime): say where we looked and why there. */
-  if (rc == MOLT_ENOTRUNNING && strncmp(err, "no container is running", 23) == 0)
-    cli_not_running(o, err, sizeof(err));
   if (o->json) {
     cJSON* e = cJSON_CreateObject();
     cJSON_AddBoolToObject(e, "ok", false);
@@ -340,6 +362,10 @@ static int cmd_releases(const opts_t* o) {
   if (call(o, "releases", &r)) return 1;
   if (o->json) {
     print_json(r);
+  } else if (cJSON_GetArraySize(r) == 0) {
+    char* home = cli_absolute(o->home);
+    printf("no releases in %s\n", home ? home : o->home);
+    molt__free(home);
   } else {
     const cJSON* rel;
     cJSON_ArrayForEach(rel, r) {
@@ -354,6 +380,19 @@ static int cmd_releases(const opts_t* o) {
         printf("           differs: %s\n", drift_text(d, str(rel, "version", "?"), line, sizeof(line)));
     }
   }
+  cJSON_Delete(r);
+  return 0;
+}
+
+static int cmd_remove(const opts_t* o) {
+  cJSON* args = cJSON_CreateObject();
+  cJSON_AddStringToObject(args, "version", o->pos[0]);
+  cJSON* r = NULL;
+  if (call_args(o, "remove", args, &r)) return 1;
+  if (o->json)
+    print_json(r);
+  else
+    printf("%s %s: removed (was %s)\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
   cJSON_Delete(r);
   return 0;
 }
@@ -487,7 +526,7 @@ static const verb_fn verbs[CLI_NVERBS] = {
     [CLI_STATUS] = cmd_status,     [CLI_STOP] = cmd_stop,         [CLI_RELEASES] = cmd_releases,
     [CLI_UNPACK] = cmd_unpack,     [CLI_UPGRADE] = cmd_upgrade,   [CLI_COMMIT] = cmd_commit,
     [CLI_ROLLBACK] = cmd_rollback, [CLI_LOAD] = cmd_load,         [CLI_PURGE] = cmd_purge,
-    [CLI_PS] = cmd_ps,             [CLI_INSPECT] = cmd_inspect,
+    [CLI_PS] = cmd_ps,             [CLI_INSPECT] = cmd_inspect,   [CLI_REMOVE] = cmd_remove,
 };
 
 int main(int argc, char** argv) {

@@ -1,5 +1,5 @@
 /* cmd_release.c: the release commands: unpack a bundle into the home's
- * store, list the releases, upgrade or downgrade to one as a transaction,
+ * store, list the releases, remove one, upgrade or downgrade to one as a transaction,
  * commit the current release, roll back to the previous permanent one.
  * The store is changed only by jobs, one at a time (molt__upgrade_begin),
  * under the container's lock so `releases` and `status` read it whole. */
@@ -12,33 +12,14 @@
 #include "errmsg.h"
 #include "log.h"
 #include "release_handler.h"
+#include "release_json.h"
 #include "upgrade.h"
 
 static bool begin(molt_job_t* j) {
   if (molt__upgrade_begin()) return true;
   j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EBUSY,
-                           "another upgrade, rollback, load or unpack is in progress");
+                           "another upgrade, rollback, load, unpack or remove is in progress");
   return false;
-}
-
-/* The running release carries "drift": where what runs differs from it
- * (molt__cmd_drift_json). */
-static cJSON* release_json(const molt_container_state_t* st, const molt_release_t* r) {
-  cJSON* o = cJSON_CreateObject();
-  bool running = r == molt__store_running(st->store);
-  cJSON_AddStringToObject(o, "name", st->store->name ? st->store->name : "");
-  cJSON_AddStringToObject(o, "version", r->vsn);
-  cJSON_AddStringToObject(o, "state", molt__rel_state_name(r->state));
-  cJSON_AddBoolToObject(o, "running", running);
-  /* The way rollback walks back: 1 for the first release that was
-   * permanent, 0 for one off that way (never permanent, or rolled back
-   * from). */
-  cJSON_AddNumberToObject(o, "permanent_order", (double)molt__store_history_pos(st->store, r));
-  cJSON_AddBoolToObject(o, "rollback_target", r == molt__store_rollback_target(st->store));
-  cJSON_AddStringToObject(o, "dir", r->dir);
-  cJSON* drift = running ? molt__cmd_drift_json(r->manifest) : NULL;
-  if (drift) cJSON_AddItemToObject(o, "drift", drift);
-  return o;
 }
 
 /* A store change that is made but whose record may not survive a power
@@ -76,7 +57,7 @@ static void unpack_work(molt_job_t* j) {
   molt_release_t* r = NULL;
   pthread_mutex_lock(&j->st->lock);
   j->rc = molt__store_unpack(j->st->store, bundle, &r, j->err, sizeof(j->err));
-  if (j->rc >= 0) j->result = release_json(j->st, r);
+  if (j->rc >= 0) j->result = molt__release_json(j->st->store, r, true);
   pthread_mutex_unlock(&j->st->lock);
   warn_if_not_durable(j);
   molt__upgrade_end();
@@ -87,11 +68,27 @@ void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const
 }
 
 void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
-  cJSON* arr = cJSON_CreateArray();
   pthread_mutex_lock(&st->lock);
-  for (size_t i = 0; i < st->store->nreleases; i++) cJSON_AddItemToArray(arr, release_json(st, st->store->releases[i]));
+  cJSON* arr = molt__releases_json(st->store, true);
   pthread_mutex_unlock(&st->lock);
   molt__control_reply(req, arr);
+}
+
+/* A job like unpack: the store changes only in one job at a time, and
+ * the release to remove may be the one an upgrade is planning from. The
+ * store refuses the running release, so what runs keeps its bundle. */
+static void remove_work(molt_job_t* j) {
+  if (!begin(j)) return;
+  const char* vsn = cJSON_GetObjectItemCaseSensitive(j->args, "version")->valuestring;
+  pthread_mutex_lock(&j->st->lock);
+  j->rc = molt__release_remove_json(j->st->store, vsn, &j->result, j->err, sizeof(j->err));
+  pthread_mutex_unlock(&j->st->lock);
+  warn_if_not_durable(j);
+  molt__upgrade_end();
+}
+
+void molt__cmd_remove(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
+  if (molt__cmd_arg_str(req, args, "version")) molt__commands_job(req, st, args, remove_work);
 }
 
 static void add_vsn(cJSON* o, const char* key, const char* vsn) {
@@ -208,7 +205,7 @@ static void commit_work(molt_job_t* j) {
   pthread_mutex_lock(&j->st->lock);
   molt_release_t* cur = molt__store_running(j->st->store);
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
-  if (j->rc >= 0) j->result = release_json(j->st, cur);
+  if (j->rc >= 0) j->result = molt__release_json(j->st->store, cur, true);
   if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
     add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
   pthread_mutex_unlock(&j->st->lock);

@@ -193,7 +193,7 @@ static const struct {
     {"ps", molt__cmd_ps, false},           {"inspect", molt__cmd_inspect, false},
     {"unpack", molt__cmd_unpack, true},    {"releases", molt__cmd_releases, true},
     {"upgrade", molt__cmd_upgrade, true},  {"commit", molt__cmd_commit, true},
-    {"rollback", molt__cmd_rollback, true},
+    {"rollback", molt__cmd_rollback, true},  {"remove", molt__cmd_remove, true},
 };
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {

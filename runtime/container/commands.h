@@ -53,6 +53,7 @@ void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, cons
 /* The release commands (cmd_release.c). */
 void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_remove(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_upgrade(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_commit(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_rollback(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);

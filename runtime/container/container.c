@@ -95,6 +95,9 @@ typedef struct container {
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
   molt_root_watch_t root_watch;
+  /* --release booted into a home with no permanent release; it becomes
+   * permanent once its tree has started (settle_first_boot). */
+  molt_release_t* first_boot;
 } container_t;
 
 static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
@@ -145,9 +148,12 @@ static void stop_everything(container_t* c) {
 }
 
 /* The release to boot: --release is unpacked into the home's store (a
- * no-op if it is there already) and becomes permanent if nothing is; the
- * container always boots the permanent release, so a node that died
- * during an uncommitted upgrade comes back on the last committed one. */
+ * no-op if it is there already). The container boots the permanent
+ * release, so a node that died during an uncommitted upgrade comes back
+ * on the last committed one. A home with no permanent release boots
+ * --release as it is, unpacked: it becomes permanent only once its tree
+ * has started (settle_first_boot), or a release that cannot start would
+ * be what every later boot of this home runs. */
 static int pick_release(container_t* c, const molt_container_opts_t* o, molt_release_t** out, char* err,
                         size_t errlen) {
   int rc = molt__store_open(c->st.home, &c->st.store, err, errlen);
@@ -156,11 +162,12 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
   /* Not durable is done: what the file says now is what this boot runs. */
   if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen)) < 0) return rc;
   if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
-  if (given && !molt__store_permanent(c->st.store) &&
-      (rc = molt__store_set_permanent(c->st.store, given->vsn, err, errlen)) < 0)
-    return rc;
-  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
   molt_release_t* perm = molt__store_permanent(c->st.store);
+  if (!perm && given) {
+    c->first_boot = given;
+    *out = given;
+    return 0;
+  }
   if (!perm)
     return molt__errmsg_set(err, errlen, MOLT_ENORELEASE, "no release to run in %s: give --release BUNDLE_DIR",
                             c->st.home);
@@ -169,6 +176,27 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
               perm->vsn, given->vsn);
   *out = perm;
   return 0;
+}
+
+/* After the first boot of a home: the tree of c->first_boot has started,
+ * so it is what this home boots from now on. */
+static int settle_first_boot(container_t* c, char* err, size_t errlen) {
+  if (!c->first_boot) return 0;
+  int rc = molt__store_set_permanent(c->st.store, c->first_boot->vsn, err, errlen);
+  if (rc < 0) return rc;
+  /* Not durable is done: the file says permanent now. */
+  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
+  molt__log("release %s started; it is now this home's permanent release", c->first_boot->vsn);
+  return 0;
+}
+
+/* A first boot that failed leaves its release unpacked and nothing
+ * permanent: say so after the reason, and how to get rid of it. */
+static void first_boot_failed(container_t* c, char* err, size_t errlen) {
+  if (!c->first_boot || !err || !errlen) return;
+  size_t n = strlen(err);
+  snprintf(err + n, errlen - n, " (release %s stays unpacked, not permanent; molt remove %s deletes it)",
+           c->first_boot->vsn, c->first_boot->vsn);
 }
 
 static int boot(container_t* c, const molt_container_opts_t* o, char* err, size_t errlen) {
@@ -306,7 +334,11 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     molt__errmsg_set(err, errlen, rc, "event loop: %s", molt_strerror(rc));
     goto out_runtime;
   }
-  if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) goto out_wait;
+  if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) {
+    first_boot_failed(&c, err, errlen);
+    goto out_wait;
+  }
+  if ((rc = settle_first_boot(&c, err, errlen))) goto out_tree;
   if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen)))
     goto out_tree;
   if (o->dev && (rc = molt__dev_start(&c.loop, o->dev, &c.dev, err, errlen))) {

@@ -158,6 +158,20 @@ int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_
  * never forward. */
 int molt__store_rollback(molt_store_t* s, const char* vsn, char* err, size_t errlen);
 
+/* Delete release vsn from the home: it leaves the releases file and the
+ * rollback history (so rollback, which walks the history back, then skips
+ * it and goes to the release permanent before it, or nowhere), the file
+ * is saved, and only then is its bundle directory deleted, so a crash in
+ * between leaves a directory no file lists, never a listed release
+ * without its bundle. The last release removed leaves the home unnamed:
+ * the next unpack may bring a release of another name. Refused with
+ * MOLT_EBUSY for the permanent release and the running (current) one;
+ * MOLT_ENORELEASE for an unknown vsn; a failed save (-errno, the path in
+ * the message) changes nothing; MOLT_STORE_NOT_DURABLE is a remove done
+ * (its bundle deleted too) whose record may not survive a power loss.
+ * Pointers to the removed release dangle afterwards. */
+int molt__store_remove(molt_store_t* s, const char* vsn, char* err, size_t errlen);
+
 /* Write the releases file from memory (the mutators do this themselves).
  * 0, MOLT_STORE_NOT_DURABLE, or a negative code with the old file in
  * force. */

@@ -20,7 +20,8 @@
 TestSuite(cli_strict, .init = ct_setup, .fini = ct_teardown, .timeout = 60);
 
 static const char* const verbs[] = {"run",     "dev",    "new-module", "status", "stop",  "releases", "unpack",
-                                    "upgrade", "commit", "rollback",   "load",   "purge", "ps",       "inspect"};
+                                    "remove",  "upgrade", "commit",    "rollback", "load", "purge",    "ps",
+                                    "inspect"};
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 /* `molt <args>` with stdout and stderr, no --home added. */
@@ -70,6 +71,7 @@ Test(cli_strict, a_foreign_option_is_refused_with_status_2_before_anything_is_se
       {"status", "--down"},     {"stop", "--check"},  {"releases", "--hard"},      {"unpack x", "--down"},
       {"upgrade 2.0.0", "--hard"}, {"commit", "--check"}, {"rollback", "--check"},  {"load x.so", "--check"},
       {"purge counter", "--down"}, {"ps", "--hard"},    {"inspect counter", "--down"}, {"status", "--bogus"},
+      {"remove 1.0.0", "--check"}, {"remove 1.0.0", "--release"},
   };
   for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
     char args[512], *out = NULL;

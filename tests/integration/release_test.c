@@ -23,16 +23,6 @@ static const char* running_vsn(char* buf, size_t len) {
   return buf;
 }
 
-static const char* state_of(const char* vsn, char* buf, size_t len) {
-  cJSON* j = ct_json("releases");
-  cJSON* r;
-  snprintf(buf, len, "unknown");
-  cJSON_ArrayForEach(r, j) if (strcmp(cJSON_GetObjectItem(r, "version")->valuestring, vsn) == 0)
-      snprintf(buf, len, "%s", cJSON_GetObjectItem(r, "state")->valuestring);
-  cJSON_Delete(j);
-  return buf;
-}
-
 static bool has_module(const char* name) {
   cJSON* j = ct_json("status");
   cJSON* m;
@@ -56,8 +46,8 @@ Test(release, rollout_commit_and_rollback_keep_every_message) {
   char b[64];
   ct_start(REL("1.0.0"));
   unpack_all();
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
-  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "unpacked");
 
   usleep(100000);
   cJSON* r = ct_json("upgrade 1.1.0");
@@ -66,8 +56,8 @@ Test(release, rollout_commit_and_rollback_keep_every_message) {
   cJSON_Delete(r);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
   cJSON_Delete(ct_json("commit"));
-  cr_expect_str_eq(state_of("1.1.0", b, sizeof(b)), "permanent");
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "old");
+  cr_expect_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "old");
 
   usleep(100000);
   r = ct_json("upgrade 2.0.0");
@@ -90,7 +80,7 @@ Test(release, rollout_commit_and_rollback_keep_every_message) {
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
   cr_expect(has_module("heartbeat"));
   cr_expect_not(has_module("stats"));
-  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("2.0.0", b, sizeof(b)), "unpacked");
 
   ct_stop_expect_no_loss();
 }
@@ -106,7 +96,7 @@ Test(release, a_chain_1_0_0_to_2_0_0_and_back_in_one_transaction_each) {
   r = ct_json("upgrade 1.0.0");
   cJSON_Delete(r);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "permanent");
 }
 
 Test(release, check_changes_nothing_and_bad_input_is_refused_while_serving) {
@@ -138,7 +128,7 @@ Test(release, check_changes_nothing_and_bad_input_is_refused_while_serving) {
   cr_expect(strstr(out, "sha256") || strstr(out, "vsn"), "%s", out);
   cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line: %s", out);
   free(out);
-  cr_expect_str_eq(state_of("3.0.0", b, sizeof(b)), "unknown");
+  cr_expect_str_eq(ct_release_state("3.0.0", b, sizeof(b)), "-");
   cJSON* j = ct_json("status");
   cr_expect_eq(cJSON_GetObjectItem(j, "actors")->valueint, 8);
   cJSON_Delete(j);
@@ -155,7 +145,7 @@ Test(release, after_sigkill_an_uncommitted_upgrade_boots_the_permanent_release) 
   /* Boot again with no --release: the home's permanent release. */
   ct_start(NULL);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
-  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "unpacked");
+  cr_expect_str_eq(ct_release_state("2.0.0", b, sizeof(b)), "unpacked");
   cJSON_Delete(ct_json("upgrade 2.0.0"));
   cJSON_Delete(ct_json("commit"));
   ct_signal(SIGKILL);
@@ -274,7 +264,7 @@ Test(release, rollback_walks_back_through_the_permanent_releases_never_forward) 
   cr_expect(strstr(cJSON_GetObjectItem(r, "plan")->valuestring, "code_change down"));
   cJSON_Delete(r);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.1.0");
-  cr_expect_str_eq(state_of("2.0.0", b, sizeof(b)), "old");
+  cr_expect_str_eq(ct_release_state("2.0.0", b, sizeof(b)), "old");
   expect_order(1, 2, 0, "1.0.0");
 
   /* The way back is in the releases file: a restart keeps it. */
@@ -289,7 +279,7 @@ Test(release, rollback_walks_back_through_the_permanent_releases_never_forward) 
   cr_expect_str_eq(cJSON_GetObjectItem(r, "to")->valuestring, "1.0.0");
   cJSON_Delete(r);
   cr_expect_str_eq(running_vsn(b, sizeof(b)), "1.0.0");
-  cr_expect_str_eq(state_of("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "permanent");
   expect_order(1, 0, 0, "none");
   cr_expect_eq(ct_molt("rollback", &out), 1);
   cr_expect(strstr(out, "nothing to roll back to"), "%s", out);

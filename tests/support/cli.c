@@ -157,6 +157,16 @@ cJSON* ct_json(const char* args) {
   return j;
 }
 
+const char* ct_release_state(const char* vsn, char* buf, size_t len) {
+  cJSON* j = ct_json("releases");
+  const cJSON* r;
+  snprintf(buf, len, "-");
+  cJSON_ArrayForEach(r, j) if (strcmp(cJSON_GetObjectItem(r, "version")->valuestring, vsn) == 0)
+      snprintf(buf, len, "%s", cJSON_GetObjectItem(r, "state")->valuestring);
+  cJSON_Delete(j);
+  return buf;
+}
+
 int ct_json_ok(const char* args) {
   char a[4096], *out = NULL;
   snprintf(a, sizeof(a), "%s --json", args);

@@ -50,6 +50,10 @@ int ct_bundle(const char* name, const char* text, const char* module_dir, char**
 /* Run a molt command with --json that must succeed; its parsed output. */
 cJSON* ct_json(const char* args);
 
+/* The state of release vsn as `molt releases --json` gives it, into buf;
+ * "-" if it is not listed. */
+const char* ct_release_state(const char* vsn, char* buf, size_t len);
+
 /* Run a molt command (with --json) and return its exit status, dropping
  * its output. */
 int ct_json_ok(const char* args);

@@ -10,23 +10,9 @@ TestSuite(release_store, .init = su_setup, .fini = su_teardown, .timeout = 60);
 static molt_store_t* s;
 
 /* Three releases unpacked into a fresh home. */
-static void three(void) {
-  char *b1 = su_bundle("1.0.0", "counter:1.0.0"), *b2 = su_bundle("1.1.0", "counter:1.1.0");
-  char* b3 = su_bundle("2.0.0", "counter:2.0.0 stats:1.0.0");
+static void three(void) { s = su_open_three(); }
 
-  s = su_open();
-  su_unpack(s, b3);
-  su_unpack(s, b1);
-  su_unpack(s, b2);
-  free(b1);
-  free(b2);
-  free(b3);
-}
-
-static void reopen(void) {
-  molt__store_close(s);
-  s = su_open();
-}
+static void reopen(void) { s = su_reopen(s); }
 
 static const char* vsn_of(const molt_release_t* r) { return r ? r->vsn : "(none)"; }
 

@@ -131,6 +131,37 @@ static inline molt_release_t* su_unpack(molt_store_t* s, const char* bundle) {
   return r;
 }
 
+/* A fresh home's store with demo 1.0.0, 1.1.0 and 2.0.0 unpacked, out of
+ * version order (the store keeps them sorted). */
+static inline molt_store_t* su_open_three(void) {
+  char *b1 = su_bundle("1.0.0", "counter:1.0.0"), *b2 = su_bundle("1.1.0", "counter:1.1.0");
+  char* b3 = su_bundle("2.0.0", "counter:2.0.0 stats:1.0.0");
+  molt_store_t* s = su_open();
+
+  su_unpack(s, b3);
+  su_unpack(s, b1);
+  su_unpack(s, b2);
+  free(b1);
+  free(b2);
+  free(b3);
+  return s;
+}
+
+/* s closed and the home's store opened again, as the next boot reads it. */
+static inline molt_store_t* su_reopen(molt_store_t* s) {
+  molt__store_close(s);
+  return su_open();
+}
+
+/* Upgrade to vsn and commit it, as a container records `molt upgrade vsn`
+ * and then `molt commit`. */
+static inline void su_commit_to(molt_store_t* s, const char* vsn) {
+  char err[512] = "";
+
+  cr_assert_eq(molt__store_set_installed(s, vsn, err, sizeof err), 0, "install %s: %s", vsn, err);
+  cr_assert_eq(molt__store_commit(s, err, sizeof err), 0, "commit %s: %s", vsn, err);
+}
+
 /* "1.0.0=permanent/1 1.1.0=current/0" in version order; malloc'd. */
 static inline char* su_states(const molt_store_t* s) {
   char* out = NULL;
