@@ -15,7 +15,8 @@ case "${1:-}" in
   *) echo "usage: tools/setup.sh [--asan|--tsan]" >&2; exit 2 ;;
 esac
 
-tools/packages.sh setup
+# strace: the tests inject I/O faults into a real container with it.
+tools/packages.sh setup strace
 
 cmake -S . -B "$dir" -DMOLT_SANITIZE="$sanitize" >/dev/null
 cmake --build "$dir" -j"$(nproc)" >/dev/null

@@ -1,8 +1,10 @@
 /* cmd_release.c: the release commands: unpack a bundle into the home's
  * store, list the releases, remove one, upgrade or downgrade to one as a transaction,
  * commit the current release, roll back to the previous permanent one.
- * The store is changed only by jobs, one at a time (molt__upgrade_begin),
- * under the container's lock so `releases` and `status` read it whole. */
+ * The store is changed only by jobs, one at a time (molt__upgrade_begin);
+ * it holds the container's lock (its guard) only while its memory changes,
+ * so `releases` and `status` read it whole and never wait for a bundle's
+ * copy or a disk's fsync. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +57,12 @@ static void unpack_work(molt_job_t* j) {
   if (!begin(j)) return;
   const char* bundle = cJSON_GetObjectItemCaseSensitive(j->args, "bundle")->valuestring;
   molt_release_t* r = NULL;
-  pthread_mutex_lock(&j->st->lock);
+  /* Not under the container's lock: the store takes it (its guard) only
+   * while its memory changes, so `releases` and `status` answer while the
+   * bundle is verified and copied. Jobs are the store's only writers, one
+   * at a time, so this thread reads it unlocked. */
   j->rc = molt__store_unpack(j->st->store, bundle, &r, j->err, sizeof(j->err));
   if (j->rc >= 0) j->result = molt__release_json(j->st->store, r, true);
-  pthread_mutex_unlock(&j->st->lock);
   warn_if_not_durable(j);
   molt__upgrade_end();
 }
@@ -80,9 +84,7 @@ void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, con
 static void remove_work(molt_job_t* j) {
   if (!begin(j)) return;
   const char* vsn = cJSON_GetObjectItemCaseSensitive(j->args, "version")->valuestring;
-  pthread_mutex_lock(&j->st->lock);
   j->rc = molt__release_remove_json(j->st->store, vsn, &j->result, j->err, sizeof(j->err));
-  pthread_mutex_unlock(&j->st->lock);
   warn_if_not_durable(j);
   molt__upgrade_end();
 }
@@ -152,13 +154,13 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
   molt_release_change_t c;
   j->rc = molt__release_move(st->store, vsn, st->root, check, &c, j->err, sizeof(j->err));
   if (j->rc == 0 && !check) {
-    pthread_mutex_lock(&st->lock);
     j->rc = rollback ? molt__store_rollback(st->store, vsn, j->err, sizeof(j->err))
                      : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));
     molt_release_t* now = molt__store_find(st->store, vsn);
+    pthread_mutex_lock(&st->lock);
     st->manifest = now->manifest;
-    const char* boots = next_boot(st->store);
     pthread_mutex_unlock(&st->lock);
+    const char* boots = next_boot(st->store);
     /* The code runs the new release but the file could not say so (the
      * store's error came before its rename): boot would run the permanent
      * one. Say exactly that, after the reason. */
@@ -202,13 +204,11 @@ void molt__cmd_rollback(molt_control_req_t* req, molt_container_state_t* st, con
 
 static void commit_work(molt_job_t* j) {
   if (!begin(j)) return;
-  pthread_mutex_lock(&j->st->lock);
   molt_release_t* cur = molt__store_running(j->st->store);
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
   if (j->rc >= 0) j->result = molt__release_json(j->st->store, cur, true);
   if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
     add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
-  pthread_mutex_unlock(&j->st->lock);
   warn_if_not_durable(j);
   molt__upgrade_end();
 }

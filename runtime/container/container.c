@@ -158,6 +158,8 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
                         size_t errlen) {
   int rc = molt__store_open(c->st.home, &c->st.store, err, errlen);
   if (rc) return rc;
+  /* `releases` reads the store on the control thread while jobs change it. */
+  c->st.store->guard = &c->st.lock;
   molt_release_t* given = NULL;
   /* Not durable is done: what the file says now is what this boot runs. */
   if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen)) < 0) return rc;

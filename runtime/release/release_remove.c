@@ -55,20 +55,24 @@ int molt__store_remove(molt_store_t* s, const char* vsn, char* err, size_t errle
   if ((rc = refuse(s, r, err, errlen))) return rc;
   at = index_of(s, r);
   hpos = molt__store_history_pos(s, r);
+  molt__store_lock(s);
   take_out(s->releases, s->nreleases--, at);
   if (hpos) take_out(s->history, s->nhistory--, hpos - 1);
   /* A home left with no release runs none: the next unpack may name it
    * anew (a bad first boot of the wrong release, removed). */
   emptied = s->nreleases == 0;
   if (emptied) s->name = NULL;
+  molt__store_unlock(s);
   /* Saved first: a crash after the save leaves a directory the file does
    * not list, which nothing reads and a later cleanup may delete; the
    * other order would leave the file listing a bundle that is gone, and
    * the store would refuse to open. */
   if ((rc = molt__store_save(s, err, errlen)) < 0) {
+    molt__store_lock(s);
     s->name = name;
     if (hpos) put_back(s->history, s->nhistory++, hpos - 1, r);
     put_back(s->releases, s->nreleases++, at, r);
+    molt__store_unlock(s);
     return rc;
   }
   if (emptied) free(name);

@@ -126,11 +126,21 @@ int molt__store_save(molt_store_t* s, char* err, size_t errlen) {
   return rc;
 }
 
+void molt__store_lock(molt_store_t* s) {
+  if (s->guard) pthread_mutex_lock(s->guard);
+}
+
+void molt__store_unlock(molt_store_t* s) {
+  if (s->guard) pthread_mutex_unlock(s->guard);
+}
+
 /* Every mutation is made in memory, saved, and undone if the save fails
  * before the file is renamed into place, so memory never claims a state
  * the file does not hold. Once it is in place the file holds the new
  * state whatever the directory's fsync said (MOLT_STORE_NOT_DURABLE), and
- * so does memory. */
+ * so does memory. The guard is held while memory changes, never while
+ * the file is written: a reader never waits for the disk, and may see a
+ * change while it is being saved. */
 typedef struct {
   molt_rel_state_t state;
   uint32_t permanent_seq;
@@ -146,10 +156,13 @@ typedef struct {
 /* Also makes room for one more history entry, so that the mutation that
  * follows cannot fail halfway. */
 static int snapshot_take(molt_store_t* s, snapshot_t* snap, char* err, size_t errlen) {
-  molt_release_t** grown = molt__realloc(s->history, (s->nhistory + 1) * sizeof *grown);
+  molt_release_t** grown;
   size_t i;
 
+  molt__store_lock(s); /* the realloc may move what a reader walks */
+  grown = molt__realloc(s->history, (s->nhistory + 1) * sizeof *grown);
   if (grown) s->history = grown;
+  molt__store_unlock(s);
   snap->sequence = s->sequence;
   snap->nhistory = s->nhistory;
   snap->rels = malloc((s->nreleases ? s->nreleases : 1) * sizeof *snap->rels);
@@ -172,6 +185,7 @@ static int save_or_undo(molt_store_t* s, snapshot_t* snap, char* err, size_t err
   size_t i;
 
   if (rc < 0) {
+    molt__store_lock(s);
     s->sequence = snap->sequence;
     for (i = 0; i < s->nreleases; i++) {
       s->releases[i]->state = snap->rels[i].state;
@@ -181,6 +195,7 @@ static int save_or_undo(molt_store_t* s, snapshot_t* snap, char* err, size_t err
      * snapshot made, so the old entries fit back. */
     if (snap->nhistory) memcpy(s->history, snap->history, snap->nhistory * sizeof *s->history);
     s->nhistory = snap->nhistory;
+    molt__store_unlock(s);
   }
   free(snap->rels);
   free(snap->history);
@@ -231,8 +246,10 @@ int molt__store_set_installed(molt_store_t* s, const char* vsn, char* err, size_
 
   if (!(r = find_or_fail(s, vsn, &rc, err, errlen))) return rc;
   if ((rc = snapshot_take(s, &snap, err, errlen))) return rc;
+  molt__store_lock(s);
   displace_current(s, r);
   if (r->state != MOLT_REL_PERMANENT) r->state = MOLT_REL_CURRENT;
+  molt__store_unlock(s);
   return save_or_undo(s, &snap, err, errlen);
 }
 
@@ -245,7 +262,9 @@ int molt__store_commit(molt_store_t* s, char* err, size_t errlen) {
     return molt__errmsg_set(err, errlen, MOLT_EINVAL, "nothing to commit: no release is current");
   if ((rc = sequence_check(s, err, errlen)) || (rc = snapshot_take(s, &snap, err, errlen)))
     return rc;
+  molt__store_lock(s);
   make_permanent(s, cur);
+  molt__store_unlock(s);
   return save_or_undo(s, &snap, err, errlen);
 }
 
@@ -257,8 +276,10 @@ int molt__store_set_permanent(molt_store_t* s, const char* vsn, char* err, size_
   if (!(r = find_or_fail(s, vsn, &rc, err, errlen))) return rc;
   if ((rc = sequence_check(s, err, errlen)) || (rc = snapshot_take(s, &snap, err, errlen)))
     return rc;
+  molt__store_lock(s);
   displace_current(s, r);
   if (r->state != MOLT_REL_PERMANENT) make_permanent(s, r);
+  molt__store_unlock(s);
   return save_or_undo(s, &snap, err, errlen);
 }
 
@@ -277,8 +298,10 @@ int molt__store_rollback(molt_store_t* s, const char* vsn, char* err, size_t err
   /* The permanent release is the history's last entry and r the one
    * before it: the permanent one leaves (make_permanent makes it old) and
    * r is then the end already. */
+  molt__store_lock(s);
   s->nhistory--;
   make_permanent(s, r);
+  molt__store_unlock(s);
   return save_or_undo(s, &snap, err, errlen);
 }
 

@@ -5,6 +5,7 @@
 #ifndef MOLT_RELEASE_RELEASE_STORE_H
 #define MOLT_RELEASE_RELEASE_STORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,11 @@ typedef struct molt_store {
   molt_release_t** history;
   size_t nhistory;
   int lock_fd;
+  /* NULL, or a mutex the store holds while it changes its memory (never
+   * while it writes the disk), for readers on other threads: they take it
+   * to read the store whole, and never wait for I/O. Set by the owner
+   * after open; the store's functions themselves run on one thread. */
+  pthread_mutex_t* guard;
 } molt_store_t;
 
 /* Open the store of home, creating home and <home>/releases/ (0700) if
@@ -193,6 +199,10 @@ int molt__release_file_parse(const char* text, size_t len, molt_store_t* s, char
  * 0, MOLT_STORE_NOT_DURABLE (in place, not durable), or, with the old file
  * in force, MOLT_ENOMEM or -errno with the path in the message. */
 int molt__release_file_write(const molt_store_t* s, const char* path, char* err, size_t errlen);
+/* Hold and let go of s->guard (nothing without one), around a change of
+ * the store's memory. */
+void molt__store_lock(molt_store_t* s);
+void molt__store_unlock(molt_store_t* s);
 /* Insert rel at its place in version order; MOLT_ENOMEM. */
 int molt__store_insert(molt_store_t* s, molt_release_t* rel);
 void molt__release_free(molt_release_t* rel);

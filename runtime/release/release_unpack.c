@@ -224,17 +224,27 @@ static int record(molt_store_t* s, molt_release_t* rel, const char* name, char* 
   bool named = s->name == NULL;
   int rc;
 
-  if (named && !(s->name = strdup(name))) return nomem(err, errlen);
-  if (molt__store_insert(s, rel) != 0) {
+  molt__store_lock(s);
+  if (named && !(s->name = strdup(name))) {
+    molt__store_unlock(s);
+    return nomem(err, errlen);
+  }
+  rc = molt__store_insert(s, rel);
+  molt__store_unlock(s);
+  if (rc != 0) {
     rc = nomem(err, errlen);
     goto fail_name;
   }
   if ((rc = molt__store_save(s, err, errlen)) >= 0) return rc;
+  molt__store_lock(s);
   store_remove(s, rel);
+  molt__store_unlock(s);
 fail_name:
   if (named) {
+    molt__store_lock(s);
     free(s->name);
     s->name = NULL;
+    molt__store_unlock(s);
   }
   return rc;
 }

@@ -116,52 +116,17 @@ Test(release_io, boot_removes_a_stale_tmp_and_an_unrecorded_bundle) {
   free(tmp);
 }
 
-/* strace attached to the running container, failing the when-th fsync of
- * each of its threads with EIO; a store change runs on a job thread of its
- * own, so when counts that change's fsyncs: 1 the new file's, 2 the
- * directory's after the rename. */
+/* Fail the when-th fsync of each of the container's threads with EIO; a
+ * store change runs on a job thread of its own, so when counts that
+ * change's fsyncs: 1 the new file's, 2 the directory's after the rename. */
 static pid_t inject_fsync_eio(int when) {
-  cJSON* st = ct_json("status");
-  int os_pid = (int)cJSON_GetObjectItem(st, "os_pid")->valuedouble;
-  cJSON_Delete(st);
-  char *log = home_path("strace.log"), pid[32], inject[64];
-  snprintf(pid, sizeof(pid), "%d", os_pid);
+  char inject[64];
   snprintf(inject, sizeof(inject), "inject=fsync:error=EIO:when=%d", when);
-  unlink(log);
-  pid_t tracer = fork();
-  cr_assert_geq(tracer, 0);
-  if (tracer == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    execlp("strace", "strace", "-f", "-p", pid, "-e", "trace=fsync", "-e", inject, "-o", "/dev/null", (char*)NULL);
-    _exit(127);
-  }
-  for (int i = 0; i < 500; i++) {
-    char* text = tu_read_file(log, NULL);
-    bool attached = text && strstr(text, "attached");
-    free(text);
-    if (attached) break;
-    usleep(10000);
-  }
-  usleep(200000); /* the other threads' "attached" lines */
-  free(log);
-  return tracer;
-}
-
-static void stop_tracer(pid_t tracer) {
-  kill(tracer, SIGTERM);
-  waitpid(tracer, NULL, 0);
-}
-
-static bool have_strace(void) {
-  char* out = NULL;
-  int rc = tu_run("strace -V 2>&1", &out);
-  free(out);
-  return rc == 0;
+  return ct_strace("trace=fsync", inject);
 }
 
 Test(release_io, commit_says_exactly_what_is_in_force_when_a_save_fails) {
-  if (!have_strace()) cr_skip_test("strace is not installed");
+  if (!ct_have_strace()) cr_skip_test("strace is not installed");
   ct_start(REL("1.0.0"));
   cJSON_Delete(ct_json("unpack " REL("1.1.0")));
   cJSON_Delete(ct_json("upgrade 1.1.0"));
@@ -170,7 +135,7 @@ Test(release_io, commit_says_exactly_what_is_in_force_when_a_save_fails) {
   pid_t tracer = inject_fsync_eio(1);
   char* out = NULL;
   int rc = ct_molt("commit", &out);
-  stop_tracer(tracer);
+  ct_strace_stop(tracer);
   cr_assert_neq(rc, 0, "%s", out);
   cr_assert(strstr(out, "RELEASES.json.tmp: i/o error (not committed: 1.1.0 is still current, and the next boot "
                         "runs 1.0.0)"),
@@ -183,7 +148,7 @@ Test(release_io, commit_says_exactly_what_is_in_force_when_a_save_fails) {
    * warning that a power loss may undo it. */
   tracer = inject_fsync_eio(2);
   rc = ct_molt("commit", &out);
-  stop_tracer(tracer);
+  ct_strace_stop(tracer);
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "demo 1.1.0: permanent"), "%s", out);
   cr_assert(strstr(out, "molt: warning: ") && strstr(out, "RELEASES.json is in place, but syncing") &&
@@ -206,14 +171,14 @@ Test(release_io, commit_says_exactly_what_is_in_force_when_a_save_fails) {
 /* An upgrade whose record fails before the rename runs the new release
  * and says the next boot runs the permanent one; the boot does. */
 Test(release_io, upgrade_whose_save_fails_says_what_the_next_boot_runs) {
-  if (!have_strace()) cr_skip_test("strace is not installed");
+  if (!ct_have_strace()) cr_skip_test("strace is not installed");
   ct_start(REL("1.0.0"));
   cJSON_Delete(ct_json("unpack " REL("1.1.0")));
 
   pid_t tracer = inject_fsync_eio(1);
   char* out = NULL;
   int rc = ct_molt("upgrade 1.1.0", &out);
-  stop_tracer(tracer);
+  ct_strace_stop(tracer);
   cr_assert_neq(rc, 0, "%s", out);
   cr_assert(strstr(out, "(the container now runs 1.1.0; the releases file was not updated, so the next boot runs "
                         "1.0.0)"),

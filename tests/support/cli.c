@@ -214,3 +214,43 @@ int ct_bundle(const char* name, const char* text, const char* module_dir, char**
     free(log);
   return rc;
 }
+
+pid_t ct_strace(const char* trace, const char* inject) {
+  cJSON* st = ct_json("status");
+  int os_pid = (int)cJSON_GetObjectItem(st, "os_pid")->valuedouble;
+  cJSON_Delete(st);
+  char *log = NULL, pid[32];
+  cr_assert_geq(asprintf(&log, "%s/strace.log", ct_home), 0);
+  snprintf(pid, sizeof(pid), "%d", os_pid);
+  unlink(log);
+  pid_t tracer = fork();
+  cr_assert_geq(tracer, 0);
+  if (tracer == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    execlp("strace", "strace", "-f", "-p", pid, "-e", trace, "-e", inject, "-o", "/dev/null", (char*)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 500; i++) {
+    char* text = tu_read_file(log, NULL);
+    bool attached = text && strstr(text, "attached");
+    free(text);
+    if (attached) break;
+    usleep(10000);
+  }
+  usleep(200000); /* the other threads' "attached" lines */
+  free(log);
+  return tracer;
+}
+
+void ct_strace_stop(pid_t tracer) {
+  kill(tracer, SIGTERM);
+  waitpid(tracer, NULL, 0);
+}
+
+bool ct_have_strace(void) {
+  char* out = NULL;
+  int rc = tu_run("strace -V 2>&1", &out);
+  free(out);
+  return rc == 0;
+}

@@ -47,6 +47,14 @@ int ct_molt(const char* args, char** out);
  * *out unless out is NULL. */
 int ct_bundle(const char* name, const char* text, const char* module_dir, char** out);
 
+/* strace attached to every thread of the running container, with the
+ * given -e options (trace=..., inject=...: fault injection into the real
+ * process); returns once it is attached. ct_strace_stop detaches it.
+ * ct_have_strace: whether strace is installed. */
+pid_t ct_strace(const char* trace, const char* inject);
+void ct_strace_stop(pid_t tracer);
+bool ct_have_strace(void);
+
 /* Run a molt command with --json that must succeed; its parsed output. */
 cJSON* ct_json(const char* args);
 
