@@ -336,14 +336,17 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     molt__errmsg_set(err, errlen, rc, "event loop: %s", molt_strerror(rc));
     goto out_runtime;
   }
+  /* Whatever can refuse is asked before the tree starts: the watcher (its
+   * directories) here, the socket's path above. Its events wait for the
+   * loop, which runs once everything is up. */
+  if (o->dev && (rc = molt__dev_start(&c.loop, o->dev, &c.dev, err, errlen))) goto out_wait;
   if ((rc = o->nmodules ? boot_modules(&c, o, err, errlen) : boot(&c, o, err, errlen))) {
     first_boot_failed(&c, err, errlen);
-    goto out_wait;
+    goto out_dev;
   }
-  if ((rc = settle_first_boot(&c, err, errlen))) goto out_tree;
   if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen)))
     goto out_tree;
-  if (o->dev && (rc = molt__dev_start(&c.loop, o->dev, &c.dev, err, errlen))) {
+  if ((rc = settle_first_boot(&c, err, errlen))) {
     molt__control_stop(c.st.control);
     goto out_tree;
   }
@@ -368,6 +371,8 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
 
 out_tree:
   stop_everything(&c);
+out_dev:
+  if (c.dev) molt__dev_stop(c.dev);
 out_wait:
   close_wait_loop(&c);
 out_runtime:

@@ -61,16 +61,10 @@ static void unpublish(molt_control_t* c) {
  * Returns 0 when the path is free to take, else why not. */
 static int clear_stale(molt_control_t* c, char* err, size_t errlen) {
   struct stat st;
-  if (lstat(c->path, &st) != 0) {
-    if (errno == ENOENT) return 0;
-    int rc = -errno;
-    return molt__errmsg_set(err, errlen, rc, "%s: %s", c->path, uv_strerror(rc));
-  }
-  if (!S_ISSOCK(st.st_mode))
-    return molt__errmsg_set(err, errlen, MOLT_EEXIST,
-                            "%s: exists and is not a socket; not replacing it", c->path);
+  int rc = molt__control_path_check(c->path, err, errlen);
+  if (rc || lstat(c->path, &st) != 0) return rc; /* gone meanwhile: free to take */
   int fd;
-  int rc = molt__control_dial(c->path, PROBE_MS, &fd);
+  rc = molt__control_dial(c->path, PROBE_MS, &fd);
   if (rc == 0) close(fd);
   if (rc == 0 || rc == MOLT_ETIMEDOUT)
     return molt__errmsg_set(err, errlen, MOLT_EADDRINUSE,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -66,10 +67,22 @@ fail:
   return rc;
 }
 
+int molt__control_path_check(const char* path, char* err, size_t errlen) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) return 0;
+    int rc = -errno;
+    return molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt_strerror(rc));
+  }
+  if (!S_ISSOCK(st.st_mode))
+    return molt__errmsg_set(err, errlen, MOLT_EEXIST, "%s: exists and is not a socket; not replacing it", path);
+  return 0;
+}
+
 int molt__control_in_use(const char* home, uint32_t timeout_ms, char* err, size_t errlen) {
   char path[MOLT_CONTROL_PATH_MAX];
   int rc = molt__control_sockpath(home, path, err, errlen);
-  if (rc) return rc;
+  if (rc || (rc = molt__control_path_check(path, err, errlen))) return rc;
   int fd;
   rc = molt__control_dial(path, timeout_ms, &fd);
   if (rc == 0) close(fd);

@@ -26,11 +26,18 @@ int molt__control_sockpath(const char* home, char path[MOLT_CONTROL_PATH_MAX], c
  * who dials. */
 int molt__control_dial(const char* path, uint32_t timeout_ms, int* fd);
 
+/* Whether the socket path can be taken: 0 when nothing is there or a
+ * socket is (live or stale: molt__control_in_use tells), MOLT_EEXIST with
+ * a reason for anything else, which is never replaced. */
+int molt__control_path_check(const char* path, char* err, size_t errlen);
+
 /* Whether a container serves home: 0 when nobody listens on its socket
  * (no file, or one a crashed container left), MOLT_EADDRINUSE with a
- * reason when one does (or is too busy to accept within timeout_ms), or
- * another error with a reason. What the container asks before it touches
- * a home; needs no client. */
+ * reason when one does (or is too busy to accept within timeout_ms),
+ * MOLT_EEXIST when something not a socket holds its path
+ * (molt__control_path_check), or another error with a reason. What the
+ * container asks before it touches a home, so that nothing starts that
+ * the socket would stop later; needs no client. */
 int molt__control_in_use(const char* home, uint32_t timeout_ms, char* err, size_t errlen);
 
 #endif

@@ -185,6 +185,12 @@ static void on_readable(uv_poll_t* p, int status, int events) {
 
 int molt__watch_start(uv_loop_t* loop, const char* dir, const char* suffix, uint32_t debounce_ms,
                       molt_watch_cb cb, void* arg, molt_watch_t** out, char* err, size_t errlen) {
+  /* A directory that is not there yet may appear; anything else at its
+   * path never holds a build and is refused, before the container starts
+   * its release. */
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    return molt__errmsg_set(err, errlen, MOLT_ENOTDIR, "%s: not a directory", dir);
   molt_watch_t* w = calloc(1, sizeof(*w));
   int rc = MOLT_ENOMEM;
   if (!w || !(w->dir = strdup(dir)) || !(w->suffix = strdup(suffix))) goto fail_alloc;

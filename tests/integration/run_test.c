@@ -113,6 +113,34 @@ Test(run, corrupt_module_is_refused_before_anything_runs) {
   free(out);
 }
 
+/* What would refuse the container later refuses it first: it used to
+ * start seven actors and bind the HTTP port before the socket path was
+ * found taken. Nothing of the release runs: no actor logs a line, nothing
+ * is left in the store. */
+Test(run, a_non_socket_at_the_socket_path_or_a_file_as_watch_dir_is_refused_before_anything_runs) {
+  char path[4096], cmd[16384];
+  snprintf(path, sizeof(path), "%s/molt.sock", ct_home);
+  cr_assert_eq(tu_write_file(path, "not a socket\n", 13), 0);
+  char* out = NULL;
+  snprintf(cmd, sizeof(cmd), "%s run --home '%s' --release '%s' 2>&1", MOLT_BIN, ct_home, DEMO);
+  cr_expect_eq(tu_run(cmd, &out), 1);
+  cr_expect(strstr(out, "molt.sock: exists and is not a socket; not replacing it"), "%s", out);
+  cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "a line of the release ran: %s", out);
+  free(out);
+  cr_expect_eq(unlink(path), 0, "the file at the socket path was replaced");
+
+  /* A watch directory that is not one: it may be created later, but a
+   * file in its place never holds a build. */
+  snprintf(path, sizeof(path), "%s/builds", ct_home);
+  cr_assert_eq(tu_write_file(path, "x", 1), 0);
+  snprintf(cmd, sizeof(cmd), "timeout 20 %s dev --home '%s' --release '%s' --watch '%s' 2>&1", MOLT_BIN, ct_home,
+           DEMO, path);
+  cr_expect_eq(tu_run(cmd, &out), 1);
+  cr_expect(strstr(out, "builds: not a directory"), "%s", out);
+  cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "a line of the release ran: %s", out);
+  free(out);
+}
+
 Test(run, missing_release_and_unknown_command_fail_clearly) {
   char* out = NULL;
   char cmd[8192];
