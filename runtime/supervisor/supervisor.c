@@ -46,6 +46,7 @@ typedef struct sup {
   molt_pid_t* leaving; /* children an update removed, being stopped */
   size_t nleaving;
   molt_sup_exit_cb on_exit; /* a watched top-level supervisor's: told when it exits */
+  bool told;                /* terminate ran: on_exit has been called if set */
   void* on_exit_data;
   /* Set when it gives up: the child that was one restart too many, and
    * that child's exit reason or its restart's error. */
@@ -326,6 +327,7 @@ fail:
 
 static void sup_terminate(void* state, int reason) {
   sup_t* s = state;
+  s->told = true;
   if (!s->on_exit) return;
   molt_sup_exit_t why = {.name = sup_name(s), .reason = reason, .gave_up = s->gave_up};
   if (s->gave_up) {
@@ -338,7 +340,16 @@ static void sup_terminate(void* state, int reason) {
   s->on_exit(&why, s->on_exit_data);
 }
 
-static void sup_free_state(void* state) { free_sup(state); }
+/* An untrappable kill skips terminate: the watcher still learns that its
+ * supervisor is gone, here, the one callback every exit runs. */
+static void sup_free_state(void* state) {
+  sup_t* s = state;
+  if (s->on_exit && !s->told) {
+    molt_sup_exit_t why = {.name = sup_name(s), .reason = MOLT_EXIT_KILLED};
+    s->on_exit(&why, s->on_exit_data);
+  }
+  free_sup(s);
+}
 
 static char* sup_format_state(const void* state) {
   const sup_t* s = state;

@@ -23,9 +23,9 @@ int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* e
  * the supervisor exits, whatever the reason (a stop asked for too): after
  * its children have stopped, on its scheduler's thread, as its last act
  * (it must not block); never if the start fails. So the container learns
- * that its root gave up, as OTP's application controller does.
- * XXX(supervisor): an untrappable kill skips it, as it skips every
- * terminate. */
+ * that its root gave up, as OTP's application controller does. An
+ * untrappable kill, which skips terminate, is told too (reason
+ * MOLT_EXIT_KILLED), as the supervisor's state is freed. */
 int molt__supervisor_start_watched(const molt_sup_spec_t* spec, molt_sup_exit_cb on_exit, void* data,
                                    molt_pid_t* pid, char* err, size_t errlen);
 

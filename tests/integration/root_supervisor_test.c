@@ -79,3 +79,28 @@ Test(root_supervisor, a_clean_stop_is_not_a_give_up) {
   cr_expect_eq(ct_log_count("root supervisor"), 0);
   free(bundle);
 }
+
+/* An untrappable kill skips every terminate, the supervisor's too, where
+ * the container used to learn of its root's exit: it stayed up with no
+ * tree. The crasher kills the root 200 ms after it starts. */
+Test(root_supervisor, a_root_killed_untrappably_ends_the_container_too) {
+  char text[2048], *out = NULL;
+  snprintf(text, sizeof(text),
+           "{\"name\": \"crashy\", \"version\": \"1.0.0\", \"modules\": ["
+           "{\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}],"
+           "\"supervisor\": {\"name\": \"crashy_sup\", \"strategy\": \"one_for_one\", \"intensity\": 2,"
+           " \"period_ms\": 60000, \"children\": ["
+           "{\"id\": \"assassin\", \"module\": \"crasher\", \"args\": {\"after_ms\": 200, \"kill\": "
+           "\"crashy_sup\"}}]}}");
+  cr_assert_eq(ct_bundle("crashy", text, MOLT_FIXTURE_DIR, &out), 0, "%s", out);
+  free(out);
+  char bundle[4200];
+  snprintf(bundle, sizeof(bundle), "%s/crashy", ct_home);
+  ct_start(bundle);
+  int status = ct_wait_exit(10000);
+  char* log = tu_read_file(ct_log, NULL);
+  cr_assert_eq(status, 3, "exit status %d:\n%s", status, log);
+  cr_expect_eq(ct_log_count("root supervisor crashy_sup exited: killed"), 1, "%s", log);
+  cr_expect(strstr(log, "molt run: root supervisor crashy_sup exited; the container stopped\n"), "%s", log);
+  free(log);
+}
