@@ -40,15 +40,23 @@ static cJSON* load_result(const molt_version_t* v, const molt_load_result_t* r) 
  * layout that asks old code to read a state from its future; at best it
  * fails naming code_change (or its absence), not the missing --down. So an
  * older layout without --down is refused before anything runs, saying what
- * --down does. The caller's transaction (molt__upgrade_begin) keeps the
- * running version from changing meanwhile. */
-static int refuse_layout_down(const molt_version_t* v, char* err, size_t errlen) {
+ * --down does, and a newer one with --down likewise. The caller's
+ * transaction (molt__upgrade_begin) keeps the running version from
+ * changing meanwhile. */
+static int refuse_layout_down(const molt_version_t* v, bool down, char* err, size_t errlen) {
   molt_version_t* cur = molt__code_get_current(v->name);
   int rc = 0;
-  if (cur && v->state_vsn < cur->state_vsn)
+  if (cur && !down && v->state_vsn < cur->state_vsn)
     rc = molt__errmsg_set(err, errlen, MOLT_EUPGRADE,
                           "%s %s has state layout %u, older than the running %s's %u: loading it would "
                           "take the state down; use --down",
+                          v->name, v->vsn, (unsigned)v->state_vsn, cur->label, (unsigned)cur->state_vsn);
+  /* The mirror case: --down asks the running code to convert its state
+   * into a layout it has never seen. */
+  else if (cur && down && v->state_vsn > cur->state_vsn)
+    rc = molt__errmsg_set(err, errlen, MOLT_EUPGRADE,
+                          "%s %s has state layout %u, newer than the running %s's %u: --down would take the "
+                          "state up; load it without --down",
                           v->name, v->vsn, (unsigned)v->state_vsn, cur->label, (unsigned)cur->state_vsn);
   if (cur) molt__version_unref(cur);
   return rc;
@@ -67,7 +75,7 @@ static void load_work(molt_job_t* j) {
   j->rc = molt__code_prepare(f->valuestring, NULL, &v, j->err, sizeof(j->err));
   if (j->rc == 0) {
     molt_load_result_t r;
-    if (!down) j->rc = refuse_layout_down(v, j->err, sizeof(j->err));
+    j->rc = refuse_layout_down(v, down, j->err, sizeof(j->err));
     if (j->rc == 0)
       j->rc = molt__code_load_prepared(v, down, cJSON_IsString(x) ? x->valuestring : NULL, t0, &r, j->err,
                                        sizeof(j->err));

@@ -137,6 +137,13 @@ Test(refusal, loading_an_older_layout_without_down_says_to_use_down) {
   cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
   cr_expect_str_eq(cJSON_GetObjectItem(j, "direction")->valuestring, "down");
   cJSON_Delete(j);
+  /* --down to a newer layout says to leave it out, and changes nothing. */
+  refused_saying("load --down " MOLT_MODULE_DIR "/counter-2.0.0.so",
+                 "counter 2.0.0 has state layout 2, newer than the running 1.0.0's 1: --down would take the "
+                 "state up; load it without --down");
+  j = ct_json("inspect counter");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "vsn")->valuestring, "1.0.0");
+  cJSON_Delete(j);
   /* The same layout again, and a newer one, need no --down. */
   cr_expect_eq(ct_json_ok("load " MOLT_MODULE_DIR "/counter-1.0.0.so"), 0);
   cr_expect_eq(ct_json_ok("load " MOLT_MODULE_DIR "/counter-2.0.0.so"), 0);
