@@ -17,6 +17,7 @@
 #include "log.h"
 #include "registry.h"
 #include "ticker.h"
+#include "timed_call.h"
 
 molt_runtime_t molt__rt;
 
@@ -103,6 +104,17 @@ void molt__runtime_stop(void) {
   molt__free(molt__rt.scheds);
   molt__rt.scheds = NULL;
   molt__rt.nsched = 0;
+}
+
+static void nothing(void* arg) { (void)arg; }
+
+unsigned molt__runtime_stuck(uint32_t timeout_ms, unsigned* first) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    if (molt__sched_call_within(&molt__rt.scheds[i], nothing, NULL, timeout_ms) != MOLT_ETIMEDOUT) continue;
+    if (n++ == 0) *first = i;
+  }
+  return n;
 }
 
 molt_sched_t* molt__runtime_pick_sched(void) {

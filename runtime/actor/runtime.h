@@ -30,6 +30,12 @@ int molt__runtime_start(unsigned nsched, char* err, size_t errlen);
 /* Kill whatever actors are left, stop and join every scheduler. */
 void molt__runtime_stop(void);
 
+/* How many schedulers do not reach their tasks within timeout_ms (each is
+ * inside a callback that has not returned); *first is the lowest such
+ * index. molt__runtime_stop would wait for ever on one: a thread cannot
+ * be stopped from outside. Any thread but a scheduler's. */
+unsigned molt__runtime_stuck(uint32_t timeout_ms, unsigned* first);
+
 /* A scheduler for a new top-level actor (round robin). */
 molt_sched_t* molt__runtime_pick_sched(void);
 

@@ -34,6 +34,9 @@
 /* How long commands still running (ps, inspect: each has a deadline of its
  * own, about a second) get to end before the runtime goes. */
 #define STOP_JOBS_MS 5000
+/* How long a scheduler gets, once everything else has stopped, to show it
+ * is not stuck in a callback. */
+#define STUCK_PROBE_MS 500
 
 char* molt__abspath(const char* path) {
   char buf[PATH_MAX];
@@ -299,6 +302,23 @@ static void print_running(container_t* c, const molt_container_opts_t* o) {
   fflush(stdout);
 }
 
+/* A scheduler still inside one callback after the tree and the strays
+ * had their deadlines (a handler, terminate or code_change that does not
+ * return) cannot be stopped from outside, and stopping the runtime would
+ * wait for it for ever while the process held the home. So the process
+ * ends here, saying so: the socket is gone already, and the store's lock
+ * goes with the process. _exit, because the stuck thread may still use
+ * whatever an orderly exit would free. */
+static void exit_if_stuck(container_t* c) {
+  unsigned first = 0, n = molt__runtime_stuck(STUCK_PROBE_MS, &first);
+  if (!n) return;
+  molt__log("scheduler %u%s is still inside an actor's callback; the container exits without %s", first,
+            n > 1 ? " (and others)" : "", n > 1 ? "them" : "it");
+  molt__log("stopped");
+  fflush(NULL);
+  _exit(0);
+}
+
 /* A job (load, upgrade) may still be running: let it finish first. */
 static void wait_for_jobs(void) {
   for (int waited = 0; waited < 30000 && !molt__upgrade_begin(); waited += 10) usleep(10000);
@@ -366,6 +386,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   if (!molt__commands_wait_jobs(STOP_JOBS_MS))
     molt__log("a command still runs after %u ms; stopping anyway", STOP_JOBS_MS);
   close_wait_loop(&c);
+  exit_if_stuck(&c);
   molt__log("stopped");
   goto out_runtime;
 
