@@ -23,7 +23,12 @@
 #include "runtime.h"
 #include "sup_spec.h"
 
-enum { TAG_KILL = 1, TAG_RETRY = 2 };
+enum { TAG_KILL = 1, TAG_RETRY = 2, TAG_ABANDON = 3 };
+/* How long a killed child has to be gone before the supervisor goes on
+ * without it: a kill is a message, and a child whose scheduler is stuck in
+ * one callback (a terminate or handler that never returns) never reads
+ * it. */
+#define ABANDON_MS 1000
 enum { PHASE_RUNNING, PHASE_RESTARTING, PHASE_SHUTDOWN };
 
 typedef struct child {
@@ -222,6 +227,33 @@ static void child_exited(sup_t* s, size_t i, int reason) {
   progress(s);
 }
 
+/* pid's EXIT is expected and is no child's any more: it is absorbed when
+ * it comes (take_leaving). */
+static int expect_exit(sup_t* s, molt_pid_t pid) {
+  molt_pid_t* v = molt__alloc((s->nleaving + 1) * sizeof(*v));
+  if (!v) return MOLT_ENOMEM;
+  if (s->nleaving) memcpy(v, s->leaving, s->nleaving * sizeof(*v));
+  molt__free(s->leaving);
+  s->leaving = v;
+  s->leaving[s->nleaving++] = pid;
+  return 0;
+}
+
+/* A stopping child still there ABANDON_MS after its kill: counted as
+ * exited (killed), so that a stop or a restart goes on; its EXIT, should
+ * its callback ever return, is absorbed. */
+static void abandon(sup_t* s, molt_pid_t pid) {
+  for (size_t i = 0; i < s->n; i++) {
+    child_t* k = &s->kids[i];
+    if (k->pid != pid || !k->stopping || expect_exit(s, pid) != 0) continue;
+    char text[24];
+    molt_log("%s: child %s %s did not exit within %u ms of its kill (stuck in a callback); going on without it",
+             sup_name(s), k->id, molt__pid_str(pid, text, sizeof(text)), ABANDON_MS);
+    child_exited(s, i, MOLT_EXIT_KILLED);
+    return;
+  }
+}
+
 static bool take_leaving(sup_t* s, molt_pid_t pid) {
   for (size_t i = 0; i < s->nleaving; i++)
     if (s->leaving[i] == pid) {
@@ -255,8 +287,17 @@ static int sup_handle(void* state, const molt_msg_t* msg) {
     molt_pid_t pid;
     memcpy(&pid, msg->data, sizeof(pid));
     for (size_t i = 0; i < s->n; i++)
-      if (s->kids[i].pid == pid && s->kids[i].stopping) molt_exit(pid, MOLT_EXIT_KILL);
+      if (s->kids[i].pid == pid && s->kids[i].stopping) {
+        molt_exit(pid, MOLT_EXIT_KILL);
+        molt_send_after(ABANDON_MS, molt_self(), TAG_ABANDON, &pid, sizeof(pid), NULL);
+      }
     if (is_leaving(s, pid)) molt_exit(pid, MOLT_EXIT_KILL);
+    return MOLT_OK;
+  }
+  if (msg->kind == MOLT_MSG_USER && msg->tag == TAG_ABANDON && msg->size == sizeof(molt_pid_t)) {
+    molt_pid_t pid;
+    memcpy(&pid, msg->data, sizeof(pid));
+    abandon(s, pid);
     return MOLT_OK;
   }
   if (msg->kind == MOLT_MSG_USER && msg->tag == TAG_RETRY && s->phase == PHASE_RESTARTING) {
@@ -370,14 +411,9 @@ static char* sup_format_state(const void* state) {
 
 /* Stop a child the supervisor no longer has: its EXIT is then expected. */
 static int let_go(sup_t* s, molt_pid_t pid, uint32_t shutdown_ms) {
-  molt_pid_t* v = molt__alloc((s->nleaving + 1) * sizeof(*v));
-  if (!v) return MOLT_ENOMEM;
-  if (s->nleaving) memcpy(v, s->leaving, s->nleaving * sizeof(*v));
-  molt__free(s->leaving);
-  s->leaving = v;
-  s->leaving[s->nleaving++] = pid;
-  stop_pid(pid, shutdown_ms);
-  return 0;
+  int rc = expect_exit(s, pid);
+  if (rc == 0) stop_pid(pid, shutdown_ms);
+  return rc;
 }
 
 static bool same_child(const child_t* a, const child_t* b) {
