@@ -46,6 +46,10 @@
 
 enum { PENDING, COMMIT, ABORT };
 
+/* How long, after an abort, the schedulers that started get to apply it
+ * before one still inside a code_change is given up on. */
+#define ABANDON_MS 1000
+
 typedef struct entry {
   molt_actor_t* a;
   size_t change;
@@ -64,7 +68,10 @@ typedef struct per_sched {
 } per_sched_t;
 
 typedef struct txn {
-  const molt_change_t* changes;
+  /* The transaction's own copy of the changes, with a reference on every
+   * hop's version: a scheduler stuck in code_change past the deadline is
+   * given up on, and goes on reading them after the caller has returned. */
+  molt_change_t* changes;
   size_t n;
   molt_version_t** from; /* each module's current version at the start */
   molt_version_t** to;   /* each module's version after a commit */
@@ -90,8 +97,51 @@ static atomic_bool busy;
 bool molt__upgrade_begin(void) { return !atomic_exchange(&busy, true); }
 void molt__upgrade_end(void) { atomic_store(&busy, false); }
 
+static void changes_free(molt_change_t* c, size_t n) {
+  for (size_t i = 0; c && i < n; i++) {
+    for (size_t h = 0; h < c[i].nhops; h++) {
+      molt__version_unref(c[i].hops[h].to);
+      molt__free((char*)c[i].hops[h].extra);
+    }
+    molt__free((molt_hop_t*)c[i].hops);
+    molt__free((char*)c[i].module);
+  }
+  molt__free(c);
+}
+
+/* A deep copy of changes, each hop's version referenced; NULL without
+ * memory. */
+static molt_change_t* changes_copy(const molt_change_t* changes, size_t n) {
+  molt_change_t* c = molt__calloc(n ? n : 1, sizeof(*c));
+  for (size_t i = 0; c && i < n; i++) {
+    molt_hop_t* hops = molt__calloc(changes[i].nhops ? changes[i].nhops : 1, sizeof(*hops));
+    c[i].module = molt__strdup(changes[i].module);
+    c[i].hops = hops;
+    if (!hops || !c[i].module) {
+      changes_free(c, i + 1);
+      return NULL;
+    }
+    for (size_t h = 0; h < changes[i].nhops; h++) {
+      hops[h] = changes[i].hops[h];
+      hops[h].extra = NULL;
+      if (changes[i].hops[h].extra && !(hops[h].extra = molt__strdup(changes[i].hops[h].extra))) {
+        changes_free(c, i + 1);
+        return NULL;
+      }
+      molt__version_ref(hops[h].to);
+      c[i].nhops++;
+    }
+  }
+  return c;
+}
+
 static void txn_unref(txn_t* t) {
   if (atomic_fetch_sub(&t->refs, 1) != 1) return;
+  changes_free(t->changes, t->n);
+  for (size_t i = 0; i < t->n; i++)
+    if (t->from[i]) molt__version_unref(t->from[i]);
+  molt__free(t->from);
+  molt__free(t->to);
   for (unsigned i = 0; i < molt__rt.nsched; i++) {
     molt__free(t->ps[i].v);
     molt__free(t->ps[i].moved);
@@ -436,11 +486,14 @@ static int reserve_entries(per_sched_t* p, size_t n, size_t actors) {
   return 0;
 }
 
+/* On success the transaction owns from and to (and what from
+ * references). */
 static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** from, molt_version_t** to) {
   txn_t* t = molt__calloc(1, sizeof(*t));
   if (!t) return NULL;
   t->ps = molt__calloc(molt__rt.nsched, sizeof(per_sched_t));
-  if (!t->ps) {
+  if (!t->ps || !(t->changes = changes_copy(changes, n))) {
+    molt__free(t->ps);
     molt__free(t);
     return NULL;
   }
@@ -452,11 +505,11 @@ static txn_t* txn_new(const molt_change_t* changes, size_t n, molt_version_t** f
       molt__free(t->ps[j].v);
       molt__free(t->ps[j].moved);
     }
+    changes_free(t->changes, n);
     molt__free(t->ps);
     molt__free(t);
     return NULL;
   }
-  t->changes = changes;
   t->n = n;
   t->from = from;
   t->to = to;
@@ -548,6 +601,22 @@ static void timed_out(txn_t* t, uint64_t timeout_ms) {
     }
 }
 
+static bool all_applied(txn_t* t) { return t->applied >= t->started; }
+
+/* Under t->lock: the reply says which scheduler was left inside its
+ * code_change. */
+static void abandoned(txn_t* t) {
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (t->ps[i].started && !t->ps[i].arrived) {
+      size_t len = strlen(t->msg);
+      snprintf(t->msg + len, sizeof(t->msg) - len,
+               "; nothing changed, and scheduler %u is left to finish that code_change on its own (its actors "
+               "wait until it returns)",
+               i);
+      return;
+    }
+}
+
 /* Freeze, migrate, decide, apply. Returns the decision. The schedulers
  * decide among themselves; this thread does the part of those it held,
  * steps in on a timeout, and waits until every scheduler that started has
@@ -574,8 +643,20 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
   if (t->held) resume_held(t);
   pthread_mutex_lock(&t->lock);
   /* started is final now: a task that begins after the decision changes
-   * nothing and only drops its reference. */
-  while (t->applied < t->started) pthread_cond_wait(&t->cond, &t->lock);
+   * nothing and only drops its reference. After a commit every started
+   * scheduler applies within microseconds (pointer stores). After an
+   * abort, one may still be inside a code_change that does not return:
+   * it is given up on after ABANDON_MS, and applies the abort (frees what
+   * it built) whenever it returns, on the transaction's own copies. */
+  struct timespec grace = deadline_in(ABANDON_MS);
+  while (t->applied < t->started) {
+    if (wait_until(t, all_applied, &grace) == 0) break;
+    if (atomic_load(&t->decision) == ABORT) {
+      abandoned(t);
+      break;
+    }
+    pthread_cond_wait(&t->cond, &t->lock); /* a commit: its stores are under way */
+  }
   rc = t->rc;
   if (rc) molt__errmsg_set(err, errlen, rc, "%s", t->msg);
   pthread_mutex_unlock(&t->lock);
@@ -601,6 +682,7 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
     rc = MOLT_ENOMEM;
     goto out;
   }
+  from = to = NULL; /* the transaction's now */
   rc = run(t, timeout_ms, err, errlen);
   if (stats) {
     memset(stats, 0, sizeof(*stats));
