@@ -75,10 +75,11 @@ Test(store_readers, status_and_releases_answer_while_an_unpack_waits_for_the_dis
   cr_assert_gt(u.ms, 1500, "the delay did not take: the unpack took %.0f ms", u.ms);
   cr_assert_gt(nstatus, 0, "status never ran during the unpack");
   cr_assert_gt(nreleases, 0, "releases never ran during the unpack");
-  /* Each waited a whole unpack (seconds) before; the bound leaves room
-   * for a loaded machine and strace's own cost, not for one fsync. */
-  cr_expect_lt(status_ms, 400);
-  cr_expect_lt(releases_ms, 400);
+  /* Each waited the rest of the unpack before (3.7 s measured): the bound
+   * leaves room for a loaded machine (each command is a new process) and
+   * strace's own cost, not for waiting on the unpack. */
+  cr_expect_lt(status_ms, 1500);
+  cr_expect_lt(releases_ms, 1500);
   cJSON* j = ct_json("releases");
   cr_expect_eq(cJSON_GetArraySize(j), 2);
   cJSON_Delete(j);
