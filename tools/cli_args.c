@@ -29,7 +29,8 @@ static const struct {
     [CLI_DEBOUNCE] = {"--debounce", true}, [CLI_EXTRA] = {"--extra", true},
     [CLI_DOWN] = {"--down", false},        [CLI_CHECK] = {"--check", false},
     [CLI_HARD] = {"--hard", false},        [CLI_LIMIT] = {"--limit", true},
-    [CLI_UNLOAD] = {"--unload", false},
+    [CLI_UNLOAD] = {"--unload", false},    [CLI_WINDOW] = {"--window", true},
+    [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_COMMIT_AFTER] = {"--commit", false},
 };
 
 static int option_named(const char* a) {
@@ -60,6 +61,23 @@ static bool number(const char* s, long lo, long hi, long* out) {
   long n = strtol(s, &end, 10);
   if (!*s || *end || errno || n < lo || n > hi) return false;
   *out = n;
+  return true;
+}
+
+/* "30s", "500ms", "2m", "1h" (a bare number: seconds) in ms; false for
+ * anything else or beyond a day. */
+static bool duration_ms(const char* text, long* ms) {
+  char* end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || !(v >= 0)) return false;
+  double unit = strcmp(end, "ms") == 0            ? 1
+                : strcmp(end, "s") == 0 || !*end ? 1000
+                : strcmp(end, "m") == 0          ? 60000
+                : strcmp(end, "h") == 0          ? 3600000
+                                                 : -1;
+  if (unit < 0 || v * unit > 86400000.0) return false;
+  *ms = (long)(v * unit);
   return true;
 }
 
@@ -95,6 +113,14 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
     case CLI_CHECK: o->check = true; break;
     case CLI_HARD: o->hard = true; break;
     case CLI_UNLOAD: o->unload = true; break;
+    case CLI_WINDOW:
+      if (!duration_ms(val, &o->window_ms) || o->window_ms == 0)
+        problem(err, len, "--window: expected a duration (30s, 500ms, 2m) of at most a day, found \"%s\"", val);
+      break;
+    case CLI_MAX_RESTARTS:
+      set_number("--max-restarts", val, 0, 1000000, "a count", &o->max_restarts, err, len);
+      break;
+    case CLI_COMMIT_AFTER: o->commit_after = true; break;
     case CLI_LIMIT: set_number("--limit", val, 0, LONG_MAX, "a count", &o->limit, err, len); break;
     case CLI_NOPTS: break;
   }

@@ -24,6 +24,9 @@ typedef enum {
   CLI_CHECK,
   CLI_HARD,
   CLI_UNLOAD,
+  CLI_WINDOW,
+  CLI_MAX_RESTARTS,
+  CLI_COMMIT_AFTER,
   CLI_LIMIT,
   CLI_NOPTS
 } cli_opt_t;
@@ -66,6 +69,9 @@ typedef struct cli_opts {
   bool json;
   bool hard;
   bool unload;
+  bool commit_after; /* upgrade --commit: once its window passed */
+  long window_ms; /* upgrade --window DURATION */
+  long max_restarts;
   bool down;
   bool check;
   const char* pos[2]; /* positional arguments after the verb */

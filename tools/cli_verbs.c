@@ -53,8 +53,16 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                     "container serving the home, done in the home itself.",
                     {HOME, JSON}},
     [CLI_UPGRADE] = {"upgrade", "VSN", 1, 1, "move to release VSN as one transaction (up or down)",
-                     "Not committed: molt commit makes VSN permanent, molt rollback goes back.",
-                     {{CLI_CHECK, NULL, false, "only show the steps, changing nothing"}, HOME, JSON}},
+                     "Not committed: molt commit makes VSN permanent, molt rollback goes back.\n"
+                     "With --window, the changed modules' crashes are counted for DURATION after the\n"
+                     "switch (30s, 500ms, 2m): more than --max-restarts roll the upgrade back by\n"
+                     "itself; a clean window with --commit commits it.",
+                     {{CLI_CHECK, NULL, false, "only show the steps, changing nothing"},
+                      {CLI_WINDOW, "DURATION", false, "watch the upgrade this long after the switch"},
+                      {CLI_MAX_RESTARTS, "N", false, "crashes the window allows (default 0)"},
+                      {CLI_COMMIT_AFTER, NULL, false, "commit once the window passed cleanly"},
+                      HOME,
+                      JSON}},
     [CLI_COMMIT] = {"commit", "", 0, 0, "make the current release permanent (what boot runs)", NULL, {HOME, JSON}},
     [CLI_ROLLBACK] = {"rollback", "", 0, 0, "go back to the previous permanent release",
                       "After an uncommitted upgrade, back to the permanent release; else to the\n"

@@ -16,6 +16,7 @@
 #include "release_handler.h"
 #include "release_json.h"
 #include "upgrade.h"
+#include "upgrade_window.h"
 
 static bool begin(molt_job_t* j) {
   if (molt__upgrade_begin()) return true;
@@ -148,8 +149,11 @@ static cJSON* change_json(const molt_release_change_t* c, const char* state) {
   return r;
 }
 
-/* Move to vsn; then record it: as a rollback, or as installed. */
-static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
+static void watch_window(molt_job_t* j, const molt_release_change_t* c, molt_window_t* w);
+
+/* Move to vsn; then record it: as a rollback, or as installed; then, with
+ * a window, watch it (watch_window). */
+static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback, molt_window_t* w) {
   molt_container_state_t* st = j->st;
   molt_release_change_t c;
   j->rc = molt__release_move(st->store, vsn, st->root, check, &c, j->err, sizeof(j->err));
@@ -170,15 +174,78 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
   }
   if (j->rc >= 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
   warn_if_not_durable(j);
+  if (j->rc == 0 && !check && w) watch_window(j, &c, w);
   free(c.plan_text);
   molt__plan_free(c.plan);
+}
+
+static double arg_num(const cJSON* args, const char* key) {
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(args, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The window passed: the upgrade stays (and, asked to, is committed). */
+static void window_passed(molt_job_t* j, uint64_t ms) {
+  cJSON* win = cJSON_AddObjectToObject(j->result, "window");
+  cJSON_AddNumberToObject(win, "ms", (double)ms);
+  cJSON_AddNumberToObject(win, "crashes", 0);
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "commit"))) return;
+  molt_release_t* cur = molt__store_running(j->st->store);
+  j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
+  if (j->rc < 0) {
+    add_note(j, "the window passed, but %s is not committed: it is still current, and the next boot runs %s",
+             cur->vsn, next_boot(j->st->store));
+    cJSON_Delete(j->result);
+    j->result = NULL;
+    return;
+  }
+  cJSON_ReplaceItemInObject(j->result, "state", cJSON_CreateString(molt__rel_state_name(cur->state)));
+  cJSON_AddBoolToObject(win, "committed", true);
+  warn_if_not_durable(j);
+}
+
+/* After the switch, count the changed modules' crashes for the window:
+ * more than allowed undo the upgrade (back to the permanent release,
+ * through code_change down, as `molt rollback` would) and the reply is
+ * the failure, naming the first crash. */
+static void watch_window(molt_job_t* j, const molt_release_change_t* c, molt_window_t* w) {
+  uint64_t ms = (uint64_t)arg_num(j->args, "window_ms");
+  unsigned max = (unsigned)arg_num(j->args, "max_restarts");
+  char why[512] = "";
+  molt__window_count(w, c->plan);
+  if (!molt__window_wait(w, ms, max, why, sizeof(why))) {
+    window_passed(j, ms);
+    return;
+  }
+  molt__log("upgrade to %s: %s; rolling back", c->to, why);
+  molt_release_t* back = molt__store_permanent(j->st->store);
+  molt_job_t undo = {.st = j->st};
+  if (back)
+    move_to(&undo, back->vsn, false, true, NULL);
+  else
+    undo.rc = molt__errmsg_set(undo.err, sizeof(undo.err), MOLT_ENORELEASE, "no permanent release");
+  cJSON_Delete(undo.result);
+  cJSON_Delete(j->result);
+  j->result = NULL;
+  if (undo.rc == 0)
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EUPGRADE, "upgrade to %s rolled back to %s: %s", c->to,
+                             back->vsn, why);
+  else
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EUPGRADE, "upgrade to %s: %s; rolling back failed: %s",
+                             c->to, why, undo.err);
 }
 
 static void upgrade_work(molt_job_t* j) {
   if (!begin(j)) return;
   const char* vsn = cJSON_GetObjectItemCaseSensitive(j->args, "version")->valuestring;
   bool check = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->args, "check"));
-  move_to(j, vsn, check, false);
+  /* Opened before the switch: a child may crash the moment it runs the
+   * new code. */
+  molt_window_t w;
+  bool watched = !check && arg_num(j->args, "window_ms") > 0;
+  if (watched) molt__window_open(&w);
+  move_to(j, vsn, check, false, watched ? &w : NULL);
+  if (watched) molt__window_close(&w);
   molt__upgrade_end();
 }
 
@@ -193,7 +260,7 @@ static void rollback_work(molt_job_t* j) {
     j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ENORELEASE,
                              "nothing to roll back to: no earlier permanent release");
   } else {
-    move_to(j, target->vsn, false, true);
+    move_to(j, target->vsn, false, true, NULL);
   }
   molt__upgrade_end();
 }

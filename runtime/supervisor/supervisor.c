@@ -12,6 +12,7 @@
  * messages because an actor never blocks. */
 #include "supervisor.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,8 +200,30 @@ static bool should_restart(const child_t* k, int reason) {
   return false;
 }
 
+/* The observer and its argument, changed together under the lock and
+ * read under it, so a window closing never sees a call for the one
+ * before. Taken once per crash, not per message. */
+static pthread_mutex_t observer_lock = PTHREAD_MUTEX_INITIALIZER;
+static molt_sup_crash_cb observer;
+static void* observer_data;
+
+void molt__supervisor_observe(molt_sup_crash_cb cb, void* data) {
+  pthread_mutex_lock(&observer_lock);
+  observer = cb;
+  observer_data = data;
+  pthread_mutex_unlock(&observer_lock);
+}
+
+static void tell_observer(const sup_t* s, const child_t* k, molt_pid_t pid, int reason) {
+  if (reason == MOLT_EXIT_NORMAL || reason == MOLT_EXIT_SHUTDOWN) return;
+  pthread_mutex_lock(&observer_lock);
+  if (observer) observer(sup_name(s), k->id, k->spec->module, pid, reason, observer_data);
+  pthread_mutex_unlock(&observer_lock);
+}
+
 static void child_exited(sup_t* s, size_t i, int reason) {
   child_t* k = &s->kids[i];
+  if (!k->stopping) tell_observer(s, k, k->pid, reason);
   k->pid = MOLT_PID_NONE;
   if (k->stopping || s->phase != PHASE_RUNNING) {
     k->stopping = false;

@@ -29,6 +29,16 @@ int molt__supervisor_start(const molt_sup_spec_t* spec, molt_pid_t* pid, char* e
 int molt__supervisor_start_watched(const molt_sup_spec_t* spec, molt_sup_exit_cb on_exit, void* data,
                                    molt_pid_t* pid, char* err, size_t errlen);
 
+/* Told, on the supervisor's scheduler, of every exit of a child that the
+ * supervisor did not ask for and that is not normal or shutdown (a crash,
+ * a kill): the supervisor's and the child's names, the child's module,
+ * pid and exit reason. One observer per process, set from any thread
+ * (NULL: none); it must not block. What an upgrade's observation window
+ * counts. */
+typedef void (*molt_sup_crash_cb)(const char* sup, const char* child, const char* module, molt_pid_t pid,
+                                  int reason, void* data);
+void molt__supervisor_observe(molt_sup_crash_cb cb, void* data);
+
 /* Shut a supervisor down: its children stop in reverse start order (each
  * runs terminate), then it exits. Waits up to timeout_ms, then kills it.
  * Any thread but a scheduler's. */
