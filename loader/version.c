@@ -15,6 +15,7 @@
 #include "elf_check.h"
 #include "errmsg.h"
 #include "module_file.h"
+#include "module_probe.h"
 #include "sha256.h"
 
 /* Memory here comes from plain malloc, not molt_alloc: the allocator
@@ -129,6 +130,9 @@ int molt__version_open(const char* path, const char* expect_name, const char* co
   }
   rc = write_copy(copy_dir, path, bytes, len, &v->priv_path, err, errlen);
   if (rc != 0) goto fail_version;
+  /* The file's code runs first in the probe's child, never here if it
+   * exits, crashes or hangs there. */
+  if ((rc = molt__probe_check(v->priv_path, path, err, errlen)) != 0) goto fail_unlink;
 
   v->dl = dlopen(v->priv_path, RTLD_NOW | RTLD_LOCAL);
   if (!v->dl) {

@@ -21,6 +21,7 @@
 #include "molt/errno.h"
 #include "new_module.h"
 #include "offline.h"
+#include "module_probe.h"
 #include "proc_exit.h"
 #include "runtime.h"
 
@@ -453,7 +454,8 @@ static int cmd_commit(const opts_t* o) {
 }
 
 static int cmd_run(const opts_t* o) {
-  molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers};
+  molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers,
+                             .probe_exe = "/proc/self/exe"};
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
@@ -526,7 +528,8 @@ static int cmd_dev(const opts_t* o) {
   molt_dev_opts_t dev = {.watch_dir = watch, .build_cmd = o->build, .src_dirs = (const char* const*)srcs,
                          .nsrc = (size_t)o->nsrcs, .debounce_ms = (uint32_t)o->debounce_ms};
   molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers,
-                             .modules = (const char* const*)modules, .nmodules = (size_t)o->nmodules, .dev = &dev};
+                             .modules = (const char* const*)modules, .nmodules = (size_t)o->nmodules, .dev = &dev,
+                             .probe_exe = "/proc/self/exe"};
   char err[1024] = "";
   rc = molt__container_run(&c, err, sizeof(err));
   if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
@@ -554,6 +557,9 @@ int main(int argc, char** argv) {
     cli_usage(stderr);
     return 2;
   }
+  /* The container's module probe (loader/module_probe.h): this binary, so that a
+   * module links against the same exports here as in the container. */
+  if (argc == 2 && strcmp(argv[1], "__probe") == 0) return molt__probe_serve();
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     /* molt help VERB is molt VERB --help */
     if (argc == 2 || strcmp(argv[1], "help") != 0) {

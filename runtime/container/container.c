@@ -22,6 +22,7 @@
 #include "host.h"
 #include "log.h"
 #include "manifest.h"
+#include "module_probe.h"
 #include "root_watch.h"
 #include "runtime.h"
 #include "supervisor.h"
@@ -351,6 +352,10 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     molt__errmsg_set(err, errlen, rc, "%s: %s", code_dir, molt_strerror(rc));
     goto out_paths;
   }
+  /* Every module file's code runs first in the probe, this executable as
+   * `molt __probe`; a container started by another program (a test) has
+   * no such verb and loads unprobed. */
+  if (o->probe_exe && (rc = molt__probe_start(o->probe_exe, err, errlen))) goto out_code;
   c.st.started_ns = molt__now_ns();
   if ((rc = setup_wait(&c))) {
     molt__errmsg_set(err, errlen, rc, "event loop: %s", molt_strerror(rc));
@@ -398,6 +403,8 @@ out_wait:
   close_wait_loop(&c);
 out_runtime:
   molt__host_stop();
+out_code:
+  molt__probe_stop();
   molt__code_close();
 out_paths:
   molt__store_close(c.st.store);

@@ -18,6 +18,10 @@ typedef struct molt_container_opts {
   const char* const* modules;
   size_t nmodules;
   const molt_dev_opts_t* dev; /* non-NULL: the development loop (molt dev) */
+  /* An executable that serves the module probe as `EXE __probe`
+   * (loader/module_probe.h): every module file's code is tried there first.
+   * NULL: none (a container inside a test program). */
+  const char* probe_exe;
 } molt_container_opts_t;
 
 /* Boot the release and serve until `molt stop`, SIGINT or SIGTERM; then
