@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "callsite.h"
 #include "descriptor.h"
 #include "elf_check.h"
 #include "errmsg.h"
@@ -134,7 +135,12 @@ int molt__version_open(const char* path, const char* expect_name, const char* co
    * exits, crashes or hangs there. */
   if ((rc = molt__probe_check(v->priv_path, path, err, errlen)) != 0) goto fail_unlink;
 
+  /* The module's constructors run inside dlopen: a crash there is
+   * reported as the constructor of this file. */
+  molt_callsite_t prev = molt__callsite_enter(NULL, NULL, "constructor");
+  molt__callsite.file = path;
   v->dl = dlopen(v->priv_path, RTLD_NOW | RTLD_LOCAL);
+  molt__callsite_leave(prev);
   if (!v->dl) {
     /* dlerror names the private copy and what failed, e.g. "undefined
      * symbol: x": the message carries both paths. */

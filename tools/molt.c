@@ -135,6 +135,9 @@ static void print_status(const cJSON* r) {
   printf("uptime      %.1f s\n", num(r, "uptime_ms") / 1000.0);
   printf("schedulers  %.0f\n", num(r, "schedulers"));
   printf("actors      %.0f\n", num(r, "actors"));
+  const cJSON* crash = cJSON_GetObjectItemCaseSensitive(r, "last_crash");
+  if (crash) /* until a release is committed (README, Crash reports) */
+    printf("last crash  %s; report: %s\n", str(crash, "summary", "?"), str(crash, "path", "?"));
   printf("modules\n");
   const cJSON* m;
   cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r, "modules")) {

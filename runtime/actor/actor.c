@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "callsite.h"
 #include "args.h"
 #include "code_server.h"
 #include "hooks.h"
@@ -145,7 +146,9 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
   }
   if (molt__hooks_redirect(a, m)) return; /* e.g. its socket changed hands */
   a->handled++;
+  molt_callsite_t site = molt__callsite_enter(a, a->version, "handle");
   int rc = a->version->handle(a->state, &m->pub);
+  molt__callsite_leave(site);
   molt__hooks_done(m);
   molt__msg_free(m);
   if (rc == MOLT_OK) return;
@@ -234,8 +237,11 @@ static void actor_exit(molt_actor_t* a) {
   if (a->state) {
     molt_actor_t* prev = cur_actor;
     cur_actor = a;
+    molt_callsite_t site = molt__callsite_enter(a, v, "terminate");
     if (!quiet_reason(reason) && v->terminate) v->terminate(a->state, reason);
+    molt__callsite.callback = "free_state";
     v->free_state(a->state);
+    molt__callsite_leave(site);
     cur_actor = prev;
     a->state = NULL;
   }
@@ -355,7 +361,9 @@ static int run_init(molt_actor_t* a, const char* args_json, void* internal) {
   molt_actor_t* prev = cur_actor;
   cur_actor = a;
   void* state = NULL;
+  molt_callsite_t site = molt__callsite_enter(a, a->version, "init");
   int rc = a->version->init(&args, &state);
+  molt__callsite_leave(site);
   cur_actor = prev;
   molt__args_close(&args);
   if (rc > 0) rc = MOLT_EINIT;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "altstack.h"
 #include "errmsg.h"
 #include "message.h"
 #include "runtime.h"
@@ -300,9 +301,11 @@ int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg) {
 static void thread_main(void* arg) {
   molt_sched_t* s = arg;
   current = s;
+  molt__altstack_start(); /* for the crash handler, on a stack overflow */
   molt__msg_cache_begin();
   uv_run(&s->loop, UV_RUN_DEFAULT);
   molt__msg_cache_end();
+  molt__altstack_stop();
   current = NULL;
 }
 

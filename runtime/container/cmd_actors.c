@@ -10,6 +10,7 @@
 
 #include "actor.h"
 #include "alloc.h"
+#include "callsite.h"
 #include "commands.h"
 #include "errmsg.h"
 #include "link.h"
@@ -104,7 +105,9 @@ static void inspect_here(molt_actor_t* a, void* arg) {
   cJSON_AddBoolToObject(o, "trap_exit", a->trap_exit);
   cJSON_AddNumberToObject(o, "links", a->ext ? a->ext->links.n : 0);
   cJSON_AddNumberToObject(o, "monitors", a->ext ? a->ext->monitors.n : 0);
+  molt_callsite_t site = molt__callsite_enter(a, a->version, "format_state");
   char* text = a->version->format_state && a->state ? a->version->format_state(a->state) : NULL;
+  molt__callsite_leave(site);
   cJSON* state = text ? cJSON_Parse(text) : NULL;
   if (state)
     cJSON_AddItemToObject(o, "state", state);

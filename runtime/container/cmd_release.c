@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "crash.h"
 #include "errmsg.h"
 #include "log.h"
 #include "release_handler.h"
@@ -274,6 +275,7 @@ static void commit_work(molt_job_t* j) {
   molt_release_t* cur = molt__store_running(j->st->store);
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
   if (j->rc >= 0) j->result = molt__release_json(j->st->store, cur, true);
+  if (j->rc >= 0) molt__crash_retire(j->st->home); /* a crash before a commit is history */
   if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
     add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
   warn_if_not_durable(j);

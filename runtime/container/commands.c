@@ -12,6 +12,7 @@
 
 #include "actor.h"
 #include "code_server.h"
+#include "crash.h"
 #include "log.h"
 #include "running_code.h"
 #include "runtime.h"
@@ -93,6 +94,8 @@ static void cmd_status(molt_control_req_t* req, molt_container_state_t* st, cons
   cJSON_AddNumberToObject(r, "uptime_ms", (double)((molt__now_ns() - st->started_ns) / 1000000));
   cJSON_AddNumberToObject(r, "schedulers", molt__rt.nsched);
   cJSON_AddNumberToObject(r, "actors", (double)molt__actor_count());
+  cJSON* crash = molt__crash_json(st->home);
+  if (crash) cJSON_AddItemToObject(r, "last_crash", crash);
   modules_ctx m = {cJSON_AddArrayToObject(r, "modules")};
   molt__code_foreach(add_module, &m);
   molt__control_reply(req, r);

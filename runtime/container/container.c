@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "control.h"
 #include "control_sock.h"
+#include "crash.h"
 #include "errmsg.h"
 #include "host.h"
 #include "log.h"
@@ -345,6 +346,9 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   }
   /* Refuse before touching anything if another container serves here. */
   if ((rc = molt__control_in_use(c.st.home, 1000, err, errlen))) goto out_paths;
+  /* Before the code directory is cleared: a previous crash's report is
+   * symbolized from the module copies there. */
+  molt__crash_start(c.st.home);
   snprintf(code_dir, sizeof(code_dir), "%s/code", c.st.home);
   if ((rc = make_dir(code_dir, err, errlen))) goto out_paths;
   clear_code_dir(code_dir);

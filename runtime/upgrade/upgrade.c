@@ -39,6 +39,7 @@
 
 #include "actor.h"
 #include "alloc.h"
+#include "callsite.h"
 #include "code_server.h"
 #include "errmsg.h"
 #include "runtime.h"
@@ -207,7 +208,9 @@ static int migrate_actor(txn_t* t, entry_t* e) {
       }
       void* next = NULL;
       molt__actor_set_current(a);
+      molt_callsite_t site = molt__callsite_enter(a, callee, "code_change");
       int rc = callee->code_change(hop->dir, other->vsn, other->state_vsn, state, hop->extra, &next);
+      molt__callsite_leave(site);
       molt__actor_set_current(NULL);
       if (rc == 0 && (!next || next == state)) rc = MOLT_ECODECHANGE;
       if (rc) {

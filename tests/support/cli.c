@@ -128,16 +128,22 @@ bool ct_wait_log(const char* needle, int timeout_ms) {
   return false;
 }
 
-int ct_wait_exit(int timeout_ms) {
+int ct_wait_status(int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 10) {
     int status;
     if (waitpid(container, &status, WNOHANG) == container) {
       container = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+      return status;
     }
     usleep(10000);
   }
   return -1;
+}
+
+int ct_wait_exit(int timeout_ms) {
+  int status = ct_wait_status(timeout_ms);
+  if (status == -1) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 int ct_molt(const char* args, char** out) {

@@ -37,6 +37,8 @@ int ct_log_count(const char* needle);
 void ct_signal(int sig);
 /* Wait for the container to exit; its status, or -1 on timeout. */
 int ct_wait_exit(int timeout_ms);
+/* The same, but waitpid's raw status (WIFSIGNALED, WTERMSIG...). */
+int ct_wait_status(int timeout_ms);
 bool ct_wait_log(const char* needle, int timeout_ms);
 
 /* Run `molt <args> --home <home>`, stdout+stderr into *out (malloc'd). */
