@@ -29,7 +29,8 @@ static const struct {
     [CLI_DEBOUNCE] = {"--debounce", true}, [CLI_EXTRA] = {"--extra", true},
     [CLI_DOWN] = {"--down", false},        [CLI_CHECK] = {"--check", false},
     [CLI_HARD] = {"--hard", false},        [CLI_LIMIT] = {"--limit", true},
-    [CLI_UNLOAD] = {"--unload", false},
+    [CLI_UNLOAD] = {"--unload", false},    [CLI_HEART] = {"--heart", false},
+    [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_RESTART_WINDOW] = {"--restart-window", true},
 };
 
 static int option_named(const char* a) {
@@ -96,6 +97,13 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
     case CLI_HARD: o->hard = true; break;
     case CLI_UNLOAD: o->unload = true; break;
     case CLI_LIMIT: set_number("--limit", val, 0, LONG_MAX, "a count", &o->limit, err, len); break;
+    case CLI_HEART: o->heart = true; break;
+    case CLI_MAX_RESTARTS:
+      set_number("--max-restarts", val, 0, 1000, "0..1000", &o->max_restarts, err, len);
+      break;
+    case CLI_RESTART_WINDOW:
+      set_number("--restart-window", val, 1, 86400, "1..86400 s", &o->restart_window, err, len);
+      break;
     case CLI_NOPTS: break;
   }
 }
@@ -132,6 +140,7 @@ cli_parse_t cli_parse(const cli_verb_t* v, int argc, char** argv, cli_opts_t* o)
   memset(o, 0, sizeof(*o));
   o->home = env && *env ? env : DEFAULT_HOME;
   o->home_from = env && *env ? "$MOLT_HOME" : "the default " DEFAULT_HOME;
+  o->max_restarts = o->restart_window = -1;
   for (int i = 2; i < argc; i++) {
     const char* a = argv[i];
     if (is_help(a))

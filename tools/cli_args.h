@@ -25,6 +25,9 @@ typedef enum {
   CLI_HARD,
   CLI_UNLOAD,
   CLI_LIMIT,
+  CLI_HEART,
+  CLI_MAX_RESTARTS,
+  CLI_RESTART_WINDOW,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -63,6 +66,9 @@ typedef struct cli_opts {
   long debounce_ms;
   unsigned schedulers;
   long limit;
+  bool heart;          /* molt run --heart (tools/heart.h) */
+  long max_restarts;   /* -1: not given */
+  long restart_window; /* seconds; -1: not given */
   bool json;
   bool hard;
   bool unload;

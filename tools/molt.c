@@ -18,6 +18,7 @@
 #include "cli_args.h"
 #include "container.h"
 #include "control.h"
+#include "heart.h"
 #include "molt/errno.h"
 #include "new_module.h"
 #include "offline.h"
@@ -30,6 +31,10 @@
 #define STOP_WAIT_MS 60000
 
 typedef cli_opts_t opts_t;
+
+/* The command line as given, for molt run --heart's child. */
+static int main_argc;
+static char** main_argv;
 
 static int fail(const char* fmt, const char* a, const char* b) {
   fprintf(stderr, "molt: ");
@@ -433,6 +438,16 @@ static int cmd_commit(const opts_t* o) {
 }
 
 static int cmd_run(const opts_t* o) {
+  if (!o->heart && (o->max_restarts >= 0 || o->restart_window >= 0)) {
+    fprintf(stderr, "molt run: --max-restarts and --restart-window go with --heart (see molt run --help)\n");
+    return 2;
+  }
+  if (o->heart) {
+    heart_opts_t h = {.max_restarts = o->max_restarts >= 0 ? (int)o->max_restarts : HEART_MAX_RESTARTS,
+                      .window_s = o->restart_window > 0 ? (unsigned)o->restart_window : HEART_WINDOW_S,
+                      .first_ms = HEART_FIRST_MS, .max_delay_ms = HEART_MAX_DELAY_MS};
+    return heart_run(main_argc, main_argv, &h);
+  }
   molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers};
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
@@ -558,6 +573,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts_t o;
+  main_argc = argc;
+  main_argv = argv;
   cli_parse_t p = cli_parse(v, argc, argv, &o);
   if (p != CLI_PARSED) return p == CLI_HELP ? 0 : 2;
   return verbs[v - cli_verb_by_id(0)](&o);

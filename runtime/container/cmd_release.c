@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "errmsg.h"
 #include "log.h"
+#include "notify.h"
 #include "release_handler.h"
 #include "release_json.h"
 #include "upgrade.h"
@@ -169,6 +170,8 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback) {
                boots);
   }
   if (j->rc >= 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
+  if (j->rc >= 0 && !check)
+    molt__notify_release(st->manifest->name, vsn, rollback ? "rolled back" : "upgraded, not committed");
   warn_if_not_durable(j);
   free(c.plan_text);
   molt__plan_free(c.plan);
@@ -207,6 +210,7 @@ static void commit_work(molt_job_t* j) {
   molt_release_t* cur = molt__store_running(j->st->store);
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
   if (j->rc >= 0) j->result = molt__release_json(j->st->store, cur, true);
+  if (j->rc >= 0 && cur) molt__notify_release(cur->manifest->name, cur->vsn, "committed");
   if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
     add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
   warn_if_not_durable(j);
