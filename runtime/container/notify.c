@@ -15,6 +15,7 @@
  * upgrade has deadlines of its own. */
 #include "notify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,18 @@
 
 #include "log.h"
 #include "runtime.h"
+
+/* The last STATUS= about the release, sent again when a stall (which
+ * replaced it with its own) ends. Written by the release commands' job
+ * thread, read on the loop's. */
+static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
+static char release_status[512];
+
+static void set_release_status(const char* line) {
+  pthread_mutex_lock(&status_lock);
+  snprintf(release_status, sizeof(release_status), "%s", line);
+  pthread_mutex_unlock(&status_lock);
+}
 
 static void send_state(const char* state) {
   int rc = sd_notify(0, state);
@@ -45,9 +58,17 @@ static void on_check(uv_timer_t* t) {
   molt_notify_t* n = t->data;
   int stuck = stuck_scheduler(n);
   if (stuck < 0) {
-    if (n->stalled) molt__log("watchdog: every scheduler makes progress again; WATCHDOG=1 resumes");
+    if (!n->stalled) {
+      send_state("WATCHDOG=1");
+      return;
+    }
     n->stalled = false;
-    send_state("WATCHDOG=1");
+    molt__log("watchdog: every scheduler makes progress again; WATCHDOG=1 resumes");
+    char state[600];
+    pthread_mutex_lock(&status_lock);
+    snprintf(state, sizeof(state), "WATCHDOG=1\n%s", release_status);
+    pthread_mutex_unlock(&status_lock);
+    send_state(state);
     return;
   }
   if (n->stalled) return;
@@ -82,6 +103,7 @@ void molt__notify_ready(molt_notify_t* n, uv_loop_t* loop, const char* name, con
   if (!getenv("NOTIFY_SOCKET")) return;
   char state[512];
   snprintf(state, sizeof(state), "READY=1\nSTATUS=running release %s %s", name, vsn);
+  set_release_status(state + strlen("READY=1\n"));
   send_state(state);
   start_watchdog(n, loop);
 }
@@ -90,6 +112,7 @@ void molt__notify_release(const char* name, const char* vsn, const char* what) {
   if (!getenv("NOTIFY_SOCKET")) return;
   char state[512];
   snprintf(state, sizeof(state), "STATUS=running release %s %s (%s)", name, vsn, what);
+  set_release_status(state);
   send_state(state);
 }
 
