@@ -31,6 +31,7 @@ static const struct {
     [CLI_HARD] = {"--hard", false},        [CLI_LIMIT] = {"--limit", true},
     [CLI_UNLOAD] = {"--unload", false},    [CLI_WINDOW] = {"--window", true},
     [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_COMMIT_AFTER] = {"--commit", false},
+    [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
 };
 
 static int option_named(const char* a) {
@@ -122,6 +123,10 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
       break;
     case CLI_COMMIT_AFTER: o->commit_after = true; break;
     case CLI_LIMIT: set_number("--limit", val, 0, LONG_MAX, "a count", &o->limit, err, len); break;
+    case CLI_HEART: o->heart = true; break;
+    case CLI_RESTART_WINDOW:
+      set_number("--restart-window", val, 1, 86400, "1..86400 s", &o->restart_window, err, len);
+      break;
     case CLI_NOPTS: break;
   }
 }
@@ -158,6 +163,7 @@ cli_parse_t cli_parse(const cli_verb_t* v, int argc, char** argv, cli_opts_t* o)
   memset(o, 0, sizeof(*o));
   o->home = env && *env ? env : DEFAULT_HOME;
   o->home_from = env && *env ? "$MOLT_HOME" : "the default " DEFAULT_HOME;
+  o->max_restarts = o->restart_window = -1;
   for (int i = 2; i < argc; i++) {
     const char* a = argv[i];
     if (is_help(a))

@@ -28,6 +28,8 @@ typedef enum {
   CLI_MAX_RESTARTS,
   CLI_COMMIT_AFTER,
   CLI_LIMIT,
+  CLI_HEART,
+  CLI_RESTART_WINDOW,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -66,12 +68,14 @@ typedef struct cli_opts {
   long debounce_ms;
   unsigned schedulers;
   long limit;
+  bool heart;          /* molt run --heart (tools/heart.h) */
+  long max_restarts;   /* -1: not given */
+  long restart_window; /* seconds; -1: not given */
   bool json;
   bool hard;
   bool unload;
   bool commit_after; /* upgrade --commit: once its window passed */
   long window_ms; /* upgrade --window DURATION */
-  long max_restarts;
   bool down;
   bool check;
   const char* pos[2]; /* positional arguments after the verb */

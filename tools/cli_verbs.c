@@ -14,10 +14,15 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
     [CLI_RUN] = {"run", "", 0, 0, "run a container on the home's permanent release",
                  "In the foreground, until molt stop, SIGINT or SIGTERM; one line once it serves.\n"
                  "In a home with no permanent release, --release boots and becomes permanent once\n"
-                 "its tree has started; a boot that fails leaves it unpacked (molt remove VSN).",
+                 "its tree has started; a boot that fails leaves it unpacked (molt remove VSN).\n"
+                 "Under systemd (Type=notify) it sends READY=1, STATUS= and WATCHDOG=1. Without\n"
+                 "it, --heart runs the container in a child and restarts it when it dies.",
                  {{CLI_RELEASE, "BUNDLE_DIR", false,
                    "unpack this bundle first (booted if none is permanent)"},
                   {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
+                  {CLI_HEART, NULL, false, "restart the container on abnormal exit, with backoff"},
+                  {CLI_MAX_RESTARTS, "N", false, "with --heart: give up after N restarts (default 5)..."},
+                  {CLI_RESTART_WINDOW, "SEC", false, "...within SEC seconds (default 60)"},
                   HOME}},
     [CLI_DEV] = {"dev", "", 0, 0, "run a container that loads each rebuilt module",
                  "Each module file rewritten in the watched directory is loaded under the running\n"

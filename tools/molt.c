@@ -18,6 +18,7 @@
 #include "cli_args.h"
 #include "container.h"
 #include "control.h"
+#include "heart.h"
 #include "molt/errno.h"
 #include "new_module.h"
 #include "offline.h"
@@ -31,6 +32,10 @@
 #define STOP_WAIT_MS 60000
 
 typedef cli_opts_t opts_t;
+
+/* The command line as given, for molt run --heart's child. */
+static int main_argc;
+static char** main_argv;
 
 static int fail(const char* fmt, const char* a, const char* b) {
   fprintf(stderr, "molt: ");
@@ -426,7 +431,7 @@ static int print_change(const opts_t* o, cJSON* r, const char* verb) {
 
 static int cmd_upgrade(const opts_t* o) {
   /* Misused options, refused as the parser refuses them: status 2. */
-  if (!o->window_ms && (o->commit_after || o->max_restarts))
+  if (!o->window_ms && (o->commit_after || o->max_restarts >= 0))
     return fail("upgrade: --commit and --max-restarts go with --window%s%s", "", "") + 1;
   if (o->window_ms && o->check)
     return fail("upgrade: --check changes nothing to watch: drop --window%s%s", "", "") + 1;
@@ -435,7 +440,7 @@ static int cmd_upgrade(const opts_t* o) {
   if (o->check) cJSON_AddBoolToObject(args, "check", true);
   if (o->window_ms) {
     cJSON_AddNumberToObject(args, "window_ms", (double)o->window_ms);
-    cJSON_AddNumberToObject(args, "max_restarts", (double)o->max_restarts);
+    cJSON_AddNumberToObject(args, "max_restarts", o->max_restarts >= 0 ? (double)o->max_restarts : 0);
     cJSON_AddBoolToObject(args, "commit", o->commit_after);
   }
   cJSON* r = NULL;
@@ -457,6 +462,16 @@ static int cmd_commit(const opts_t* o) {
 }
 
 static int cmd_run(const opts_t* o) {
+  if (!o->heart && (o->max_restarts >= 0 || o->restart_window >= 0)) {
+    fprintf(stderr, "molt run: --max-restarts and --restart-window go with --heart (see molt run --help)\n");
+    return 2;
+  }
+  if (o->heart) {
+    heart_opts_t h = {.max_restarts = o->max_restarts >= 0 ? (int)o->max_restarts : HEART_MAX_RESTARTS,
+                      .window_s = o->restart_window > 0 ? (unsigned)o->restart_window : HEART_WINDOW_S,
+                      .first_ms = HEART_FIRST_MS, .max_delay_ms = HEART_MAX_DELAY_MS};
+    return heart_run(main_argc, main_argv, &h);
+  }
   molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers,
                              .probe_exe = "/proc/self/exe"};
   char err[1024] = "";
@@ -587,6 +602,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts_t o;
+  main_argc = argc;
+  main_argv = argv;
   cli_parse_t p = cli_parse(v, argc, argv, &o);
   if (p != CLI_PARSED) return p == CLI_HELP ? 0 : 2;
   return verbs[v - cli_verb_by_id(0)](&o);

@@ -136,7 +136,16 @@ static void await_release(molt_sched_t* s) {
   }
 }
 
+/* beats counts both edges of the gate, so that a look that sees it
+ * unchanged and the gate ACTIVE knows the thread has been in one batch
+ * all along (molt__sched_progressed). A plain load and store, not an
+ * atomic add: only this thread writes it. */
+static void beat(molt_sched_t* s) {
+  atomic_store_explicit(&s->beats, atomic_load_explicit(&s->beats, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 static void gate_enter(molt_sched_t* s) {
+  beat(s);
   for (;;) {
     int parked = MOLT__GATE_PARKED;
     if (atomic_compare_exchange_strong_explicit(&s->gate, &parked, MOLT__GATE_ACTIVE, memory_order_acquire,
@@ -147,6 +156,7 @@ static void gate_enter(molt_sched_t* s) {
 }
 
 static void gate_leave(molt_sched_t* s) {
+  beat(s);
   atomic_store_explicit(&s->gate, MOLT__GATE_PARKED, memory_order_release);
 }
 

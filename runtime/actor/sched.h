@@ -61,6 +61,12 @@ typedef struct molt_sched {
    * MOLT__GATE_HELD while another thread has claimed it so: the thread
    * then waits, before its next batch or task, until that claim ends. */
   atomic_int gate;
+  /* Bumped as the thread enters and leaves the gate (a batch of turns,
+   * its tasks): with gate, what tells a scheduler stuck in one handler
+   * (ACTIVE, and this unchanged since the last look) from one busy with
+   * many (the ticker ends a batch within a millisecond) or idle (PARKED).
+   * Only its thread writes it. */
+  atomic_uint_fast64_t beats;
   pthread_mutex_t gate_lock; /* with gate_cond: a thread held for long sleeps */
   pthread_cond_t gate_cond;
 } molt_sched_t;
@@ -74,6 +80,22 @@ enum { MOLT__GATE_PARKED, MOLT__GATE_ACTIVE, MOLT__GATE_HELD };
  * every message. */
 static inline bool molt__sched_yield_due(molt_sched_t* s) {
   return atomic_load_explicit(&s->yield_due, memory_order_relaxed);
+}
+
+/* Whether s has made progress since *last (its beats then, updated
+ * here): it is not running anything (idle in its loop, or held), or it
+ * has ended a batch since. False only for a scheduler still inside the
+ * batch it was in at the last look: one handler that has not returned
+ * since, as the ticker ends a batch within a millisecond of a turn's
+ * end. Any thread; call it less often than the stall it should see. */
+static inline bool molt__sched_progressed(molt_sched_t* s, uint_fast64_t* last) {
+  /* The gate first: ACTIVE then, and no edge since the last look up to
+   * the read of beats after it, is one batch all along. */
+  bool active = atomic_load_explicit(&s->gate, memory_order_acquire) == MOLT__GATE_ACTIVE;
+  uint_fast64_t b = atomic_load_explicit(&s->beats, memory_order_relaxed);
+  bool moved = b != *last;
+  *last = b;
+  return moved || !active;
 }
 
 /* The calling thread's scheduler, or NULL off the scheduler threads. */

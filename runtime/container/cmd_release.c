@@ -14,6 +14,7 @@
 #include "crash.h"
 #include "errmsg.h"
 #include "log.h"
+#include "notify.h"
 #include "release_handler.h"
 #include "release_json.h"
 #include "upgrade.h"
@@ -174,6 +175,8 @@ static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback, m
                boots);
   }
   if (j->rc >= 0) j->result = change_json(&c, check ? NULL : molt__rel_state_name(molt__store_find(st->store, vsn)->state));
+  if (j->rc >= 0 && !check)
+    molt__notify_release(st->manifest->name, vsn, rollback ? "rolled back" : "upgraded, not committed");
   warn_if_not_durable(j);
   if (j->rc == 0 && !check && w) watch_window(j, &c, w);
   free(c.plan_text);
@@ -276,6 +279,7 @@ static void commit_work(molt_job_t* j) {
   j->rc = molt__store_commit(j->st->store, j->err, sizeof(j->err));
   if (j->rc >= 0) j->result = molt__release_json(j->st->store, cur, true);
   if (j->rc >= 0) molt__crash_retire(j->st->home); /* a crash before a commit is history */
+  if (j->rc >= 0 && cur) molt__notify_release(cur->manifest->name, cur->vsn, "committed");
   if (j->rc < 0 && cur && cur->state == MOLT_REL_CURRENT)
     add_note(j, "not committed: %s is still current, and the next boot runs %s", cur->vsn, next_boot(j->st->store));
   warn_if_not_durable(j);

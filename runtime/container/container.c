@@ -24,6 +24,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "module_probe.h"
+#include "notify.h"
 #include "root_watch.h"
 #include "runtime.h"
 #include "supervisor.h"
@@ -103,6 +104,7 @@ typedef struct container {
   /* --release booted into a home with no permanent release; it becomes
    * permanent once its tree has started (settle_first_boot). */
   molt_release_t* first_boot;
+  molt_notify_t notify; /* systemd's READY, STATUS and WATCHDOG */
 } container_t;
 
 static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
@@ -380,7 +382,9 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     goto out_tree;
   }
   print_running(&c, o);
+  molt__notify_ready(&c.notify, &c.loop, c.st.manifest->name, c.st.manifest->version);
   uv_run(&c.loop, UV_RUN_DEFAULT);
+  molt__notify_stopping(&c.notify);
   /* The root gone unasked (it gave up) ends the container as a failure,
    * whatever else asked it to stop meanwhile: what supervises the
    * container restarts it. */
