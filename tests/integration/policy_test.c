@@ -91,7 +91,9 @@ Test(policy, a_home_others_can_write_is_refused_before_anything_runs) {
            "%s: writable by group or others (mode 0777): another user could change what the "
            "container runs; chmod go-w %s", home, home);
   run_refused(home, want);
-  cr_expect_eq(access(in_home("open/releases"), F_OK), -1, "releases/ was made");
+  char* rel = in_home("open/releases");
+  cr_expect_eq(access(rel, F_OK), -1, "releases/ was made");
+  free(rel);
   free(home);
 }
 
