@@ -6,12 +6,7 @@
 
 #include "errmsg.h"
 
-/* A descriptor's string as a one-line message can show it: at most
- * MOLT_MODULE_VSN_MAX characters, then "...", anything but printable ASCII
- * as '?'. It comes from a file we do not trust yet, and may not even end. */
-#define SHOWN_SIZE (MOLT_MODULE_VSN_MAX + sizeof "...")
-
-static const char* shown(const char* s, char buf[SHOWN_SIZE]) {
+const char* molt__shown(const char* s, char buf[MOLT_SHOWN_SIZE]) {
   size_t n = strnlen(s, MOLT_MODULE_VSN_MAX + 1);
   size_t keep = n > MOLT_MODULE_VSN_MAX ? MOLT_MODULE_VSN_MAX : n;
   for (size_t i = 0; i < keep; i++) buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
@@ -37,7 +32,7 @@ static int vsn_char(int c) { return c > 0x20 && c < 0x7f; }
 
 static int check_strings(const molt_module_t* d, const char* path, const char* expect_name,
                          char* err, size_t errlen) {
-  char found[SHOWN_SIZE];
+  char found[MOLT_SHOWN_SIZE];
   if (!d->name)
     return molt__errmsg_set(err, errlen, MOLT_EBADDESC,
                             "%s: name: expected 1 to %d characters of [a-z0-9_], found NULL",
@@ -45,7 +40,7 @@ static int check_strings(const molt_module_t* d, const char* path, const char* e
   if (!string_ok(d->name, MOLT_MODULE_NAME_MAX, name_char))
     return molt__errmsg_set(err, errlen, MOLT_EBADDESC,
                             "%s: name: expected 1 to %d characters of [a-z0-9_], found \"%s\"",
-                            path, MOLT_MODULE_NAME_MAX, shown(d->name, found));
+                            path, MOLT_MODULE_NAME_MAX, molt__shown(d->name, found));
   if (!d->vsn)
     return molt__errmsg_set(err, errlen, MOLT_EBADDESC,
                             "%s: vsn: expected 1 to %d printable characters, found NULL", path,
@@ -53,7 +48,7 @@ static int check_strings(const molt_module_t* d, const char* path, const char* e
   if (!string_ok(d->vsn, MOLT_MODULE_VSN_MAX, vsn_char))
     return molt__errmsg_set(err, errlen, MOLT_EBADDESC,
                             "%s: vsn: expected 1 to %d printable characters, found \"%s\"",
-                            path, MOLT_MODULE_VSN_MAX, shown(d->vsn, found));
+                            path, MOLT_MODULE_VSN_MAX, molt__shown(d->vsn, found));
   if (expect_name && strcmp(d->name, expect_name) != 0)
     return molt__errmsg_set(err, errlen, MOLT_ENAME, "%s: name: expected \"%s\", found \"%s\"",
                             path, expect_name, d->name);

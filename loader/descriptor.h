@@ -16,6 +16,13 @@
 #define MOLT_MODULE_NAME_MAX 63
 #define MOLT_MODULE_VSN_MAX 127
 
+/* A string from a file not trusted yet (a descriptor's name or vsn, a
+ * symbol's name) as a one-line message can show it, in buf: at most
+ * MOLT_MODULE_VSN_MAX characters, then "...", anything but printable ASCII
+ * as '?'. s need not end within that bound. Returns buf. */
+#define MOLT_SHOWN_SIZE (MOLT_MODULE_VSN_MAX + sizeof "...")
+const char* molt__shown(const char* s, char buf[MOLT_SHOWN_SIZE]);
+
 /* Check desc, found in the file path, in this order, stopping at the first
  * mismatch: magic (MOLT_EBADMAGIC), abi (MOLT_EABI), size (MOLT_EBADSIZE),
  * name: 1 to MOLT_MODULE_NAME_MAX characters of [a-z0-9_] (MOLT_EBADDESC),

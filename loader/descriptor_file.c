@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "elf_check.h"
+#include "elf_image.h"
 #include "errmsg.h"
 #include "fs.h"
 #include "molt/errno.h"
@@ -42,38 +43,11 @@
 #error "molt: add this machine's R_*_RELATIVE to loader/descriptor_file.c"
 #endif
 
-#if __ELF_NATIVE_CLASS == 64
-#define ST_BIND ELF64_ST_BIND
-#define R_SYM ELF64_R_SYM
-#define R_TYPE ELF64_R_TYPE
-#else
-#define ST_BIND ELF32_ST_BIND
-#define R_SYM ELF32_R_SYM
-#define R_TYPE ELF32_R_TYPE
-#endif
-
 /* A module is a few hundred kilobytes; far more is not a module. */
 #define FILE_MAX ((size_t)1 << 30)
 
-typedef ElfW(Ehdr) ehdr_t;
-typedef ElfW(Phdr) phdr_t;
-typedef ElfW(Shdr) shdr_t;
-typedef ElfW(Sym) sym_t;
 typedef ElfW(Rela) rela_t;
 typedef ElfW(Rel) rel_t;
-typedef ElfW(Addr) addr_t;
-
-/* The file, with the tables molt__elf_check has vouched for: the program
- * and section header tables lie inside it. Everything else the headers
- * say is checked before it is read. Headers are copied out, never cast:
- * the bytes need not be aligned. */
-typedef struct {
-  const unsigned char* b;
-  size_t len;
-  ehdr_t eh;
-  uint64_t nsections;
-  const char* path;
-} image_t;
 
 /* What a pointer field of the descriptor holds once loaded. */
 typedef enum {
@@ -81,57 +55,6 @@ typedef enum {
   PTR_ADDR,  /* an address in this object: *addr */
   PTR_BOUND, /* a symbol of another object, bound at load: not NULL, not readable here */
 } ptr_kind_t;
-
-static bool inside(const image_t* im, uint64_t off, uint64_t size) {
-  return off <= im->len && size <= im->len - off;
-}
-
-static shdr_t section(const image_t* im, uint64_t i) {
-  shdr_t sh;
-  memcpy(&sh, im->b + im->eh.e_shoff + i * sizeof(sh), sizeof(sh));
-  return sh;
-}
-
-static phdr_t segment(const image_t* im, unsigned i) {
-  phdr_t ph;
-  memcpy(&ph, im->b + im->eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
-  return ph;
-}
-
-/* The entries of a section whose contents lie inside the file and whose
- * entries are entsize bytes; 0 for anything else, which is then skipped. */
-static uint64_t entries(const image_t* im, const shdr_t* sh, size_t entsize) {
-  if (sh->sh_entsize != entsize || !inside(im, sh->sh_offset, sh->sh_size)) return 0;
-  return sh->sh_size / entsize;
-}
-
-/* Where the n bytes at vaddr are once loaded: *off in the file, and
- * *avail, how many bytes of the file the segment holding them has from
- * there (past those, up to its memory size, it is the zero-filled .bss).
- * false if no PT_LOAD holds all n. Both come from the one segment, so
- * off + avail never passes the end of the file (molt__elf_check saw every
- * segment's file range inside it). */
-static bool locate(const image_t* im, addr_t vaddr, uint64_t n, uint64_t* off, uint64_t* avail) {
-  for (unsigned i = 0; i < im->eh.e_phnum; i++) {
-    phdr_t ph = segment(im, i);
-    if (ph.p_type != PT_LOAD || vaddr < ph.p_vaddr) continue;
-    uint64_t at = vaddr - ph.p_vaddr;
-    if (at > ph.p_memsz || n > ph.p_memsz - at) continue;
-    *off = ph.p_offset + at;
-    *avail = at >= ph.p_filesz ? 0 : ph.p_filesz - at;
-    return true;
-  }
-  return false;
-}
-
-/* n bytes at vaddr as loaded, into out. */
-static bool read_vaddr(const image_t* im, addr_t vaddr, void* out, uint64_t n) {
-  uint64_t off, avail;
-  if (!locate(im, vaddr, n, &off, &avail)) return false;
-  memset(out, 0, n);
-  if (avail) memcpy(out, im->b + off, avail < n ? avail : n);
-  return true;
-}
 
 /* The string at vaddr into buf (cap bytes, always terminated): at most
  * cap - 1 characters, so one longer than the descriptor checks allow
@@ -146,31 +69,6 @@ static bool read_string(const image_t* im, addr_t vaddr, char* buf, size_t cap) 
   }
   buf[n] = '\0';
   return true;
-}
-
-/* The defined symbol `name` of the dynamic symbol table, as dlsym finds
- * it (global or weak). false if there is none. */
-static bool find_symbol(const image_t* im, const char* name, sym_t* out) {
-  for (uint64_t i = 0; i < im->nsections; i++) {
-    shdr_t sh = section(im, i);
-    if (sh.sh_type != SHT_DYNSYM || sh.sh_link >= im->nsections) continue;
-    shdr_t strtab = section(im, sh.sh_link);
-    if (!inside(im, strtab.sh_offset, strtab.sh_size)) continue;
-    const char* names = (const char*)im->b + strtab.sh_offset;
-    uint64_t n = entries(im, &sh, sizeof(sym_t));
-    size_t want = strlen(name) + 1;
-    for (uint64_t k = 0; k < n; k++) {
-      sym_t s;
-      memcpy(&s, im->b + sh.sh_offset + k * sizeof(s), sizeof(s));
-      unsigned bind = ST_BIND(s.st_info);
-      if (s.st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK)) continue;
-      if (s.st_name >= strtab.sh_size || strtab.sh_size - s.st_name < want) continue;
-      if (memcmp(names + s.st_name, name, want) != 0) continue;
-      *out = s;
-      return true;
-    }
-  }
-  return false;
 }
 
 /* Symbol sym of the table section `link` names: its address if defined. */
@@ -258,9 +156,7 @@ int molt__descriptor_read_bytes(const void* bytes, size_t len, const char* path,
                                 char* err, size_t errlen) {
   int rc = molt__elf_check(bytes, len, path, err, errlen);
   if (rc) return rc;
-  image_t im = {.b = bytes, .len = len, .path = path};
-  memcpy(&im.eh, bytes, sizeof(im.eh));
-  im.nsections = im.eh.e_shnum ? im.eh.e_shnum : section(&im, 0).sh_size;
+  image_t im = image_of(bytes, len, path);
 
   sym_t s;
   unsigned char raw[MOLT_DESCRIPTOR_MIN_SIZE];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elf_policy.h"
 #include "errmsg.h"
 #include "molt/errno.h"
 
@@ -251,5 +252,7 @@ int molt__elf_check(const void* bytes, size_t len, const char* path, char* err,
   if (rc != 0) return rc;
   rc = check_sections(b, len, &eh, path, err, errlen);
   if (rc != 0) return rc;
-  return check_segments(b, len, &eh, path, err, errlen);
+  rc = check_segments(b, len, &eh, path, err, errlen);
+  if (rc != 0) return rc;
+  return molt__elf_policy_check(b, len, path, err, errlen);
 }

@@ -10,9 +10,10 @@
  * (the host's class, byte order and e_machine, ET_DYN), that every program
  * header's file range and the section header table lie inside it, that it
  * has a PT_DYNAMIC and that its PT_GNU_STACK does not ask for an executable
- * stack. path only names the file in the message.
+ * stack. path only names the file in the message. Then the module policy
+ * (molt__elf_policy_check, elf_policy.h): what a module must not do.
  *
- * Returns 0, MOLT_ENOTELF (not ELF, or not for this machine: class, byte
+ * Returns 0, MOLT_EFORBIDDEN (the policy), MOLT_ENOTELF (not ELF, or not for this machine: class, byte
  * order, ELF version, machine or file type), MOLT_EELF (malformed or
  * truncated) or MOLT_EEXECSTACK. On failure writes "<path>: <field>:
  * expected ..., found ..." into err (if non-NULL). Never reads outside the

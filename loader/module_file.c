@@ -15,6 +15,7 @@
 #include "elf_check.h"
 #include "errmsg.h"
 #include "molt/errno.h"
+#include "trust.h"
 
 /* Why each step, as measured before it was there: `molt load` of a FIFO
  * blocked in open(2) until something wrote to it, holding the one load or
@@ -55,6 +56,9 @@ int molt__module_file_stat(int fd, const char* name, uint64_t* size, char* err,
   if (!S_ISREG(st.st_mode))
     return molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: expected a regular file, found %s",
                             name, type_name(st.st_mode));
+  /* The file is what the container runs next, as its own user. */
+  int rc = molt__trust_stat(&st, name, err, errlen);
+  if (rc != 0) return rc;
   if ((uint64_t)st.st_size > MOLT_MODULE_FILE_MAX) {
     char found[64];
     snprintf(found, sizeof found, "%llu bytes", (unsigned long long)st.st_size);

@@ -25,7 +25,8 @@
  * anything reads it: a regular file of at most MOLT_MODULE_FILE_MAX bytes.
  * name is the file as messages show it. Returns 0 and sets *size (st_size), or
  * MOLT_EINVAL "<name>: expected a regular file, found a FIFO" (a
- * directory, a character device, ...), MOLT_EMSGSIZE "<name>: size:
+ * directory, a character device, ...), MOLT_EACCES for a file group or
+ * others may write or another user owns (molt__trust_stat), MOLT_EMSGSIZE "<name>: size:
  * expected at most 256 MiB ..., found N bytes", or fstat's error. */
 int molt__module_file_stat(int fd, const char* name, uint64_t* size, char* err,
                            size_t errlen);

@@ -28,6 +28,7 @@
 #include "root_watch.h"
 #include "runtime.h"
 #include "supervisor.h"
+#include "trust.h"
 #include "upgrade.h"
 
 /* How long the release tree and then stray actors get to stop cleanly
@@ -44,16 +45,6 @@
 char* molt__abspath(const char* path) {
   char buf[PATH_MAX];
   return realpath(path, buf) ? strdup(buf) : NULL;
-}
-
-static int make_dir(const char* path, char* err, size_t errlen) {
-  if (mkdir(path, 0700) == 0 || errno == EEXIST) {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    return molt__errmsg_set(err, errlen, MOLT_ENOTDIR, "%s: not a directory", path);
-  }
-  int rc = -errno;
-  return molt__errmsg_set(err, errlen, rc, "%s: %s", path, strerror(-rc));
 }
 
 /* Private copies of a previous run are stale: nothing maps them now. */
@@ -340,7 +331,12 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
     pthread_mutex_destroy(&c.st.lock);
     return -e;
   }
-  if ((rc = make_dir(o->home, err, errlen))) return rc;
+  /* The home, its releases/ (the store checks that) and code/ hold what
+   * the container runs next: nobody else may write them. */
+  if ((rc = molt__trust_dir(o->home, true, err, errlen))) {
+    pthread_mutex_destroy(&c.st.lock);
+    return rc;
+  }
   c.st.home = molt__abspath(o->home);
   if (!c.st.home) {
     rc = molt__errmsg_set(err, errlen, MOLT_ENOENT, "%s: %s", o->home, strerror(errno));
@@ -352,7 +348,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
    * symbolized from the module copies there. */
   molt__crash_start(c.st.home);
   snprintf(code_dir, sizeof(code_dir), "%s/code", c.st.home);
-  if ((rc = make_dir(code_dir, err, errlen))) goto out_paths;
+  if ((rc = molt__trust_dir(code_dir, true, err, errlen))) goto out_paths;
   clear_code_dir(code_dir);
   if ((rc = molt__code_init(code_dir))) {
     molt__errmsg_set(err, errlen, rc, "%s: %s", code_dir, molt_strerror(rc));

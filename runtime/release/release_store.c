@@ -19,6 +19,7 @@
 #include "errmsg.h"
 #include "log.h"
 #include "molt/errno.h"
+#include "trust.h"
 
 /* The file lists a handful of releases; anything near this is not ours. */
 #define FILE_MAX_BYTES (1u << 20)
@@ -466,19 +467,6 @@ static int load_bundles(molt_store_t* s, char* err, size_t errlen) {
   return rc;
 }
 
-static int make_dir(const char* path, char* err, size_t errlen) {
-  struct stat st;
-  int rc = molt__fs_mkdir(path, 0700);
-
-  if (rc == MOLT_EEXIST) rc = 0;
-  if (rc == 0 && stat(path, &st) != 0)
-    rc = -errno;
-  else if (rc == 0 && !S_ISDIR(st.st_mode))
-    rc = MOLT_ENOTDIR;
-  if (rc) return molt__errmsg_set(err, errlen, rc, "%s: %s", path, molt__errmsg_strerror(rc));
-  return 0;
-}
-
 int molt__store_open(const char* home, molt_store_t** out, char* err, size_t errlen) {
   molt_store_t* s;
   char* reldir = NULL;
@@ -487,7 +475,7 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
   s = calloc(1, sizeof *s);
   if (!s) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
   s->lock_fd = -1;
-  if ((rc = make_dir(home, err, errlen))) goto fail;
+  if ((rc = molt__trust_dir(home, true, err, errlen))) goto fail;
   /* Resolved once: paths handed out stay right if the process chdirs. */
   s->home = realpath(home, NULL);
   if (!s->home) {
@@ -499,7 +487,7 @@ int molt__store_open(const char* home, molt_store_t** out, char* err, size_t err
     rc = molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = make_dir(reldir, err, errlen)) || (rc = lock_home(s, reldir, err, errlen))) goto fail;
+  if ((rc = molt__trust_dir(reldir, true, err, errlen)) || (rc = lock_home(s, reldir, err, errlen))) goto fail;
   clean_leftovers(reldir);
   if ((rc = read_file(s, reldir, err, errlen))) goto fail;
   clean_unrecorded(s, reldir);

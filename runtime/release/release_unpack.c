@@ -16,6 +16,7 @@
 #include "manifest_descriptors.h"
 #include "molt/errno.h"
 #include "release_store.h"
+#include "trust.h"
 
 #define MSG 768
 
@@ -258,7 +259,11 @@ int molt__store_unpack(molt_store_t* s, const char* bundle, molt_release_t** out
   int rc;
 
   if (asprintf(&path, "%s/" MOLT_MANIFEST_FILE, bundle) < 0) return nomem(err, errlen);
-  rc = molt__manifest_read(path, true, &m, err, errlen);
+  /* The bundle is what the container boots from next: nobody else may
+   * have written it, and its release.json may not lead out of it. */
+  rc = molt__trust_file(path, err, errlen);
+  if (!rc) rc = molt__trust_dir(bundle, false, err, errlen);
+  if (!rc) rc = molt__manifest_read(path, true, &m, err, errlen);
   free(path);
   if (rc) return rc;
   if ((rc = molt__manifest_verify_files(m, bundle, msg, sizeof msg))) {

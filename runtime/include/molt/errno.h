@@ -49,6 +49,7 @@
   XX(EBADDESC, -5010, "invalid module descriptor")                            \
   XX(ENOMODULE, -5011, "no such module")                                      \
   XX(EOLDCODE, -5012, "old code still in use")                                \
+  XX(EFORBIDDEN, -5013, "module does what a module must not do")              \
   XX(EPROBE, -5014, "refused by the module probe")                            \
   XX(EMANIFEST, -5020, "invalid release manifest")                            \
   XX(ECHECKSUM, -5021, "checksum mismatch")                                   \

@@ -132,6 +132,70 @@ typedef struct molt_module {
   char* (*format_state)(const void* state);
 } molt_module_t;
 
+/* ------------------------------------------------------ what a module must not do */
+
+/* A module is loaded and purged many times in one process, so it must
+ * leave nothing behind that outlives its purge or takes the process over.
+ * The loader refuses, from the file's bytes and before anything of it is
+ * loaded or run, naming the symbol or flag (MOLT_EFORBIDDEN):
+ *
+ * - initial-exec TLS (DF_STATIC_TLS: `__thread` built with -ftls-model=
+ *   initial-exec, or linked into a module with it): every load takes a
+ *   slice of the process's static TLS that no purge gives back, so some
+ *   reload fails. Build with -ftls-model=global-dynamic (the default for
+ *   -fPIC code).
+ * - an STB_GNU_UNIQUE symbol (g++ makes one of an inline function's static
+ *   local or a template's static member): glibc then never unmaps the
+ *   module, so a purge frees nothing and the next version shares its
+ *   statics. Build C++ with -fno-gnu-unique.
+ * - a descriptor symbol smaller than its own .size: the loader would read
+ *   past it.
+ * - an import of a call below, whatever its symbol version
+ *   (pthread_create@GLIBC_2.34 is pthread_create).
+ *
+ * Allowed, because glibc undoes them at unload: atexit, __cxa_atexit (a
+ * module's handlers run when it is unloaded, not at process exit),
+ * __cxa_finalize, pthread_atfork. abort stays allowed: a failed assert
+ * calls it, and ending the process there is the point. Also allowed:
+ * malloc and free, files and sockets the module closes in terminate (but
+ * prefer molt/tcp.h), dlopen of a library it never closes.
+ *
+ * XX(symbol, why): the list the loader enforces, why each. */
+#define MOLT_FORBIDDEN_IMPORTS(XX)                                                              \
+  /* Code the module runs on a thread of its own is unmapped under it by the purge. */          \
+  XX(pthread_create, "a thread outlives the module's purge")                                    \
+  XX(thrd_create, "a thread outlives the module's purge")                                       \
+  /* A handler is process-wide: it would run the purged module's code, or take a signal the \
+   * container handles (SIGTERM, SIGCHLD) away from it. */                                      \
+  XX(signal, "a signal handler is process-wide and outlives the module's purge")                \
+  XX(sigaction, "a signal handler is process-wide and outlives the module's purge")             \
+  XX(sigset, "a signal handler is process-wide and outlives the module's purge")                \
+  XX(bsd_signal, "a signal handler is process-wide and outlives the module's purge")            \
+  XX(sysv_signal, "a signal handler is process-wide and outlives the module's purge")           \
+  XX(__sysv_signal, "a signal handler is process-wide and outlives the module's purge")         \
+  /* An actor runs on a scheduler thread that other modules' actors share. */                   \
+  XX(sigprocmask, "it changes the signal mask of a scheduler thread other actors share")       \
+  XX(pthread_sigmask, "it changes the signal mask of a scheduler thread other actors share")   \
+  /* A child of the multi-threaded container holds every lock another thread held at the \
+   * fork, and inherits its sockets and its control socket. */                                 \
+  XX(fork, "a fork copies the whole multi-threaded container")                                  \
+  XX(vfork, "a fork copies the whole multi-threaded container")                                 \
+  /* The container, its supervisors and every other module go with it: return an error \
+   * from the callback instead, and the supervisor decides. */                                   \
+  XX(exit, "it ends the whole container past its supervisors; return an error instead")        \
+  XX(_exit, "it ends the whole container past its supervisors; return an error instead")       \
+  XX(_Exit, "it ends the whole container past its supervisors; return an error instead")       \
+  XX(quick_exit, "it ends the whole container past its supervisors; return an error instead")  \
+  /* The environment is process-wide and no thread may change it while another reads it; \
+   * putenv also keeps the module's string, which the purge unmaps. */                           \
+  XX(setenv, "the environment is process-wide, and changing it races every other thread")      \
+  XX(putenv, "the environment is process-wide, and putenv keeps a pointer into the module")    \
+  XX(unsetenv, "the environment is process-wide, and changing it races every other thread")    \
+  XX(clearenv, "the environment is process-wide, and changing it races every other thread")    \
+  /* Only the container unloads code: a stray dlclose can unmap a library or module version \
+   * something else still runs. */                                                              \
+  XX(dlclose, "only the container unloads code, and a dlclose can unmap what others still run")
+
 /* The layout is the ABI: these pin it on LP64 targets, so an edit that
  * moves a field fails to compile instead of breaking every built module. */
 #if !defined(__cplusplus) && defined(__LP64__)
