@@ -32,6 +32,7 @@ static const struct {
     [CLI_UNLOAD] = {"--unload", false},    [CLI_WINDOW] = {"--window", true},
     [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_COMMIT_AFTER] = {"--commit", false},
     [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
+    [CLI_STUCK_LIMIT] = {"--stuck-limit", true},
 };
 
 static int option_named(const char* a) {
@@ -124,6 +125,9 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
     case CLI_COMMIT_AFTER: o->commit_after = true; break;
     case CLI_LIMIT: set_number("--limit", val, 0, LONG_MAX, "a count", &o->limit, err, len); break;
     case CLI_HEART: o->heart = true; break;
+    case CLI_STUCK_LIMIT:
+      set_number("--stuck-limit", val, 1, 86400, "1..86400 s", &o->stuck_limit_s, err, len);
+      break;
     case CLI_RESTART_WINDOW:
       set_number("--restart-window", val, 1, 86400, "1..86400 s", &o->restart_window, err, len);
       break;

@@ -29,6 +29,7 @@ typedef enum {
   CLI_COMMIT_AFTER,
   CLI_LIMIT,
   CLI_HEART,
+  CLI_STUCK_LIMIT,
   CLI_RESTART_WINDOW,
   CLI_NOPTS
 } cli_opt_t;
@@ -76,6 +77,7 @@ typedef struct cli_opts {
   bool unload;
   bool commit_after; /* upgrade --commit: once its window passed */
   long window_ms; /* upgrade --window DURATION */
+  long stuck_limit_s; /* run --stuck-limit SEC; 0: the default */
   bool down;
   bool check;
   const char* pos[2]; /* positional arguments after the verb */

@@ -23,6 +23,7 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   {CLI_HEART, NULL, false, "restart the container on abnormal exit, with backoff"},
                   {CLI_MAX_RESTARTS, "N", false, "with --heart: give up after N restarts (default 5)..."},
                   {CLI_RESTART_WINDOW, "SEC", false, "...within SEC seconds (default 60)"},
+                  {CLI_STUCK_LIMIT, "SEC", false, "a callback running longer is a fatal fault (default 60)"},
                   HOME}},
     [CLI_DEV] = {"dev", "", 0, 0, "run a container that loads each rebuilt module",
                  "Each module file rewritten in the watched directory is loaded under the running\n"

@@ -26,6 +26,7 @@
 #include "module_probe.h"
 #include "notify.h"
 #include "root_watch.h"
+#include "stuck_guard.h"
 #include "runtime.h"
 #include "supervisor.h"
 #include "trust.h"
@@ -96,6 +97,7 @@ typedef struct container {
    * permanent once its tree has started (settle_first_boot). */
   molt_release_t* first_boot;
   molt_notify_t notify; /* systemd's READY, STATUS and WATCHDOG */
+  molt_stuck_guard_t guard; /* the hard limit on one callback */
 } container_t;
 
 static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
@@ -379,7 +381,11 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   }
   print_running(&c, o);
   molt__notify_ready(&c.notify, &c.loop, c.st.manifest->name, c.st.manifest->version);
+  if (molt__stuck_guard_start(&c.guard, &c.loop, o->stuck_limit_s))
+    molt__log("out of memory: no hard limit on callbacks this run");
   uv_run(&c.loop, UV_RUN_DEFAULT);
+  /* Stopping takes its own deadlines (exit_if_stuck): no fatal fault now. */
+  molt__stuck_guard_stop(&c.guard);
   molt__notify_stopping(&c.notify);
   /* The root gone unasked (it gave up) ends the container as a failure,
    * whatever else asked it to stop meanwhile: what supervises the

@@ -22,6 +22,9 @@ typedef struct molt_container_opts {
    * (loader/module_probe.h): every module file's code is tried there first.
    * NULL: none (a container inside a test program). */
   const char* probe_exe;
+  /* A scheduler inside one callback longer than this many seconds is a
+   * fatal fault (stuck_guard.h); 0: MOLT_STUCK_LIMIT_S (60). */
+  unsigned stuck_limit_s;
 } molt_container_opts_t;
 
 /* Boot the release and serve until `molt stop`, SIGINT or SIGTERM; then

@@ -72,13 +72,12 @@ void ct_start(const char* release) {
   cr_assert_null(log, "the container did not start: %s", log);
 }
 
-void ct_start_dev(const char* arg, ...) {
-  const char* argv[64] = {"molt", "dev", "--home", ct_home, "--schedulers", "2"};
+/* Start `molt <verb> --home <home> --schedulers 2 <args...>` and wait
+ * until it serves. */
+static void start_verb(const char* verb, const char* arg, va_list ap) {
+  const char* argv[64] = {"molt", verb, "--home", ct_home, "--schedulers", "2"};
   int n = 6;
-  va_list ap;
-  va_start(ap, arg);
   for (const char* a = arg; a && n < 63; a = va_arg(ap, const char*)) argv[n++] = a;
-  va_end(ap);
   argv[n] = NULL;
   pid_t pid = fork();
   cr_assert(pid >= 0);
@@ -93,7 +92,21 @@ void ct_start_dev(const char* arg, ...) {
   char* log = NULL;
   if (!ct_wait_log("molt: running", 20000)) log = tu_read_file(ct_log, NULL);
   for (int i = 0; i < 500 && ct_molt("status", NULL) != 0; i++) usleep(10000);
-  cr_assert_null(log, "molt dev did not start: %s", log);
+  cr_assert_null(log, "molt %s did not start: %s", verb, log);
+}
+
+void ct_start_dev(const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  start_verb("dev", arg, ap);
+  va_end(ap);
+}
+
+void ct_start_run(const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  start_verb("run", arg, ap);
+  va_end(ap);
 }
 
 int ct_log_count(const char* needle) {

@@ -27,6 +27,8 @@ void ct_launch(const char* release);
 /* Start `molt dev --home <home> --schedulers 2 <args...>` (NULL-terminated)
  * and wait until it serves, as ct_start. */
 void ct_start_dev(const char* arg, ...);
+/* The same for `molt run --home <home> --schedulers 2 <args...>`. */
+void ct_start_run(const char* arg, ...);
 
 /* Wait until needle occurs at least n times in the log. */
 bool ct_wait_log_count(const char* needle, int n, int timeout_ms);
