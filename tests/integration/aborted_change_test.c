@@ -45,21 +45,10 @@ static void bundle_fx(const char* vsn, bool with_refuser) {
   free(text);
 }
 
-static void copy_into_mods(const char* from, const char* name) {
-  char* to = NULL;
-  cr_assert_geq(asprintf(&to, "%s/mods/%s", ct_home, name), 0);
-  cr_assert_eq(tu_copy_file(from, to), 0, "%s -> %s", from, to);
-  free(to);
-}
-
 static void start_fx(void) {
-  char* mods = NULL;
-  cr_assert_geq(asprintf(&mods, "%s/mods", ct_home), 0);
-  cr_assert_eq(mkdir(mods, 0700), 0);
-  free(mods);
-  copy_into_mods(MOLT_MODULE_DIR "/counter-1.0.0.so", "counter-1.0.0.so");
-  copy_into_mods(MOLT_FIXTURE_DIR "/refuser-1.0.0.so", "refuser-1.0.0.so");
-  copy_into_mods(MOLT_MODULE_DIR "/echo-1.0.0.so", "echo-1.0.0.so");
+  ct_mods_add(MOLT_MODULE_DIR "/counter-1.0.0.so");
+  ct_mods_add(MOLT_FIXTURE_DIR "/refuser-1.0.0.so");
+  ct_mods_add(MOLT_MODULE_DIR "/echo-1.0.0.so");
   bundle_fx("1.0.0", false);
   bundle_fx("2.0.0", true);
   char path[4096];

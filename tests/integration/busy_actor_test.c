@@ -24,18 +24,8 @@ static double ms_since(const struct timespec* t0) {
   return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* molt dev running the spin module, its handler spinning. */
-static void start_spinning(void) {
-  char module[4096], wdir[4200];
-  snprintf(module, sizeof(module), "%s/spin-1.0.0.so", MOLT_FIXTURE_DIR);
-  snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
-  cr_assert_eq(mkdir(wdir, 0700), 0);
-  ct_start_dev("--module", module, "--watch", wdir, (char*)NULL);
-  cr_assert(ct_wait_log("spinning for", 10000), "%s", ct_log);
-}
-
 Test(busy_actor, status_and_ps_answer_while_a_handler_spins) {
-  start_spinning();
+  ct_start_spinning();
 
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -72,7 +62,7 @@ static void* inspect_spin(void* arg) {
 }
 
 Test(busy_actor, inspect_of_a_busy_actor_is_refused_at_its_deadline_and_never_runs_later) {
-  start_spinning();
+  ct_start_spinning();
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   pthread_t t;

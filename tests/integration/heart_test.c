@@ -94,28 +94,8 @@ static const char* version(const cJSON* status) {
   return cJSON_GetObjectItem(cJSON_GetObjectItem(status, "release"), "version")->valuestring;
 }
 
-/* The crashy release of root_supervisor_test: its crasher child crashes
- * 50 ms after each start, and its root allows 2 restarts, then gives up:
- * every container ends with status 3 in well under a second. */
-static char* crashy_bundle(void) {
-  char text[2048], *out = NULL;
-  snprintf(text, sizeof(text),
-           "{\"name\": \"crashy\", \"version\": \"1.0.0\", \"modules\": ["
-           "{\"name\": \"tally\", \"vsn\": \"1.0.0\", \"file\": \"tally-a-1.0.0.so\"},"
-           "{\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}],"
-           "\"supervisor\": {\"name\": \"crashy_sup\", \"strategy\": \"one_for_one\", \"intensity\": 2,"
-           " \"period_ms\": 60000, \"children\": ["
-           "{\"id\": \"steady\", \"module\": \"tally\"},"
-           "{\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": 50}}]}}");
-  cr_assert_eq(ct_bundle("crashy", text, MOLT_FIXTURE_DIR, &out), 0, "%s", out);
-  free(out);
-  char* bundle = NULL;
-  cr_assert_geq(asprintf(&bundle, "%s/crashy", ct_home), 0);
-  return bundle;
-}
-
 Test(heart, a_root_that_gives_up_is_restarted_with_backoff_until_the_limit) {
-  char* bundle = crashy_bundle();
+  char* bundle = ct_crashy_bundle(50);
   launch(bundle, "--max-restarts", "3", "--restart-window", "60", (char*)NULL);
   int status = wait_heart(60000);
   char* log = tu_read_file(ct_log, NULL);

@@ -122,12 +122,7 @@ Test(notify, watchdog_is_for_the_pid_systemd_names_only) {
 
 Test(notify, watchdog_stops_while_a_handler_spins_and_resumes_after) {
   setenv("WATCHDOG_USEC", "1000000", 1); /* checks every 500 ms */
-  char module[4096], wdir[4200];
-  snprintf(module, sizeof(module), "%s/spin-1.0.0.so", MOLT_FIXTURE_DIR);
-  snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
-  cr_assert_eq(mkdir(wdir, 0700), 0);
-  ct_start_dev("--module", module, "--watch", wdir, (char*)NULL);
-  cr_assert(ct_wait_log("spinning for", 10000), "%s", ct_log);
+  ct_start_spinning();
   /* Within two checks of the spin's start the scheduler is seen stuck:
    * drop what was sent until then, then listen for 2 s of the 4 s spin. */
   cr_assert(ct_wait_log("WATCHDOG=1 withheld", 2000), "%s", ct_log);

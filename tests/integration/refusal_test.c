@@ -47,13 +47,6 @@ static void bundle(const char* vsn, const char* mvsn, const char* file) {
   free(out);
 }
 
-static void copy_into_mods(const char* from, const char* name) {
-  char* to = NULL;
-  cr_assert_geq(asprintf(&to, "%s/mods/%s", ct_home, name), 0);
-  cr_assert_eq(tu_copy_file(from, to), 0, "%s -> %s", from, to);
-  free(to);
-}
-
 /* fx 1.0.0 runs counter 1.0.0; fx 2.0.0 updates it to a counter 2.0.0
  * with an unresolved symbol: its descriptor is sound, so the bundler and
  * unpack (which read descriptors from the file, running no module code)
@@ -61,12 +54,9 @@ static void copy_into_mods(const char* from, const char* name) {
  * has no handle never gets that far: the bundler refuses it, quoting the
  * loader's check. */
 static void start_with_bad_upgrades(void) {
-  char* mods = home_path("mods");
-  cr_assert_eq(mkdir(mods, 0700), 0);
-  free(mods);
-  copy_into_mods(MOLT_MODULE_DIR "/counter-1.0.0.so", "counter-1.0.0.so");
-  copy_into_mods(MOLT_FIXTURE_DIR "/unresolved_counter-2.0.0.so", "unresolved_counter-2.0.0.so");
-  copy_into_mods(MOLT_FIXTURE_DIR "/null_handle_counter-2.0.0.so", "null_handle_counter-2.0.0.so");
+  ct_mods_add(MOLT_MODULE_DIR "/counter-1.0.0.so");
+  ct_mods_add(MOLT_FIXTURE_DIR "/unresolved_counter-2.0.0.so");
+  ct_mods_add(MOLT_FIXTURE_DIR "/null_handle_counter-2.0.0.so");
   bundle("1.0.0", "1.0.0", "counter-1.0.0.so");
   bundle("2.0.0", "2.0.0", "unresolved_counter-2.0.0.so");
   char *path = home_path("fx-1.0.0"), args[4096];

@@ -16,28 +16,6 @@
 
 TestSuite(root_supervisor, .init = ct_setup, .fini = ct_teardown, .timeout = 60);
 
-/* Bundle release "crashy" 1.0.0 into <home>/crashy and return its path
- * (malloc'd): a steady child (the tally fixture) and the crasher, which
- * crashes after_ms after each start, under a one_for_one root supervisor
- * "crashy_sup" that allows 2 restarts in 60 s. */
-static char* write_bundle(int after_ms) {
-  char text[2048], *out = NULL;
-  snprintf(text, sizeof(text),
-           "{\"name\": \"crashy\", \"version\": \"1.0.0\", \"modules\": ["
-           "{\"name\": \"tally\", \"vsn\": \"1.0.0\", \"file\": \"tally-a-1.0.0.so\"},"
-           "{\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}],"
-           "\"supervisor\": {\"name\": \"crashy_sup\", \"strategy\": \"one_for_one\", \"intensity\": 2,"
-           " \"period_ms\": 60000, \"children\": ["
-           "{\"id\": \"steady\", \"module\": \"tally\"},"
-           "{\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": %d}}]}}",
-           after_ms);
-  cr_assert_eq(ct_bundle("crashy", text, MOLT_FIXTURE_DIR, &out), 0, "%s", out);
-  free(out);
-  char* bundle = NULL;
-  cr_assert_geq(asprintf(&bundle, "%s/crashy", ct_home), 0);
-  return bundle;
-}
-
 /* After the give-up: status 3 within the deadline, the line logged once,
  * molt run's own one-line reason, and nothing left serving. */
 static void expect_gave_up(void) {
@@ -54,7 +32,7 @@ static void expect_gave_up(void) {
 }
 
 Test(root_supervisor, a_child_crashing_on_every_start_ends_the_serving_container_with_status_3) {
-  char* bundle = write_bundle(50);
+  char* bundle = ct_crashy_bundle(50);
   ct_start(bundle);
   expect_gave_up();
   free(bundle);
@@ -64,14 +42,14 @@ Test(root_supervisor, a_child_crashing_on_every_start_ends_the_serving_container
  * before or after it serves (a race this test cannot pin down): either
  * way the container ends with status 3. */
 Test(root_supervisor, a_child_crashing_at_once_on_every_start_ends_the_container_too) {
-  char* bundle = write_bundle(0);
+  char* bundle = ct_crashy_bundle(0);
   ct_launch(bundle);
   expect_gave_up();
   free(bundle);
 }
 
 Test(root_supervisor, a_clean_stop_is_not_a_give_up) {
-  char* bundle = write_bundle(600000);
+  char* bundle = ct_crashy_bundle(600000);
   ct_start(bundle);
   cr_assert_eq(ct_json_ok("stop"), 0);
   cr_assert_eq(ct_wait_exit(15000), 0);

@@ -38,20 +38,11 @@ static void bundle_fx(const char* vsn, const char* counter_vsn, bool crasher) {
   free(text);
 }
 
-static void copy_into_mods(const char* from, const char* name) {
-  char* to = NULL;
-  cr_assert_geq(asprintf(&to, "%s/mods/%s", ct_home, name), 0);
-  cr_assert_eq(tu_copy_file(from, to), 0, "%s -> %s", from, to);
-  free(to);
-}
-
 static void start_fx(void) {
   char path[4200];
-  snprintf(path, sizeof path, "%s/mods", ct_home);
-  cr_assert_eq(mkdir(path, 0700), 0);
-  copy_into_mods(MOLT_MODULE_DIR "/counter-1.0.0.so", "counter-1.0.0.so");
-  copy_into_mods(MOLT_MODULE_DIR "/counter-1.1.0.so", "counter-1.1.0.so");
-  copy_into_mods(MOLT_FIXTURE_DIR "/crasher-1.0.0.so", "crasher-1.0.0.so");
+  ct_mods_add(MOLT_MODULE_DIR "/counter-1.0.0.so");
+  ct_mods_add(MOLT_MODULE_DIR "/counter-1.1.0.so");
+  ct_mods_add(MOLT_FIXTURE_DIR "/crasher-1.0.0.so");
   bundle_fx("1.0.0", "1.0.0", false);
   bundle_fx("1.1.0", "1.1.0", false);
   bundle_fx("2.0.0", "1.1.0", true);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,4 +273,41 @@ bool ct_have_strace(void) {
   int rc = tu_run("strace -V 2>&1", &out);
   free(out);
   return rc == 0;
+}
+
+void ct_mods_add(const char* from) {
+  char *dir = NULL, *to = NULL;
+  const char* slash = strrchr(from, '/');
+  cr_assert_geq(asprintf(&dir, "%s/mods", ct_home), 0);
+  mkdir(dir, 0700);
+  cr_assert_geq(asprintf(&to, "%s/%s", dir, slash ? slash + 1 : from), 0);
+  cr_assert_eq(tu_copy_file(from, to), 0, "%s -> %s", from, to);
+  free(to);
+  free(dir);
+}
+
+char* ct_crashy_bundle(int after_ms) {
+  char text[2048], *out = NULL;
+  snprintf(text, sizeof(text),
+           "{\"name\": \"crashy\", \"version\": \"1.0.0\", \"modules\": ["
+           "{\"name\": \"tally\", \"vsn\": \"1.0.0\", \"file\": \"tally-a-1.0.0.so\"},"
+           "{\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}],"
+           "\"supervisor\": {\"name\": \"crashy_sup\", \"strategy\": \"one_for_one\", \"intensity\": 2,"
+           " \"period_ms\": 60000, \"children\": ["
+           "{\"id\": \"steady\", \"module\": \"tally\"},"
+           "{\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": %d}}]}}",
+           after_ms);
+  cr_assert_eq(ct_bundle("crashy", text, MOLT_FIXTURE_DIR, &out), 0, "%s", out);
+  free(out);
+  char* bundle = NULL;
+  cr_assert_geq(asprintf(&bundle, "%s/crashy", ct_home), 0);
+  return bundle;
+}
+
+void ct_start_spinning(void) {
+  char wdir[4200];
+  snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
+  cr_assert_eq(mkdir(wdir, 0700), 0);
+  ct_start_dev("--module", MOLT_FIXTURE_DIR "/spin-1.0.0.so", "--watch", wdir, (char*)NULL);
+  cr_assert(ct_wait_log("spinning for", 10000), "%s", ct_log);
 }

@@ -59,6 +59,20 @@ pid_t ct_strace(const char* trace, const char* inject);
 void ct_strace_stop(pid_t tracer);
 bool ct_have_strace(void);
 
+/* Copy the file at from into <home>/mods (made if missing) under its own
+ * name: the module directory a test's ct_bundle calls give. */
+void ct_mods_add(const char* from);
+
+/* The crashy release (root_supervisor_test's): a steady tally child and a
+ * crasher child that crashes after_ms after each start, under a root
+ * "crashy_sup" that allows 2 restarts in 60 s; bundled into <home>/crashy,
+ * whose path is returned (malloc'd). */
+char* ct_crashy_bundle(int after_ms);
+
+/* `molt dev` running the spin fixture (its one actor spins in a handler
+ * for 4 s, 100 ms after it starts), once the spin has begun. */
+void ct_start_spinning(void);
+
 /* Run a molt command with --json that must succeed; its parsed output. */
 cJSON* ct_json(const char* args);
 
