@@ -24,7 +24,7 @@ static const char* const added_children =
 /* Bundle fx <vsn> into <home>/fx-<vsn>: counter 1.0.0, and with_refuser
  * adds the echo and refuser modules and a child of each. */
 static void bundle_fx(const char* vsn, bool with_refuser) {
-  char *text = NULL, *mods = NULL, *out = NULL, name[64];
+  char *text = NULL, *out = NULL, name[64];
   cr_assert_geq(asprintf(&text,
                          "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"counter\", "
                          "\"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\"}%s], \"supervisor\": "
@@ -37,11 +37,9 @@ static void bundle_fx(const char* vsn, bool with_refuser) {
                                       : "",
                          counter_child, with_refuser ? ", " : "", with_refuser ? added_children : ""),
                 0);
-  cr_assert_geq(asprintf(&mods, "%s/mods", ct_home), 0);
   snprintf(name, sizeof(name), "fx-%s", vsn);
-  cr_assert_eq(ct_bundle(name, text, mods, &out), 0, "%s", out);
+  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
   free(out);
-  free(mods);
   free(text);
 }
 

@@ -19,7 +19,7 @@ TestSuite(upgrade_window, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
  * 300 ms after each start (under a supervisor patient enough not to give
  * up within the test). */
 static void bundle_fx(const char* vsn, const char* counter_vsn, bool crasher) {
-  char *text = NULL, *mods = NULL, *out = NULL, name[64];
+  char *text = NULL, *out = NULL, name[64];
   cr_assert_geq(asprintf(&text,
                          "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"counter\", \"vsn\": "
                          "\"%s\", \"file\": \"counter-%s.so\"}%s], \"supervisor\": {\"name\": \"fx_sup\", "
@@ -30,11 +30,9 @@ static void bundle_fx(const char* vsn, const char* counter_vsn, bool crasher) {
                          crasher ? ", {\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": 300}}"
                                  : ""),
                 0);
-  cr_assert_geq(asprintf(&mods, "%s/mods", ct_home), 0);
   snprintf(name, sizeof(name), "fx-%s", vsn);
-  cr_assert_eq(ct_bundle(name, text, mods, &out), 0, "%s", out);
+  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
   free(out);
-  free(mods);
   free(text);
 }
 

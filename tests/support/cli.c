@@ -221,7 +221,11 @@ void ct_stop_expect_no_loss(void) {
 }
 
 int ct_bundle(const char* name, const char* text, const char* module_dir, char** out) {
-  char src[4096], cmd[16384];
+  char src[4096], cmd[16384], mods[4096];
+  if (!module_dir) {
+    snprintf(mods, sizeof(mods), "%s/mods", ct_home);
+    module_dir = mods;
+  }
   snprintf(src, sizeof(src), "%s/%s.json", ct_home, name);
   cr_assert_eq(tu_write_file(src, text, strlen(text)), 0, "%s", src);
   snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s/%s' 2>&1", MOLT_BUILD_DIR "/bin/molt-bundle", src, module_dir,

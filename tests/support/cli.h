@@ -46,7 +46,8 @@ bool ct_wait_log(const char* needle, int timeout_ms);
 /* Run `molt <args> --home <home>`, stdout+stderr into *out (malloc'd). */
 int ct_molt(const char* args, char** out);
 /* Write text, a source manifest, as <home>/<name>.json and bundle it with
- * molt-bundle, modules from module_dir, into <home>/<name>. Returns
+ * molt-bundle, modules from module_dir (NULL: <home>/mods, see
+ * ct_mods_add), into <home>/<name>. Returns
  * molt-bundle's exit status; its output (malloc'd, the caller frees) in
  * *out unless out is NULL. */
 int ct_bundle(const char* name, const char* text, const char* module_dir, char** out);
