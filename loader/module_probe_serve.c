@@ -126,10 +126,16 @@ static void probe_one(const char* path, char* reply, size_t len) {
     return;
   }
   if (c == 0) {
-    /* What the module's constructors print must not reach our replies. */
+    /* What the module's constructors print must not reach our replies,
+     * nor the container's log; and a fault is the default's, so that its
+     * signal is what we report (a sanitizer's handler would turn it into
+     * an exit status and a report of its own). */
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
     dup2(null, 1);
+    dup2(null, 2);
+    int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
     close(p[0]);
     try_file(path, p[1]);
     _exit(0);
