@@ -20,6 +20,7 @@
 #include "control.h"
 #include "heart.h"
 #include "molt/errno.h"
+#include "molt/version.h"
 #include "new_module.h"
 #include "offline.h"
 #include "module_probe.h"
@@ -593,7 +594,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    printf("molt 0.1.0 (module ABI %u)\n", MOLT_ABI_VERSION);
+    printf("molt %s (module ABI %u)\n", MOLT_VERSION_STRING, MOLT_ABI_VERSION);
     return 0;
   }
   const cli_verb_t* v = cli_verb(argv[1]);
