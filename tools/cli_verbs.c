@@ -38,7 +38,7 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   {CLI_DEBOUNCE, "MS", false, "load a file once quiet MS ms, 0..60000 (default 0)"},
                   {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
                   HOME}},
-    [CLI_NEW_MODULE] = {"new-module", "NAME [DIR]", 1, 2, "scaffold a module in DIR/NAME (default DIR: modules)",
+    [CLI_NEW_MODULE] = {"new-module", "NAME [DIR]", 1, 2, "scaffold a module project in DIR/NAME (default DIR: .)",
                         "Writes its source, header, CMakeLists.txt and a Criterion test.",
                         {{0}}},
     [CLI_STATUS] = {"status", "", 0, 0, "show the release, uptime, schedulers, actors, modules", NULL,

@@ -493,20 +493,27 @@ static char* slurp(const char* path) {
 }
 
 static int cmd_new_module(const opts_t* o) {
-  const char* dir = o->npos == 2 ? o->pos[1] : "modules";
+  const char* dir = o->npos == 2 ? o->pos[1] : ".";
+  const char* name = o->pos[0];
   char err[1024];
-  if (new_module_create(o->pos[0], dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
+  if (new_module_create(name, dir, err, sizeof(err)) != 0) return fail("new-module: %s%s", err, "");
+  /* In molt's own tree, modules/CMakeLists.txt builds every module under it. */
   char cml[4200];
   snprintf(cml, sizeof(cml), "%s/CMakeLists.txt", dir);
   char* text = slurp(cml);
   bool globbed = text && strstr(text, "*/CMakeLists.txt");
   free(text);
   printf("\nnext:\n");
-  if (!globbed)
-    printf("  cmake -S <molt source> -B build -DMOLT_MODULE_DIRS=%s   (once: builds every module under it)\n", dir);
-  printf("  cmake --build build && ctest --test-dir build -R %s_test\n", o->pos[0]);
-  printf("  build/bin/molt dev --module build/modules/%s.so --build \"cmake --build build\" --src %s/%s\n", o->pos[0],
-         dir, o->pos[0]);
+  if (globbed) {
+    printf("  cmake --build build && ctest --test-dir build -R %s_test\n", name);
+    printf("  build/bin/molt dev --module build/modules/%s-0.1.0.so --build \"cmake --build build\" --src %s/%s\n", name,
+           dir, name);
+    return 0;
+  }
+  printf("  cd %s/%s\n", dir, name);
+  printf("  cmake -S . -B build && cmake --build build && ctest --test-dir build\n");
+  printf("  molt dev --module build/modules/%s-0.1.0.so --build \"cmake --build build\" --src .\n", name);
+  printf("  molt run --release build/releases/%s\n", name);
   return 0;
 }
 

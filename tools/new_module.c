@@ -1,8 +1,11 @@
-/* new_module.c: `molt new-module NAME [DIR]`: a new module in DIR/NAME
- * that builds, passes its test and runs in the development loop as it is:
- * the source (a small service with a state, a reply and a code_change
- * hook), its protocol header, its CMakeLists.txt (molt_add_module and molt_add_module_test) and
- * a Criterion test. The templates below are the files, with @NAME@ and
+/* new_module.c: `molt new-module NAME [DIR]`: a new module project in
+ * DIR/NAME that builds, passes its test and runs in the development loop
+ * as it is: the source (a small service with a state, a reply and a
+ * code_change hook), its protocol header, a Criterion test on the test kit
+ * (molt/testkit.h), a CMakeLists.txt (find_package(Molt), molt_add_module,
+ * molt_add_module_test, molt_add_release) that also works inside molt's
+ * own tree, the release manifest 0.1.0, a pkg-config Makefile and a
+ * README. The templates below are the files, with @NAME@ and
  * @UNAME@ (upper case) filled in. */
 #include "new_module.h"
 
@@ -114,10 +117,57 @@ static const char proto_tmpl[] =
     "#endif\n";
 
 static const char cmake_tmpl[] =
-    "# @NAME@: builds build/modules/@NAME@.so (the file `molt dev` watches; its\n"
-    "# version lives in @NAME@.c) and its test, modules/@NAME@_test in ctest.\n"
-    "molt_add_module(@NAME@ NAME @NAME@ SOURCES @NAME@.c)\n"
-    "molt_add_module_test(@NAME@_test MODULE @NAME@ SOURCES @NAME@_test.c)\n";
+    "# @NAME@: a molt module project. On its own, against an installed molt:\n"
+    "#   cmake -S . -B build && cmake --build build && ctest --test-dir build\n"
+    "# builds build/modules/@NAME@-0.1.0.so, its test @NAME@_test and the release\n"
+    "# bundle build/releases/@NAME@ (release.json). Inside molt's source tree\n"
+    "# (modules/, or -DMOLT_MODULE_DIRS) molt's own build takes it: the module\n"
+    "# and its test, no bundle.\n"
+    "cmake_minimum_required(VERSION 3.18)\n"
+    "if(CMAKE_SOURCE_DIR STREQUAL CMAKE_CURRENT_SOURCE_DIR)\n"
+    "  project(@NAME@ C)\n"
+    "  find_package(Molt 0.15 REQUIRED) # -DCMAKE_PREFIX_PATH=<prefix> for another prefix\n"
+    "  enable_testing()\n"
+    "endif()\n"
+    "\n"
+    "# The vsn here, in @NAME@.c (MOLT_MODULE) and in release.json go together.\n"
+    "molt_add_module(@NAME@ NAME @NAME@ VSN 0.1.0 SOURCES @NAME@.c)\n"
+    "molt_add_module_test(@NAME@_test MODULE @NAME@ SOURCES @NAME@_test.c)\n"
+    "if(COMMAND molt_add_release)\n"
+    "  molt_add_release(@NAME@_release MANIFEST release.json MODULES @NAME@ OUTPUT ${CMAKE_BINARY_DIR}/releases/@NAME@)\n"
+    "endif()\n";
+
+static const char release_tmpl[] =
+    "{\n"
+    "  \"name\": \"@NAME@\",\n"
+    "  \"version\": \"0.1.0\",\n"
+    "  \"modules\": [{\"name\": \"@NAME@\", \"vsn\": \"0.1.0\", \"file\": \"@NAME@-0.1.0.so\"}],\n"
+    "  \"supervisor\": {\"name\": \"@NAME@_sup\", \"strategy\": \"one_for_one\", \"intensity\": 3, \"period_ms\": 5000,\n"
+    "                 \"children\": [{\"id\": \"@NAME@\", \"module\": \"@NAME@\", \"args\": {\"name\": \"@NAME@\"}}]}\n"
+    "}\n";
+
+static const char make_tmpl[] =
+    "# The module alone, with cc and pkg-config (PKG_CONFIG_PATH=<prefix>/lib/pkgconfig for another prefix).\n"
+    "@NAME@-0.1.0.so: @NAME@.c @NAME@.h\n"
+    "\t$(CC) -O2 -g $(CFLAGS) $$(pkg-config --cflags --libs molt) -o $@ @NAME@.c\n";
+
+static const char readme_tmpl[] =
+    "# @NAME@\n"
+    "\n"
+    "A molt module (`molt new-module @NAME@`). Its protocol is `@NAME@.h`.\n"
+    "\n"
+    "```sh\n"
+    "cmake -S . -B build && cmake --build build      # -DCMAKE_PREFIX_PATH=<prefix> if molt is elsewhere\n"
+    "ctest --test-dir build                          # @NAME@_test.c on the molt test kit\n"
+    "molt dev --module build/modules/@NAME@-0.1.0.so --build \"cmake --build build\" --src .\n"
+    "molt run --release build/releases/@NAME@      # the bundle of release.json (molt_add_release)\n"
+    "make                                            # @NAME@-0.1.0.so with cc and pkg-config, no CMake\n"
+    "```\n"
+    "\n"
+    "Under `molt dev`, edit `@NAME@.c` and save: the running actor takes the new\n"
+    "code with its state. For a new version, bump the vsn in `@NAME@.c`,\n"
+    "`CMakeLists.txt` and a new release manifest, bundle it, then\n"
+    "`molt upgrade <bundle>` on the running container.\n";
 
 static const char test_tmpl[] =
     "/* @NAME@_test.c: the built @NAME@.so in a real runtime, called the way\n"
@@ -126,7 +176,7 @@ static const char test_tmpl[] =
     "#include <string.h>\n"
     "\n"
     "#include \"@NAME@.h\"\n"
-    "#include \"module_harness.h\"\n"
+    "#include <molt/testkit.h>\n"
     "\n"
     "TestSuite(@NAME@, .init = mt_setup, .fini = mt_teardown, .timeout = 30);\n"
     "\n"
@@ -200,12 +250,15 @@ int new_module_create(const char* name, const char* dir, char* err, size_t errle
   static const struct {
     const char* suffix;
     const char* tmpl;
-  } files[] = {{".c", source_tmpl}, {".h", proto_tmpl}, {"_test.c", test_tmpl}, {"", cmake_tmpl}};
+    bool fixed; /* a fixed file name, not NAME + suffix */
+  } files[] = {{".c", source_tmpl, false},         {".h", proto_tmpl, false},     {"_test.c", test_tmpl, false},
+               {"CMakeLists.txt", cmake_tmpl, true}, {"release.json", release_tmpl, true}, {"Makefile", make_tmpl, true},
+               {"README.md", readme_tmpl, true}};
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-    if (*files[i].suffix)
-      snprintf(path, sizeof(path), "%s/%s%s", mdir, name, files[i].suffix);
+    if (files[i].fixed)
+      snprintf(path, sizeof(path), "%s/%s", mdir, files[i].suffix);
     else
-      snprintf(path, sizeof(path), "%s/CMakeLists.txt", mdir);
+      snprintf(path, sizeof(path), "%s/%s%s", mdir, name, files[i].suffix);
     if (write_file(path, files[i].tmpl, name, err, errlen) != 0) return -1;
     printf("created %s\n", path);
   }

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-/* Write dir/name/{name.c, name.h, name_test.c, CMakeLists.txt}, printing
- * each path. Refuses (nothing written) a bad name, a missing dir or an
+/* Write dir/name/{name.c, name.h, name_test.c, CMakeLists.txt, release.json,
+ * Makefile, README.md}, printing each path. Refuses (nothing written) a bad name, a missing dir or an
  * existing dir/name. Returns 0, or -1 with a one-line reason in err. */
 int new_module_create(const char* name, const char* dir, char* err, size_t errlen);
 

@@ -4,8 +4,9 @@
 # tree, as a module's author would: a module and a release built with
 # find_package(Molt) (molt_add_module, molt_add_release), run by the
 # installed molt; the same source built with cc and `pkg-config molt`,
-# loaded into it with `molt load`. Also: no path of the build tree in the
-# installed molt.
+# loaded into it with `molt load`; and the installed `molt new-module`'s
+# project, built, tested (ctest) and made (pkg-config) where it was
+# written. Also: no path of the build tree in the installed molt.
 set -eu
 build=$(cd "$1" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/molt-install.XXXXXX")
@@ -134,6 +135,32 @@ make -s -C "$mk" >"$tmp/make.log" 2>&1 || { cat "$mk/Makefile" "$tmp/make.log"; 
   fail "molt load: $(cat "$tmp/load.txt")"
 "$prefix/bin/molt" status --home "$home" >"$tmp/status.txt" 2>&1 || fail "molt status after load"
 grep -q "1.1.0" "$tmp/status.txt" || fail "hello 1.1.0 not current: $(cat "$tmp/status.txt")"
+
+step "the installed molt new-module, outside the source tree: cmake, ctest, make"
+now() { date +%s.%N; }
+took() { echo "$1 $2" | awk '{printf "%.1f s", $2 - $1}'; }
+scaffold=$tmp/scaffold
+mkdir -p "$scaffold"
+(cd "$scaffold" && "$prefix/bin/molt" new-module greeter >"$tmp/new.log" 2>&1) || fail "molt new-module: $(cat "$tmp/new.log")"
+for f in greeter.c greeter.h greeter_test.c CMakeLists.txt release.json Makefile README.md; do
+  [ -f "$scaffold/greeter/$f" ] || fail "molt new-module wrote no greeter/$f"
+done
+t0=$(now)
+(cd "$scaffold" && cmake -S greeter -B greeter/build -DCMAKE_PREFIX_PATH="$prefix") >"$tmp/g-cmake.log" 2>&1 ||
+  { cat "$tmp/g-cmake.log"; fail "greeter: configure failed"; }
+t1=$(now)
+(cd "$scaffold" && cmake --build greeter/build) >"$tmp/g-build.log" 2>&1 || { cat "$tmp/g-build.log"; fail "greeter: build failed"; }
+t2=$(now)
+(cd "$scaffold" && ctest --test-dir greeter/build --output-on-failure) >"$tmp/g-ctest.log" 2>&1 ||
+  { cat "$tmp/g-ctest.log"; fail "greeter: ctest failed"; }
+t3=$(now)
+[ -f "$scaffold/greeter/build/modules/greeter-0.1.0.so" ] || fail "no greeter/build/modules/greeter-0.1.0.so"
+[ -f "$scaffold/greeter/build/releases/greeter/release.json" ] || fail "no bundle greeter/build/releases/greeter"
+make -s -C "$scaffold/greeter" >"$tmp/g-make.log" 2>&1 || { cat "$tmp/g-make.log"; fail "greeter: make failed"; }
+t4=$(now)
+[ -f "$scaffold/greeter/greeter-0.1.0.so" ] || fail "make built no greeter-0.1.0.so"
+nm -D --defined-only "$scaffold/greeter/greeter-0.1.0.so" | grep -q ' molt_module$' || fail "make: no molt_module"
+echo "   configure $(took "$t0" "$t1"), build $(took "$t1" "$t2"), ctest $(took "$t2" "$t3"), make $(took "$t3" "$t4")"
 
 step "molt stop"
 "$prefix/bin/molt" stop --home "$home" >/dev/null 2>&1 || fail "molt stop"

@@ -1,5 +1,7 @@
 /* new_module_test.c: `molt new-module` as a new user runs it: the module
- * it writes is built by molt's own CMake (MOLT_MODULE_DIRS), its Criterion
+ * it writes is built by molt's own CMake (MOLT_MODULE_DIRS: the in-tree
+ * route; tests/install/install_test.sh builds one against an installed
+ * molt), its Criterion
  * test passes, and it runs under `molt dev`, where a rebuild is live with
  * its state kept. Builds part of molt in a scratch directory: ~10 s. */
 #include <criterion/criterion.h>
@@ -60,6 +62,17 @@ Test(new_module, refuses_bad_names_and_existing_directories) {
   cr_assert_neq(tu_run(cmd, &out), 0);
   cr_assert(strstr(out, "already exists; nothing written"), "%s", out);
   free(out);
+  /* no DIR: the current directory, a whole project */
+  snprintf(cmd, sizeof(cmd), "cd %s && %s new-module here", scratch, MOLT_BIN);
+  run_ok(cmd);
+  static const char* const files[] = {"here.c", "here.h", "here_test.c", "CMakeLists.txt", "release.json", "Makefile",
+                                      "README.md"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    char path[8400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/here/%s", scratch, files[i]);
+    cr_assert_eq(stat(path, &st), 0, "%s not written", path);
+  }
 }
 
 Test(new_module, builds_passes_its_test_and_reloads_in_molt_dev) {
@@ -79,7 +92,7 @@ Test(new_module, builds_passes_its_test_and_reloads_in_molt_dev) {
   snprintf(cmd, sizeof(cmd), "env -u BXFI_MAP %s/tests/hello_test --jobs 1", build);
   run_ok(cmd);
 
-  snprintf(so, sizeof(so), "%s/modules/hello.so", build);
+  snprintf(so, sizeof(so), "%s/modules/hello-0.1.0.so", build);
   char watch[4200];
   snprintf(watch, sizeof(watch), "%s/modules", build);
   ct_start_dev("--module", so, "--watch", watch, (char*)NULL);
