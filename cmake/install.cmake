@@ -43,6 +43,15 @@ if(TARGET molt_testkit)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/molt RENAME testkit.h)
 endif()
 
+# The unit's ExecStart names /usr/local/bin/molt; installed, it names the
+# molt of the prefix installed to (/usr/bin/molt in the .deb, whose
+# CMAKE_INSTALL_PREFIX is /usr at install time).
 if(EXISTS ${CMAKE_SOURCE_DIR}/packaging/molt@.service)
-  install(FILES ${CMAKE_SOURCE_DIR}/packaging/molt@.service DESTINATION lib/systemd/system)
+  install(CODE "
+    file(READ \"${CMAKE_SOURCE_DIR}/packaging/molt@.service\" unit)
+    string(REPLACE \"ExecStart=/usr/local/bin/molt \" \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/molt \" unit \"\${unit}\")
+    set(dest \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system/molt@.service\")
+    message(STATUS \"Installing: \${dest}\")
+    file(WRITE \"\${dest}\" \"\${unit}\")
+    list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system/molt@.service\")")
 endif()

@@ -45,4 +45,6 @@ dpkg-deb -x "$deb" "$tmp/root"
 "$tmp/root/usr/bin/molt" --version | grep -q "^molt $version " || fail "unpacked molt --version: $("$tmp/root/usr/bin/molt" --version)"
 PKG_CONFIG_PATH=$tmp/root/usr/lib/pkgconfig pkg-config --cflags molt | grep -q -- "-I$tmp/root/usr/lib/pkgconfig/../../include" ||
   fail "molt.pc: $(PKG_CONFIG_PATH=$tmp/root/usr/lib/pkgconfig pkg-config --cflags molt)"
+grep -q '^ExecStart=/usr/bin/molt run ' "$tmp/root/usr/lib/systemd/system/molt@.service" ||
+  fail "the unit's ExecStart: $(grep ExecStart "$tmp/root/usr/lib/systemd/system/molt@.service")"
 echo "deb_test: ok ($(wc -l <"$tmp/files.txt") entries, $(($(date +%s) - start)) s)"

@@ -28,6 +28,8 @@ for f in bin/molt bin/molt-bundle include/molt/module.h include/molt/actor.h inc
          lib/systemd/system/molt@.service; do
   [ -e "$prefix/$f" ] || fail "not installed: $f"
 done
+grep -q "^ExecStart=$prefix/bin/molt run " "$prefix/lib/systemd/system/molt@.service" ||
+  fail "the unit's ExecStart: $(grep ExecStart "$prefix/lib/systemd/system/molt@.service")"
 if strings "$prefix/bin/molt" "$prefix/bin/molt-bundle" | grep -F "$build"; then
   fail "the installed molt names the build tree $build"
 fi
