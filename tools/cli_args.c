@@ -32,7 +32,7 @@ static const struct {
     [CLI_UNLOAD] = {"--unload", false},    [CLI_WINDOW] = {"--window", true},
     [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_COMMIT_AFTER] = {"--commit", false},
     [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
-    [CLI_STUCK_LIMIT] = {"--stuck-limit", true},
+    [CLI_STUCK_LIMIT] = {"--stuck-limit", true}, [CLI_NO_REHEARSAL] = {"--no-rehearsal", false},
 };
 
 static int option_named(const char* a) {
@@ -113,6 +113,7 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
     case CLI_EXTRA: o->extra = val; break;
     case CLI_DOWN: o->down = true; break;
     case CLI_CHECK: o->check = true; break;
+    case CLI_NO_REHEARSAL: o->no_rehearsal = true; break;
     case CLI_HARD: o->hard = true; break;
     case CLI_UNLOAD: o->unload = true; break;
     case CLI_WINDOW:

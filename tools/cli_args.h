@@ -31,6 +31,7 @@ typedef enum {
   CLI_HEART,
   CLI_STUCK_LIMIT,
   CLI_RESTART_WINDOW,
+  CLI_NO_REHEARSAL,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -80,6 +81,7 @@ typedef struct cli_opts {
   long stuck_limit_s; /* run --stuck-limit SEC; 0: the default */
   bool down;
   bool check;
+  bool no_rehearsal;
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;

@@ -62,8 +62,12 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                      "Not committed: molt commit makes VSN permanent, molt rollback goes back.\n"
                      "With --window, the changed modules' crashes are counted for DURATION after the\n"
                      "switch (30s, 500ms, 2m): more than --max-restarts roll the upgrade back by\n"
-                     "itself; a clean window with --commit commits it.",
-                     {{CLI_CHECK, NULL, false, "only show the steps, changing nothing"},
+                     "itself; a clean window with --commit commits it. Every code_change is first\n"
+                     "rehearsed on the actors' real states in a forked copy (up, then down), and a\n"
+                     "crash, hang, error or round-trip mismatch refuses the upgrade; --check runs\n"
+                     "the rehearsal too.",
+                     {{CLI_CHECK, NULL, false, "only show the steps and rehearse, changing nothing"},
+                      {CLI_NO_REHEARSAL, NULL, false, "skip the rehearsal of code_change"},
                       {CLI_WINDOW, "DURATION", false, "watch the upgrade this long after the switch"},
                       {CLI_MAX_RESTARTS, "N", false, "crashes the window allows (default 0)"},
                       {CLI_COMMIT_AFTER, NULL, false, "commit once the window passed cleanly"},
@@ -76,8 +80,9 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                       {HOME, JSON}},
     [CLI_LOAD] = {"load", "FILE.so", 1, 1, "load a module version under the running actors",
                   "As one transaction: a soft load, or code_change on every actor when its state\n"
-                  "layout changed.",
+                  "layout changed; code_change is rehearsed first in a forked copy (up, then down).",
                   {{CLI_EXTRA, "STR", false, "passed to code_change as its extra argument"},
+                   {CLI_NO_REHEARSAL, NULL, false, "skip the rehearsal of code_change"},
                    {CLI_DOWN, NULL, false, "to an older state layout, through code_change down"},
                    HOME,
                    JSON}},

@@ -216,6 +216,7 @@ static int cmd_load(const opts_t* o) {
   free(file);
   if (o->extra) cJSON_AddStringToObject(args, "extra", o->extra);
   if (o->down) cJSON_AddBoolToObject(args, "down", true);
+  if (o->no_rehearsal) cJSON_AddBoolToObject(args, "rehearse", false);
   cJSON* r = NULL;
   if (call_args(o, "load", args, &r)) return 1;
   if (o->json) {
@@ -439,6 +440,7 @@ static int cmd_upgrade(const opts_t* o) {
   cJSON* args = cJSON_CreateObject();
   cJSON_AddStringToObject(args, "version", o->pos[0]);
   if (o->check) cJSON_AddBoolToObject(args, "check", true);
+  if (o->no_rehearsal) cJSON_AddBoolToObject(args, "rehearse", false);
   if (o->window_ms) {
     cJSON_AddNumberToObject(args, "window_ms", (double)o->window_ms);
     cJSON_AddNumberToObject(args, "max_restarts", o->max_restarts >= 0 ? (double)o->max_restarts : 0);

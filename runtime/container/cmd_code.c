@@ -32,6 +32,10 @@ static cJSON* load_result(const molt_version_t* v, const molt_load_result_t* r) 
   cJSON_AddNumberToObject(o, "actors", (double)r->stats.actors);
   cJSON_AddNumberToObject(o, "pause_ms", ms(r->stats.pause_ns));
   cJSON_AddNumberToObject(o, "total_ms", ms(r->stats.total_ns));
+  if (r->rehearsed) {
+    cJSON_AddNumberToObject(o, "rehearsal_ms", ms(r->rehearsal.total_ns));
+    cJSON_AddNumberToObject(o, "rehearsal_pause_ms", ms(r->rehearsal.pause_ns));
+  }
   return o;
 }
 
@@ -77,7 +81,8 @@ static void load_work(molt_job_t* j) {
     molt_load_result_t r;
     j->rc = refuse_layout_down(v, down, j->err, sizeof(j->err));
     if (j->rc == 0)
-      j->rc = molt__code_load_prepared(v, down, cJSON_IsString(x) ? x->valuestring : NULL, t0, &r, j->err,
+      j->rc = molt__code_load_prepared(v, down, cJSON_IsString(x) ? x->valuestring : NULL,
+                                       !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j->args, "rehearse")), t0, &r, j->err,
                                        sizeof(j->err));
     if (j->rc == 0) j->result = load_result(v, &r);
     molt__version_unref(v);

@@ -158,7 +158,8 @@ static void watch_window(molt_job_t* j, const molt_release_change_t* c, molt_win
 static void move_to(molt_job_t* j, const char* vsn, bool check, bool rollback, molt_window_t* w) {
   molt_container_state_t* st = j->st;
   molt_release_change_t c;
-  j->rc = molt__release_move(st->store, vsn, st->root, check, &c, j->err, sizeof(j->err));
+  bool rehearse = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j->args, "rehearse"));
+  j->rc = molt__release_move(st->store, vsn, st->root, check, rehearse, &c, j->err, sizeof(j->err));
   if (j->rc == 0 && !check) {
     j->rc = rollback ? molt__store_rollback(st->store, vsn, j->err, sizeof(j->err))
                      : molt__store_set_installed(st->store, vsn, j->err, sizeof(j->err));

@@ -145,7 +145,7 @@ static void reload(molt_dev_t* d, const char* path, uint64_t event_ns) {
     if (*skip) molt__dev_say("%s: skipped: %s", base_name(path), skip);
   } else {
     molt_load_result_t r;
-    rc = molt__code_load_prepared(v, false, NULL, event_ns, &r, err, sizeof(err));
+    rc = molt__code_load_prepared(v, false, NULL, true, event_ns, &r, err, sizeof(err));
     if (rc == 0)
       report_loaded(v, &r, event_ns);
     else

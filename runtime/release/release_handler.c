@@ -233,7 +233,7 @@ static int move_alloc(ctx_t* c, const molt_manifest_t* running, const molt_manif
   return rc;
 }
 
-int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check,
+int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check, bool rehearse,
                        molt_release_change_t* out, char* err, size_t errlen) {
   uint64_t t0 = molt__now_ns();
   ctx_t c = {.store = store, .err = err, .errlen = errlen};
@@ -268,7 +268,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   out->hops = plan->nhops;
   for (size_t h = 0; h < plan->nhops; h++) out->steps += plan->hops[h].nsteps;
   if ((rc = molt__plan_describe(plan, &out->plan_text))) goto out;
-  if (check) goto out;
+  if (check && !rehearse) goto out;
 
   /* Every file opened and checked: the changes, the adds, the removes. */
   if ((rc = move_alloc(&c, running->manifest, to, plan, &fwd, &back, &adds, &removes))) goto out;
@@ -282,6 +282,19 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
       removes[nremoves++] = running->manifest->modules[i].name;
   for (size_t i = 0; i < fwd.n; i++) fwd.from[i] = molt__code_get_current(fwd.ch[i].module);
   reverse_changes(&fwd, &back);
+
+  /* The rehearsal: every code_change of the plan, up and back down, on
+   * the actors' real states in a forked copy, before anything freezes
+   * for good. With check, that is all. */
+  if (rehearse && fwd.n) {
+    molt_upgrade_stats_t rs;
+    rc = molt__upgrade_rehearse(fwd.ch, fwd.n, CHANGE_TIMEOUT_MS, &rs, err, errlen);
+    out->rehearsed = rs.actors > 0;
+    out->rehearsal_ms = (double)rs.total_ns / 1e6;
+    out->rehearsal_pause_ms = (double)rs.pause_ns / 1e6;
+    if (rc) goto out;
+  }
+  if (check) goto out;
 
   /* Stage 1: the code changes, all or nothing. */
   if ((rc = apply_changes(&fwd, &stats, err, errlen))) goto out;

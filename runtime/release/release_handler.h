@@ -19,6 +19,8 @@ typedef struct molt_release_change {
   size_t hops, steps;
   unsigned long actors;   /* actors switched to new code */
   double pause_ms, total_ms;
+  bool rehearsed;         /* code_change rehearsed first (molt__upgrade_rehearse) */
+  double rehearsal_ms, rehearsal_pause_ms;
   char* plan_text;        /* the steps, one a line (malloc'd; the caller frees) */
   molt_plan_t* plan;      /* the same steps as data, NULL on failure: the caller's
                              (molt__plan_free); it borrows the store's manifests, so
@@ -36,7 +38,7 @@ typedef struct molt_release_change {
  * change runs back), and the container is as it was. With check, only the
  * plan is computed. The store is not changed: the caller records the new
  * state. Never on a scheduler or the control thread. */
-int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check,
+int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root, bool check, bool rehearse,
                        molt_release_change_t* out, char* err, size_t errlen);
 
 #endif

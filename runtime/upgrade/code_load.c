@@ -10,7 +10,7 @@
 
 #define LOAD_TIMEOUT_MS 5000
 
-int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, uint64_t t0,
+int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, bool rehearse, uint64_t t0,
                              molt_load_result_t* out, char* err, size_t errlen) {
   memset(out, 0, sizeof(*out));
   out->dir = down ? MOLT_DOWN : MOLT_UP;
@@ -27,7 +27,12 @@ int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, ui
     molt_hop_t hop = {v, v->state_vsn != cur->state_vsn, out->dir, extra};
     molt_change_t change = {v->name, &hop, 1};
     out->migrated = hop.migrate;
-    rc = molt__upgrade_apply(&change, 1, LOAD_TIMEOUT_MS, &out->stats, err, errlen);
+    rc = 0;
+    if (rehearse && hop.migrate) {
+      out->rehearsed = true;
+      rc = molt__upgrade_rehearse(&change, 1, LOAD_TIMEOUT_MS, &out->rehearsal, err, errlen);
+    }
+    if (rc == 0) rc = molt__upgrade_apply(&change, 1, LOAD_TIMEOUT_MS, &out->stats, err, errlen);
     molt__version_unref(cur);
   }
   out->stats.total_ns = molt__now_ns() - t0;

@@ -18,16 +18,20 @@ typedef struct molt_load_result {
   char from[MOLT_MODULE_VSN_MAX + 16]; /* the replaced version's label, "" if new */
   unsigned from_revision;
   molt_upgrade_stats_t stats;          /* total_ns counts from the caller's t0 */
+  bool rehearsed;                      /* code_change rehearsed first (molt__upgrade_rehearse) */
+  molt_upgrade_stats_t rehearsal;      /* its figures: total_ns, pause_ns, migrate_ns (the fork) */
 } molt_load_result_t;
 
 /* Make v (prepared with molt__code_prepare, the caller keeps its
  * reference) the current version of its module. down: the running version's
  * code_change takes each state back to v's layout. extra goes to
- * code_change. t0 (molt__now_ns()) is when the caller started, so that
+ * code_change. rehearse: when code_change runs, rehearse it first on
+ * every actor's state in a forked copy (molt__upgrade_rehearse) and refuse
+ * if that fails. t0 (molt__now_ns()) is when the caller started, so that
  * stats.total_ns includes the file's checks. The caller holds
  * molt__upgrade_begin. Returns 0 or a MOLT_E* with a one-line reason; on
  * failure nothing changed. */
-int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, uint64_t t0,
+int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, bool rehearse, uint64_t t0,
                              molt_load_result_t* out, char* err, size_t errlen);
 
 /* "new", "soft" or "code_change". */

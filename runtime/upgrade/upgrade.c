@@ -30,12 +30,21 @@
  * not need either. */
 #include "upgrade.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "actor.h"
 #include "alloc.h"
@@ -91,7 +100,27 @@ typedef struct txn {
   uint64_t first_frozen_ns, last_resumed_ns, migrate_ns;
   unsigned held; /* schedulers held parked, not woken */
   atomic_int refs;
+  /* A rehearsal (molt__upgrade_rehearse): the schedulers only scan; the
+   * decider forks a child that migrates copies, and aborts. */
+  bool rehearse;
+  int rpipe[2];            /* the child's verdict: read end, write end */
+  struct progress* prog;   /* shared with the child (MAP_SHARED) */
+  pid_t child;             /* 0: not forked */
+  int fork_errno;
+  uint64_t fork_ns;
 } txn_t;
+
+/* What the rehearsal child is doing, written before each call into the
+ * module: plain stores into a shared page, no system call per call (three
+ * write(2)s per actor would cost more than the migration of 10^5 actors).
+ * The parent reads it once the child has died or hung. */
+typedef struct progress {
+  volatile molt_pid_t pid;
+  volatile size_t change, hop;
+  volatile int dir;            /* MOLT_UP / MOLT_DOWN */
+  volatile const char* callback; /* static string, same address in both */
+  volatile unsigned long done; /* actors rehearsed */
+} progress_t;
 
 static atomic_bool busy;
 
@@ -315,7 +344,17 @@ static void free_old_states(txn_t* t) {
 /* The decision, taken under t->lock by whoever completes the barrier:
  * the last scheduler to arrive, or the coordinator on a timeout. Install
  * is the only step that can still refuse. */
+static void rehearse_fork(txn_t* t);
+
 static void decide(txn_t* t) {
+  if (t->rehearse) {
+    /* Every scheduler is frozen and scanned: the states are consistent.
+     * Fork, and let everything resume: nothing changed. */
+    if (t->rc == 0) rehearse_fork(t);
+    atomic_store(&t->decision, ABORT);
+    pthread_cond_broadcast(&t->cond);
+    return;
+  }
   if (t->rc == 0) t->rc = molt__code_install_set(t->to, t->n, t->msg, sizeof(t->msg));
   if (t->rc) atomic_store(&t->failed, true);
   atomic_store(&t->decision, t->rc ? ABORT : COMMIT);
@@ -369,7 +408,7 @@ static void migrate_and_arrive(txn_t* t, molt_sched_t* s, per_sched_t* p) {
   if (!decided(t)) {
     scan_ctx x = {t, p};
     molt__actor_table_foreach_on(s, scan, &x);
-    migrate_all(t, p);
+    if (!t->rehearse) migrate_all(t, p);
   }
   uint64_t took = molt__now_ns() - t0;
 
@@ -446,7 +485,8 @@ static int layouts_check(const molt_change_t* c, molt_version_t* from, char* err
 /* Every check that needs no scheduler: each module is loaded, each hop is
  * a version of it whose layout the hop can reach, and its old slot can
  * take the current one. */
-static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* err, size_t errlen) {
+static int check(const molt_change_t* c, size_t n, molt_version_t** from, bool rehearse, char* err,
+                 size_t errlen) {
   for (size_t i = 0; i < n; i++) {
     if (!c[i].nhops)
       return molt__errmsg_set(err, errlen, MOLT_EINVAL, "%s: no version to change to", c[i].module);
@@ -459,6 +499,7 @@ static int check(const molt_change_t* c, size_t n, molt_version_t** from, char* 
       return molt__errmsg_set(err, errlen, MOLT_ENOMODULE, "%s: not loaded", c[i].module);
     int rc = layouts_check(&c[i], from[i], err, errlen);
     if (rc) return rc;
+    if (rehearse) continue; /* changes nothing: no room needed, none made */
     rc = molt__code_make_room(c[i].module, err, errlen);
     if (rc) return rc;
   }
@@ -663,7 +704,7 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
   rc = t->rc;
   if (rc) molt__errmsg_set(err, errlen, rc, "%s", t->msg);
   pthread_mutex_unlock(&t->lock);
-  if (rc == 0) free_old_states(t);
+  if (rc == 0 && !t->rehearse) free_old_states(t);
   return rc;
 }
 
@@ -679,7 +720,7 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
   txn_t* t = NULL;
   int rc = MOLT_ENOMEM;
   if (!from || !to) goto out;
-  if ((rc = check(changes, n, from, err, errlen))) goto out;
+  if ((rc = check(changes, n, from, false, err, errlen))) goto out;
   for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
   if (!(t = txn_new(changes, n, from, to))) {
     rc = MOLT_ENOMEM;
@@ -702,6 +743,316 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
   for (size_t i = 0; rc == 0 && i < n; i++) molt__code_make_room(changes[i].module, NULL, 0);
 out:
   if (t) txn_unref(t);
+  for (size_t i = 0; from && i < n; i++)
+    if (from[i]) molt__version_unref(from[i]);
+  molt__free(from);
+  molt__free(to);
+  if (stats) stats->total_ns = molt__now_ns() - start;
+  if (rc == MOLT_ENOMEM && err && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
+  return rc;
+}
+
+/* ---- the rehearsal ----
+ *
+ * Every code_change a transaction would run, run first in a forked copy
+ * of the container, on the real states as they are between two messages:
+ * the transaction's own freeze, whose decider forks and aborts at once
+ * (the pause this costs is the fork: the page tables' copy). The child is
+ * one thread, the forking scheduler's: it takes no lock (another thread
+ * may have held it at fork time; glibc's malloc is fork-safe, libuv's
+ * objects and our mutexes are not), migrates each noted actor's state up
+ * through every hop and down again, compares format_state of the original
+ * and of the round trip where the module has it, and writes one verdict
+ * line to a pipe. The states it builds die with it: the parent's are
+ * never written (copy-on-write). */
+
+static void rh_write(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+/* "actor <0.5.0> (slow 1.0.0 -> 2.0.0)" */
+static void rh_who(const txn_t* t, molt_pid_t pid, size_t change, char* out, size_t len) {
+  const molt_change_t* c = &t->changes[change];
+  char p[24];
+  molt__pid_str(pid, p, sizeof(p));
+  snprintf(out, len, "actor %s (%s %s -> %s)", p, c->module, t->from[change]->vsn, c->hops[c->nhops - 1].to->vsn);
+}
+
+static _Noreturn void rh_error(const txn_t* t, int fd, const entry_t* e, const char* fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static _Noreturn void rh_error(const txn_t* t, int fd, const entry_t* e, const char* fmt, ...) {
+  char line[700], who[160];
+  rh_who(t, molt__actor_pid(e->a), e->change, who, sizeof(who));
+  int k = snprintf(line, sizeof(line), "error %s: ", who);
+  va_list ap;
+  va_start(ap, fmt);
+  if (k > 0 && (size_t)k < sizeof(line)) vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
+  va_end(ap);
+  size_t n = strlen(line);
+  if (n > sizeof(line) - 2) n = sizeof(line) - 2;
+  line[n++] = '\n';
+  rh_write(fd, line, n);
+  _exit(0);
+}
+
+/* One hop's code_change, from state (owned by `from_v`'s layout) to *next.
+ * callee/other as migrate_actor chooses them for the forward hop; the
+ * reverse hop calls the same callee in the other direction. */
+static void rh_call(const txn_t* t, int fd, const entry_t* e, size_t h, molt_direction_t dir, bool reverse,
+                    molt_version_t* callee, molt_version_t* other, void* state, void** next) {
+  progress_t* pg = t->prog;
+  const molt_hop_t* hop = &t->changes[e->change].hops[h];
+  pg->hop = h;
+  pg->dir = (int)dir;
+  pg->callback = "code_change";
+  const char* dname = dir == MOLT_UP ? "up" : "down";
+  if (!callee->code_change)
+    rh_error(t, fd, e, "%s %s has no code_change (%s)", callee->name, callee->vsn, dname);
+  *next = NULL;
+  molt_callsite_t site = molt__callsite_enter(e->a, callee, "code_change");
+  int rc = callee->code_change(dir, other->vsn, other->state_vsn, state, hop->extra, next);
+  molt__callsite_leave(site);
+  if (rc == 0 && (!*next || *next == state)) rc = MOLT_ECODECHANGE;
+  if (rc)
+    rh_error(t, fd, e, "code_change %s%s failed in the rehearsal: %s (%s)", dname, reverse ? " (back)" : "",
+             molt_err_name(rc), molt_strerror(rc));
+}
+
+static char* rh_format(const txn_t* t, const entry_t* e, molt_version_t* v, const void* state) {
+  t->prog->callback = "format_state";
+  molt_callsite_t site = molt__callsite_enter(e->a, v, "format_state");
+  char* s = v->format_state(state);
+  molt__callsite_leave(site);
+  return s;
+}
+
+static void rh_actor(const txn_t* t, int fd, const entry_t* e) {
+  const molt_change_t* c = &t->changes[e->change];
+  molt_version_t* v0 = t->from[e->change];
+  progress_t* pg = t->prog;
+  pg->pid = molt__actor_pid(e->a);
+  pg->change = e->change;
+  molt__actor_set_current(e->a);
+  void* state = e->old_state;
+  molt_version_t* owner = v0;
+  /* Up: through every hop, as migrate_actor. */
+  for (size_t h = 0; h < c->nhops; h++) {
+    const molt_hop_t* hop = &c->hops[h];
+    molt_version_t* prev = h ? c->hops[h - 1].to : v0;
+    if (!hop->migrate) continue;
+    bool up = hop->dir == MOLT_UP;
+    void* next;
+    rh_call(t, fd, e, h, hop->dir, false, up ? hop->to : prev, up ? prev : hop->to, state, &next);
+    if (state != e->old_state) owner->free_state(state);
+    state = next;
+    owner = hop->to;
+  }
+  /* Down: every hop reversed, back to the layout the actor runs. */
+  for (size_t j = c->nhops; j-- > 0;) {
+    const molt_hop_t* hop = &c->hops[j];
+    molt_version_t* prev = j ? c->hops[j - 1].to : v0;
+    if (!hop->migrate) continue;
+    bool up = hop->dir == MOLT_UP;
+    void* next;
+    rh_call(t, fd, e, j, up ? MOLT_DOWN : MOLT_UP, true, up ? hop->to : prev, up ? prev : hop->to, state, &next);
+    if (state != e->old_state) owner->free_state(state);
+    state = next;
+    owner = prev;
+  }
+  /* owner is v0 again: the round trip's layout is the original's. */
+  if (v0->format_state && state != e->old_state) {
+    char* a = rh_format(t, e, v0, e->old_state);
+    char* b = rh_format(t, e, v0, state);
+    bool same = (!a && !b) || (a && b && strcmp(a, b) == 0);
+    if (!same)
+      rh_error(t, fd, e, "the state differs after code_change up and down: format_state was %.200s, is %.200s",
+               a ? a : "(null)", b ? b : "(null)");
+    molt_free(a);
+    molt_free(b);
+  }
+  if (state != e->old_state) owner->free_state(state);
+  molt__actor_set_current(NULL);
+  pg->callback = NULL;
+  pg->done++;
+}
+
+static _Noreturn void rh_child(txn_t* t) {
+  int fd = t->rpipe[1];
+  /* Die with the container; hold none of its sockets (a listener kept
+   * open here would stop a restarted container binding its port). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (fd > 3) syscall(SYS_close_range, 3u, (unsigned)fd - 1, 0u);
+  syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u);
+  /* A fault here is the rehearsal's verdict, not the container's crash:
+   * no crash report (crash.c's handler would leave one for the next run). */
+  static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+  sigset_t m;
+  sigemptyset(&m);
+  for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+    signal(fatal[i], SIG_DFL);
+    sigaddset(&m, fatal[i]);
+  }
+  pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+  for (unsigned s = 0; s < molt__rt.nsched; s++) {
+    const per_sched_t* p = &t->ps[s];
+    for (size_t i = 0; i < p->n; i++) {
+      if (i + PREFETCH_AHEAD < p->n) __builtin_prefetch(p->v[i + PREFETCH_AHEAD].old_state);
+      rh_actor(t, fd, &p->v[i]);
+    }
+  }
+  rh_write(fd, "ok\n", 3);
+  _exit(0);
+}
+
+/* In decide(), under t->lock, every scheduler frozen: fork. */
+static void rehearse_fork(txn_t* t) {
+  uint64_t t0 = molt__now_ns();
+  pid_t pid = fork();
+  if (pid == 0) rh_child(t);
+  t->fork_ns = molt__now_ns() - t0;
+  if (pid < 0) {
+    t->fork_errno = errno;
+    t->rc = -errno;
+    snprintf(t->msg, sizeof(t->msg), "rehearsal: fork failed: %s", strerror(errno));
+    atomic_store(&t->failed, true);
+    return;
+  }
+  t->child = pid;
+}
+
+/* The child's verdict, within timeout_ms; refuses with a reason naming the
+ * actor, the module, the callback and the signal or error. */
+static int rh_verdict(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
+  char buf[1024];
+  size_t len = 0;
+  uint64_t until = molt__now_ns() + timeout_ms * 1000000ull;
+  bool eof = false, timeout = false;
+  while (!eof && len < sizeof(buf) - 1) {
+    uint64_t now = molt__now_ns();
+    if (now >= until) {
+      timeout = true;
+      break;
+    }
+    struct pollfd pf = {t->rpipe[0], POLLIN, 0};
+    int pr = poll(&pf, 1, (int)((until - now) / 1000000 + 1));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0) continue;
+    ssize_t r = read(t->rpipe[0], buf + len, sizeof(buf) - 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) eof = true;
+    else len += (size_t)r;
+  }
+  buf[len] = 0;
+  if (timeout) kill(t->child, SIGKILL);
+  int status = 0;
+  while (waitpid(t->child, &status, 0) < 0 && errno == EINTR) {
+  }
+  t->child = 0;
+  if (!timeout && strcmp(buf, "ok\n") == 0) return 0;
+  if (!timeout && strncmp(buf, "error ", 6) == 0) {
+    buf[strcspn(buf, "\n")] = 0;
+    return molt__errmsg_set(err, errlen, MOLT_ECODECHANGE, "rehearsal refused the change: %s (nothing changed)",
+                            buf + 6);
+  }
+  /* Died or hung: the shared page says where. */
+  progress_t* pg = t->prog;
+  char who[160] = "before any actor";
+  const char* cb = (const char*)pg->callback;
+  if (cb) rh_who(t, pg->pid, pg->change, who, sizeof(who));
+  char what[64] = "";
+  if (cb && strcmp(cb, "code_change") == 0)
+    snprintf(what, sizeof(what), "code_change %s", pg->dir == MOLT_UP ? "up" : "down");
+  else if (cb)
+    snprintf(what, sizeof(what), "%s", cb);
+  else
+    snprintf(what, sizeof(what), "the rehearsal");
+  if (timeout)
+    return molt__errmsg_set(err, errlen, MOLT_ETIMEDOUT,
+                            "rehearsal refused the change: %s: %s did not return within %llu ms (after %lu actors; "
+                            "nothing changed)",
+                            who, what, (unsigned long long)timeout_ms, (unsigned long)pg->done);
+  if (WIFSIGNALED(status)) {
+    const char* sig = sigabbrev_np(WTERMSIG(status));
+    return molt__errmsg_set(err, errlen, MOLT_ECODECHANGE,
+                            "rehearsal refused the change: %s: %s killed by SIG%s (nothing changed)", who, what,
+                            sig ? sig : "?");
+  }
+  return molt__errmsg_set(err, errlen, MOLT_ECODECHANGE,
+                          "rehearsal refused the change: %s: %s: the rehearsal exited with status %d (nothing changed)",
+                          who, what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static bool any_migrates(const molt_change_t* c, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t h = 0; h < c[i].nhops; h++)
+      if (c[i].hops[h].migrate) return true;
+  return false;
+}
+
+int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
+                           molt_upgrade_stats_t* stats, char* err, size_t errlen) {
+  uint64_t start = molt__now_ns();
+  if (stats) memset(stats, 0, sizeof(*stats));
+  if (!any_migrates(changes, n)) return 0; /* nothing to rehearse: no fork */
+  if (molt__sched_current())
+    return molt__errmsg_set(err, errlen, MOLT_EPERM, "an upgrade cannot run on a scheduler thread");
+  if (!atomic_load(&molt__rt.running))
+    return molt__errmsg_set(err, errlen, MOLT_ENOTRUNNING, "the runtime is not running");
+  molt_version_t** from = molt__calloc(n ? n : 1, sizeof(*from));
+  molt_version_t** to = molt__calloc(n ? n : 1, sizeof(*to));
+  txn_t* t = NULL;
+  int rc = MOLT_ENOMEM;
+  if (!from || !to) goto out;
+  if ((rc = check(changes, n, from, true, err, errlen))) goto out;
+  for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
+  if (!(t = txn_new(changes, n, from, to))) {
+    rc = MOLT_ENOMEM;
+    goto out;
+  }
+  from = to = NULL;
+  t->rehearse = true;
+  t->rpipe[0] = t->rpipe[1] = -1;
+  if (pipe2(t->rpipe, O_CLOEXEC) != 0) {
+    rc = molt__errmsg_set(err, errlen, -errno, "rehearsal: pipe: %s", strerror(errno));
+    goto out;
+  }
+  void* pg = mmap(NULL, sizeof(progress_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (pg == MAP_FAILED) {
+    rc = molt__errmsg_set(err, errlen, -errno, "rehearsal: mmap: %s", strerror(errno));
+    goto out;
+  }
+  t->prog = pg;
+  rc = run(t, timeout_ms, err, errlen);
+  close(t->rpipe[1]);
+  t->rpipe[1] = -1;
+  if (rc == 0 && t->child > 0) rc = rh_verdict(t, timeout_ms, err, errlen);
+  if (stats) {
+    pthread_mutex_lock(&t->lock);
+    stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+    stats->migrate_ns = t->fork_ns;
+    for (unsigned i = 0; i < molt__rt.nsched; i++) stats->actors += t->ps[i].n;
+    pthread_mutex_unlock(&t->lock);
+  }
+out:
+  if (t) {
+    /* A timed-out transaction may still have a scheduler inside: it only
+     * scans, but the pipe and page go with the last reference. Close ours. */
+    if (t->child > 0) { /* run() failed after the fork */
+      kill(t->child, SIGKILL);
+      while (waitpid(t->child, NULL, 0) < 0 && errno == EINTR) {
+      }
+    }
+    for (int k = 0; k < 2; k++)
+      if (t->rpipe[k] >= 0) close(t->rpipe[k]);
+    if (t->prog) munmap(t->prog, sizeof(progress_t));
+    txn_unref(t);
+  }
   for (size_t i = 0; from && i < n; i++)
     if (from[i]) molt__version_unref(from[i]);
   molt__free(from);

@@ -37,7 +37,7 @@ Test(hung_change, a_code_change_past_the_deadline_is_answered_and_abandoned_and_
 
   double t0 = now_ms();
   char* out = NULL;
-  int rc = ct_molt("load --extra hang " MOLT_FIXTURE_DIR "/slow-2.0.0.so", &out);
+  int rc = ct_molt("load --no-rehearsal --extra hang " MOLT_FIXTURE_DIR "/slow-2.0.0.so", &out);
   double ms = now_ms() - t0;
   cr_expect_eq(rc, 1, "%s", out);
   cr_expect(strstr(out, "did not finish its actors' code_change within 5000 ms; nothing changed, and scheduler"),

@@ -176,7 +176,7 @@ static void live_load(const char* vsn, bool down) {
   int rc = molt__code_prepare(path, "http", &v, err, sizeof(err));
   cr_assert_eq(rc, 0, "%s", err);
   molt_load_result_t r;
-  rc = molt__code_load_prepared(v, down, NULL, molt__now_ns(), &r, err, sizeof(err));
+  rc = molt__code_load_prepared(v, down, NULL, true, molt__now_ns(), &r, err, sizeof(err));
   molt__version_unref(v);
   molt__upgrade_end();
   cr_assert_eq(rc, 0, "load %s: %s", vsn, err);

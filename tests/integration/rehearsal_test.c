@@ -1,0 +1,111 @@
+/* rehearsal_test.c: code_change rehearsed on the real states in a forked
+ * copy before the transaction (issue 15, point 4). Each misbehaviour of
+ * slow-2.0.0's code_change (a fault, an abort, an error on the way back, a
+ * round trip that loses a hit, a hang) refuses the load in one line naming
+ * the actor, the module, the callback and the signal or error; the actor
+ * is untouched, on 1.0.0, its state as it was; a clean load still works. */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "testutil.h"
+
+TestSuite(rehearsal, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void start(void) {
+  char wdir[4200];
+  snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
+  cr_assert_eq(mkdir(wdir, 0700), 0);
+  ct_start_dev("--module", MOLT_FIXTURE_DIR "/slow-1.0.0.so", "--watch", wdir, (char*)NULL);
+}
+
+/* slow's vsn and its state as format_state shows it. */
+static void expect_untouched(const char* what) {
+  cJSON* j = ct_json("inspect slow");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "vsn")->valuestring, "1.0.0", "%s", what);
+  cJSON* st = cJSON_GetObjectItem(j, "state");
+  cr_expect(cJSON_IsObject(st) && cJSON_GetObjectItem(st, "hits") && !cJSON_GetObjectItem(st, "gen"),
+            "%s: state %s", what, st ? cJSON_PrintUnformatted(st) : "(none)");
+  cJSON_Delete(j);
+}
+
+static void refused(const char* extra, const char* want) {
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "load --extra %s " MOLT_FIXTURE_DIR "/slow-2.0.0.so", extra);
+  char* out = NULL;
+  double t0 = now_ms();
+  int rc = ct_molt(cmd, &out);
+  double ms = now_ms() - t0;
+  cr_expect_eq(rc, 1, "%s: %s", extra, out);
+  cr_expect(strstr(out, "rehearsal refused the change: actor <"), "%s: %s", extra, out);
+  cr_expect(strstr(out, "(slow 1.0.0 -> 2.0.0)"), "%s: %s", extra, out);
+  cr_expect(strstr(out, want), "%s: want \"%s\" in: %s", extra, want, out);
+  cr_expect(strchr(out, '\n') == out + strlen(out) - 1, "%s: not one line: %s", extra, out);
+  cr_log_info("extra %s: refused in %.0f ms: %s", extra, ms, out);
+  free(out);
+  expect_untouched(extra);
+}
+
+Test(rehearsal, each_misbehaving_code_change_is_refused_before_anything_changes) {
+  start();
+  int crashes_before = ct_log_count("fatal signal");
+  refused("segv", "code_change up killed by SIGSEGV");
+  refused("abort", "code_change up killed by SIGABRT");
+  refused("fail-down", "code_change down (back) failed in the rehearsal: EIO");
+  refused("mismatch", "the state differs after code_change up and down: format_state was {\"hits\":0}, is "
+                      "{\"hits\":-1}");
+  cr_expect_eq(ct_log_count("fatal signal"), crashes_before, "a crash report from the rehearsal: %s", ct_log);
+
+  /* Without the rehearsal, the failing way back is never tried: the load
+   * goes through (the transaction only runs code_change up). */
+  cJSON* j = ct_json("load --no-rehearsal --extra fail-down " MOLT_FIXTURE_DIR "/slow-2.0.0.so");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
+  cr_expect_null(cJSON_GetObjectItem(j, "rehearsal_ms"));
+  cJSON_Delete(j);
+}
+
+Test(rehearsal, a_hung_code_change_is_refused_at_the_deadline_and_nothing_froze) {
+  start();
+  double t0 = now_ms();
+  char* out = NULL;
+  int rc = ct_molt("load --extra hang " MOLT_FIXTURE_DIR "/slow-2.0.0.so", &out);
+  double ms = now_ms() - t0;
+  cr_expect_eq(rc, 1, "%s", out);
+  cr_expect(strstr(out, "rehearsal refused the change: actor <"), "%s", out);
+  cr_expect(strstr(out, "(slow 1.0.0 -> 2.0.0): code_change up did not return within 5000 ms"), "%s", out);
+  cr_log_info("hang: refused in %.0f ms: %s", ms, out);
+  cr_expect_lt(ms, 8000);
+  free(out);
+  expect_untouched("hang");
+  /* The actor answers at once: only the child hung. */
+  cJSON_Delete(ct_json("inspect slow"));
+}
+
+Test(rehearsal, a_clean_load_is_rehearsed_and_goes_through) {
+  start();
+  double t0 = now_ms();
+  cJSON* j = ct_json("load " MOLT_FIXTURE_DIR "/slow-2.0.0.so");
+  double ms = now_ms() - t0;
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
+  cJSON* r = cJSON_GetObjectItem(j, "rehearsal_ms");
+  cr_expect(r != NULL, "no rehearsal_ms: %s", cJSON_PrintUnformatted(j));
+  cr_log_info("clean load with rehearsal: %.0f ms, rehearsal %.1f ms (slow's code_change sleeps 1.5 s a call), "
+              "rehearsal pause %.3f ms, transaction pause %.3f ms",
+              ms, r ? r->valuedouble : -1, cJSON_GetObjectItem(j, "rehearsal_pause_ms")->valuedouble,
+              cJSON_GetObjectItem(j, "pause_ms")->valuedouble);
+  cJSON_Delete(j);
+  j = ct_json("inspect slow");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "vsn")->valuestring, "2.0.0");
+  cJSON_Delete(j);
+}
