@@ -227,8 +227,10 @@ Test(dev, bad_file_and_failing_code_change_keep_the_old_code) {
   cr_assert(ct_wait_log("tally.so: not loaded, the running code keeps serving: ", 5000));
 
   put_variant("fail"); /* state_vsn 2, and its code_change refuses */
-  cr_assert(ct_wait_log("molt dev: tally: reload failed, tally 1.0.0 keeps serving: actor <", 5000));
-  cr_assert(ct_wait_log("code_change up failed: EINVAL", 1000));
+  /* Refused by the rehearsal, before anything froze. */
+  cr_assert(ct_wait_log("molt dev: tally: reload failed, tally 1.0.0 keeps serving: rehearsal refused the change: "
+                        "actor <", 5000));
+  cr_assert(ct_wait_log("code_change up failed in the rehearsal: EINVAL", 1000));
   tally_seen_t after = inspect();
   cr_assert_str_eq(after.flavour, "a");
   cr_assert_str_eq(after.label, "1.0.0");

@@ -1,9 +1,10 @@
 /* rehearsal_test.c: code_change rehearsed on the real states in a forked
  * copy before the transaction (issue 15, point 4). Each misbehaviour of
- * slow-2.0.0's code_change (a fault, an abort, an error on the way back, a
- * round trip that loses a hit, a hang) refuses the load in one line naming
- * the actor, the module, the callback and the signal or error; the actor
- * is untouched, on 1.0.0, its state as it was; a clean load still works. */
+ * slow-2.0.0's code_change up (a fault, an abort, a hang) refuses the load
+ * in one line naming the actor, the module, the callback and the signal or
+ * error; the actor is untouched, on 1.0.0, its state as it was; a clean
+ * load still works. The way back is not rehearsed (upgrade.c says why): a
+ * code_change whose way down fails, or whose round trip differs, loads. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <stdio.h>
@@ -62,16 +63,23 @@ Test(rehearsal, each_misbehaving_code_change_is_refused_before_anything_changes)
   int crashes_before = ct_log_count("fatal signal");
   refused("segv", "code_change up killed by SIGSEGV");
   refused("abort", "code_change up killed by SIGABRT");
-  refused("fail-down", "code_change down (back) failed in the rehearsal: EIO");
-  refused("mismatch", "the state differs after code_change up and down: format_state was {\"hits\":0}, is "
-                      "{\"hits\":-1}");
   cr_expect_eq(ct_log_count("fatal signal"), crashes_before, "a crash report from the rehearsal: %s", ct_log);
 
-  /* Without the rehearsal, the failing way back is never tried: the load
-   * goes through (the transaction only runs code_change up). */
+  /* --no-rehearsal skips it: a change with a failing way back (never run
+   * going up) loads without a fork. */
   cJSON* j = ct_json("load --no-rehearsal --extra fail-down " MOLT_FIXTURE_DIR "/slow-2.0.0.so");
   cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
   cr_expect_null(cJSON_GetObjectItem(j, "rehearsal_ms"));
+  cJSON_Delete(j);
+}
+
+/* What the way back would do is not the change's fault: a round trip that
+ * differs (the layout going down may hold less) loads, rehearsed up. */
+Test(rehearsal, a_change_whose_round_trip_differs_is_not_refused) {
+  start();
+  cJSON* j = ct_json("load --extra mismatch " MOLT_FIXTURE_DIR "/slow-2.0.0.so");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
+  cr_expect(cJSON_GetObjectItem(j, "rehearsal_ms") != NULL);
   cJSON_Delete(j);
 }
 

@@ -81,10 +81,13 @@ Test(molt_bench, upgrade_loses_nothing, .timeout = 120) {
                    " change_ms=" NUM " actors=200 switched=200 us_per_proc=" NUM " module=bench_cnt$";
   const char* down = "^molt upgrade sched=2 n=200 rate=1000 mode=txn dir=down pause_ms=" NUM
                      " .* actors=200 switched=200 ";
-  const char* want[] = {up, down, up, down,
+  /* Each change rehearsed first, as molt load does, on a line of its own. */
+  const char* rehearsal = "^molt rehearsal sched=2 n=200 rate=1000 dir=(up|down) pause_ms=" NUM " fork_ms=" NUM
+                          " total_ms=" NUM " actors=200 module=bench_cnt$";
+  const char* want[] = {rehearsal, up, rehearsal, down, rehearsal, up, rehearsal, down,
                         "^molt upgrade_check sched=2 n=200 rate=1000 casts_sent=[0-9]+ casts_counted=[0-9]+ "
                         "lost=0 alive=200 module=bench_cnt$"};
-  expect_lines("upgrade 200 1000 --schedulers 2", want, 5);
+  expect_lines("upgrade 200 1000 --schedulers 2", want, 9);
 }
 
 Test(molt_bench, softload_prints_load_latencies, .timeout = 60) {

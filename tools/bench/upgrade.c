@@ -43,7 +43,15 @@ static int change(const char* mod, long n, long rate, const char* vsn, molt_dire
   if (rc == 0) {
     molt_hop_t hop = {v, v->state_vsn != cur->state_vsn, dir, NULL};
     molt_change_t c = {mod, &hop, 1};
-    rc = molt__upgrade_apply(&c, 1, APPLY_TIMEOUT_MS, &st, err, sizeof(err));
+    /* The rehearsal molt load runs first (a fork, every code_change in the
+     * copy), measured on its own line: the transaction's pause below is
+     * the real change's alone. */
+    molt_upgrade_stats_t rs = {0};
+    if (hop.migrate && (rc = molt__upgrade_rehearse(&c, 1, APPLY_TIMEOUT_MS, &rs, err, sizeof(err))) == 0)
+      bench_emit("rehearsal", "n=%ld rate=%ld dir=%s pause_ms=%.3f fork_ms=%.3f total_ms=%.3f actors=%lu module=%s",
+                 n, rate, dir == MOLT_UP ? "up" : "down", rs.pause_ns / 1e6, rs.migrate_ns / 1e6, rs.total_ns / 1e6,
+                 rs.actors, mod);
+    if (rc == 0) rc = molt__upgrade_apply(&c, 1, APPLY_TIMEOUT_MS, &st, err, sizeof(err));
   }
   uint64_t total = bench_now_ns() - t0;
   molt__upgrade_end();
