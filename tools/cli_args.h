@@ -31,6 +31,8 @@ typedef enum {
   CLI_HEART,
   CLI_STUCK_LIMIT,
   CLI_RESTART_WINDOW,
+  CLI_LOG_LEVEL,
+  CLI_LOG_FORMAT,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -80,6 +82,8 @@ typedef struct cli_opts {
   long stuck_limit_s; /* run --stuck-limit SEC; 0: the default */
   bool down;
   bool check;
+  int log_level;  /* run/dev --log-level: a molt_log_level_t (base/log.h); 0: not given */
+  bool log_json;  /* run/dev --log-format json */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;
@@ -99,7 +103,7 @@ typedef struct cli_verb {
   int min_pos, max_pos;
   const char* summary; /* one line, for molt --help */
   const char* about;   /* what molt VERB --help adds, or NULL */
-  cli_use_t opts[10];  /* ended by an entry without help */
+  cli_use_t opts[12];  /* ended by an entry without help */
 } cli_verb_t;
 
 /* The verb of that name, or NULL. */

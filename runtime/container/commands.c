@@ -49,7 +49,7 @@ cJSON* molt__cmd_drift_json(const molt_manifest_t* m) {
   molt_running_t runs;
   char err[512];
   if (molt__running_read(m, &runs, err, sizeof(err)) != 0) {
-    molt__log("drift of release %s: %s", m->version, err);
+    molt__log_warn("drift of release %s: %s", m->version, err);
     return NULL;
   }
   cJSON* arr = cJSON_CreateArray();
