@@ -487,7 +487,7 @@ static int cmd_run(const opts_t* o) {
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
-  fprintf(stderr, "molt run: %s\n", *err ? err : molt_strerror(rc));
+  molt__log_error("molt run: %s", *err ? err : molt_strerror(rc)); /* a line of the log: journalctl -p err */
   return rc == MOLT_EROOTEXIT ? 3 : 1; /* 3: the root supervisor gave up (README) */
 }
 
@@ -561,7 +561,7 @@ static int cmd_dev(const opts_t* o) {
                              .probe_exe = "/proc/self/exe"};
   char err[1024] = "";
   rc = molt__container_run(&c, err, sizeof(err));
-  if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
+  if (rc) molt__log_error("molt dev: %s", *err ? err : molt_strerror(rc));
   rc = rc == MOLT_EROOTEXIT ? 3 : rc ? 1 : 0;
 out:
   for (int i = 0; i < o->nmodules; i++) molt__free(modules[i]);
