@@ -201,6 +201,11 @@ static const struct {
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {
   molt_container_state_t* st = data;
+  if (molt__log_enabled(MOLT_LOG_DEBUG)) {
+    char* text = args ? cJSON_PrintUnformatted(args) : NULL;
+    molt__log_debug("control: %s %s", cmd, text ? text : "{}");
+    cJSON_free(text);
+  }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(cmd, commands[i].name) != 0) continue;
     if (commands[i].store && !st->store) {

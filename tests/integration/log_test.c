@@ -95,8 +95,11 @@ Test(log, log_level_error_shows_errors_only_and_debug_shows_all) {
   cr_expect(!strstr(log, "a warning line") && !strstr(log, "an info line"), "%s", log);
   free(log);
   ct_start_dev("--module", LEVELS, "--watch", wdir, "--log-level", "debug", (char*)NULL);
+  cr_assert_eq(ct_json_ok("status"), 0);
   log = stop_and_read();
   cr_expect(has_line(log, "^" TIME " debug " PID " levels: a debug line$"), "%s", log);
+  /* The container's own debug lines: each control command. */
+  cr_expect(has_line(log, "^" TIME " debug control: status "), "%s", log);
   free(log);
 }
 
