@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "log.h"
 
 #define DEFAULT_HOME "./molt-home"
 
@@ -33,6 +34,7 @@ static const struct {
     [CLI_MAX_RESTARTS] = {"--max-restarts", true}, [CLI_COMMIT_AFTER] = {"--commit", false},
     [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
     [CLI_STUCK_LIMIT] = {"--stuck-limit", true}, [CLI_NO_REHEARSAL] = {"--no-rehearsal", false},
+    [CLI_LOG_LEVEL] = {"--log-level", true}, [CLI_LOG_FORMAT] = {"--log-format", true},
 };
 
 static int option_named(const char* a) {
@@ -131,6 +133,17 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
       break;
     case CLI_RESTART_WINDOW:
       set_number("--restart-window", val, 1, 86400, "1..86400 s", &o->restart_window, err, len);
+      break;
+    case CLI_LOG_LEVEL:
+      o->log_level = molt__log_level_parse(val);
+      if (o->log_level < 0) {
+        o->log_level = 0;
+        problem(err, len, "--log-level: expected error, warning, info or debug, found \"%s\"", val);
+      }
+      break;
+    case CLI_LOG_FORMAT:
+      if (strcmp(val, "json") == 0) o->log_json = true;
+      else if (strcmp(val, "text") != 0) problem(err, len, "--log-format: expected text or json, found \"%s\"", val);
       break;
     case CLI_NOPTS: break;
   }

@@ -32,6 +32,8 @@ typedef enum {
   CLI_STUCK_LIMIT,
   CLI_RESTART_WINDOW,
   CLI_NO_REHEARSAL,
+  CLI_LOG_LEVEL,
+  CLI_LOG_FORMAT,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -82,6 +84,8 @@ typedef struct cli_opts {
   bool down;
   bool check;
   bool no_rehearsal;
+  int log_level;  /* run/dev --log-level: a molt_log_level_t (base/log.h); 0: not given */
+  bool log_json;  /* run/dev --log-format json */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;
@@ -101,7 +105,7 @@ typedef struct cli_verb {
   int min_pos, max_pos;
   const char* summary; /* one line, for molt --help */
   const char* about;   /* what molt VERB --help adds, or NULL */
-  cli_use_t opts[10];  /* ended by an entry without help */
+  cli_use_t opts[12];  /* ended by an entry without help */
 } cli_verb_t;
 
 /* The verb of that name, or NULL. */

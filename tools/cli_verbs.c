@@ -6,6 +6,8 @@
 #include "cli_args.h"
 
 #define HOME {CLI_HOME, "DIR", false, "the home (default: $MOLT_HOME, else ./molt-home)"}
+#define LOG_LEVEL {CLI_LOG_LEVEL, "LEVEL", false, "error, warning, info (the default) or debug: hide lines below"}
+#define LOG_FORMAT {CLI_LOG_FORMAT, "FORMAT", false, "text (the default) or json: one object per line"}
 #define JSON {CLI_JSON, NULL, false, "machine-readable output (failures too, on stderr)"}
 
 /* run, dev and new-module print for people only, so they take no --json;
@@ -24,6 +26,8 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   {CLI_MAX_RESTARTS, "N", false, "with --heart: give up after N restarts (default 5)..."},
                   {CLI_RESTART_WINDOW, "SEC", false, "...within SEC seconds (default 60)"},
                   {CLI_STUCK_LIMIT, "SEC", false, "a callback running longer is a fatal fault (default 60)"},
+                  LOG_LEVEL,
+                  LOG_FORMAT,
                   HOME}},
     [CLI_DEV] = {"dev", "", 0, 0, "run a container that loads each rebuilt module",
                  "Each module file rewritten in the watched directory is loaded under the running\n"
@@ -37,6 +41,8 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   {CLI_SRC, "DIR", true, "sources whose change runs --build (not recursive)"},
                   {CLI_DEBOUNCE, "MS", false, "load a file once quiet MS ms, 0..60000 (default 0)"},
                   {CLI_SCHEDULERS, "N", false, "scheduler threads, 1..1024 (default: one per core)"},
+                  LOG_LEVEL,
+                  LOG_FORMAT,
                   HOME}},
     [CLI_NEW_MODULE] = {"new-module", "NAME [DIR]", 1, 2, "scaffold a module project in DIR/NAME (default DIR: .)",
                         "Writes its source, header, CMakeLists.txt and a Criterion test.",

@@ -93,7 +93,6 @@ static int wait_signal(const sigset_t* set, long ms) {
 }
 
 int heart_run(int argc, char** argv, const heart_opts_t* o) {
-  molt__log_set_origin(molt__now_ns());
   char** args = child_argv(argc, argv);
   if (!args) return 1;
   sigset_t set, old;
@@ -134,7 +133,7 @@ int heart_run(int argc, char** argv, const heart_opts_t* o) {
       if (now - starts[i] < (uint64_t)o->window_s * 1000) starts[keep++] = starts[i];
     nstarts = keep;
     if (nstarts >= o->max_restarts) {
-      molt__log("heart: container exited %s; %d restart%s in %u s already, giving up", how, nstarts,
+      molt__log_error("heart: container exited %s; %d restart%s in %u s already, giving up", how, nstarts,
                 nstarts == 1 ? "" : "s", o->window_s);
       break;
     }
@@ -142,7 +141,7 @@ int heart_run(int argc, char** argv, const heart_opts_t* o) {
     for (int i = 0; i < nstarts && delay < o->max_delay_ms; i++) delay *= 2;
     if (delay > o->max_delay_ms) delay = o->max_delay_ms;
     starts[nstarts++] = now;
-    molt__log("heart: container exited %s; restart %d of %d in %u s, in %llu ms", how, nstarts, o->max_restarts,
+    molt__log_warn("heart: container exited %s; restart %d of %d in %u s, in %llu ms", how, nstarts, o->max_restarts,
               o->window_s, (unsigned long long)delay);
     /* The backoff, cut short by a stop: then there is nothing to stop. */
     uint64_t until = now + delay;

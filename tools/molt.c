@@ -19,6 +19,7 @@
 #include "container.h"
 #include "control.h"
 #include "heart.h"
+#include "log.h"
 #include "molt/errno.h"
 #include "molt/version.h"
 #include "new_module.h"
@@ -464,7 +465,15 @@ static int cmd_commit(const opts_t* o) {
   return print_release_state(o, r);
 }
 
+/* run and dev: the log's level and format, before anything logs (the
+ * heart too, and its child, which gets the same options). */
+static void log_config(const opts_t* o) {
+  molt__log_config(o->log_level ? (molt_log_level_t)o->log_level : MOLT_LOG_INFO,
+                   o->log_json ? MOLT_LOG_JSON : MOLT_LOG_TEXT);
+}
+
 static int cmd_run(const opts_t* o) {
+  log_config(o);
   if (!o->heart && (o->max_restarts >= 0 || o->restart_window >= 0)) {
     fprintf(stderr, "molt run: --max-restarts and --restart-window go with --heart (see molt run --help)\n");
     return 2;
@@ -480,7 +489,7 @@ static int cmd_run(const opts_t* o) {
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;
-  fprintf(stderr, "molt run: %s\n", *err ? err : molt_strerror(rc));
+  molt__log_error("molt run: %s", *err ? err : molt_strerror(rc)); /* a line of the log: journalctl -p err */
   return rc == MOLT_EROOTEXIT ? 3 : 1; /* 3: the root supervisor gave up (README) */
 }
 
@@ -520,6 +529,7 @@ static int cmd_new_module(const opts_t* o) {
 }
 
 static int cmd_dev(const opts_t* o) {
+  log_config(o);
   const char* wrong = o->release && o->nmodules ? "give --release or --module, not both"
                       : o->build && !o->nsrcs   ? "--build needs --src DIR (the sources to watch)"
                       : o->nsrcs && !o->build   ? "--src needs --build CMD (what to run when they change)"
@@ -560,7 +570,7 @@ static int cmd_dev(const opts_t* o) {
                              .probe_exe = "/proc/self/exe"};
   char err[1024] = "";
   rc = molt__container_run(&c, err, sizeof(err));
-  if (rc) fprintf(stderr, "molt dev: %s\n", *err ? err : molt_strerror(rc));
+  if (rc) molt__log_error("molt dev: %s", *err ? err : molt_strerror(rc));
   rc = rc == MOLT_EROOTEXIT ? 3 : rc ? 1 : 0;
 out:
   for (int i = 0; i < o->nmodules; i++) molt__free(modules[i]);

@@ -158,8 +158,9 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
   }
   if (rc > 0) rc = MOLT_EINVAL; /* not a defined return value */
   char pid[24];
-  molt__log("actor %s (%s %s) crashed: %s (%s)", molt__pid_str(molt__actor_pid(a), pid, sizeof(pid)),
-            a->version->name, a->version->vsn, molt_err_name(rc), molt_strerror(rc));
+  molt_log_who_t who = {molt__pid_str(molt__actor_pid(a), pid, sizeof(pid)), a->version->name, a->version->vsn};
+  molt__log_who(MOLT_LOG_ERROR, &who, "actor %s (%s %s) crashed: %s (%s)", who.pid, who.module, who.vsn,
+                molt_err_name(rc), molt_strerror(rc));
   molt__actor_exit_later(a, rc);
 }
 

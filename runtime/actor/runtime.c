@@ -62,7 +62,6 @@ int molt__runtime_start(unsigned nsched, char* err, size_t errlen) {
   if (nsched == 0) nsched = uv_available_parallelism();
   if (nsched > 1024) nsched = 1024;
   molt__rt.start_ns = molt__now_ns();
-  molt__log_set_origin(molt__rt.start_ns);
   atomic_store(&molt__rt.live_actors, 0);
   molt__rt.scheds = molt__calloc_aligned(alignof(molt_sched_t), nsched * sizeof(molt_sched_t));
   if (!molt__rt.scheds) return molt__errmsg_set(err, errlen, MOLT_ENOMEM, "out of memory");

@@ -32,7 +32,7 @@ static bool begin(molt_job_t* j) {
  * with the store's reason as its "warning", and the log says it too. */
 static void warn_if_not_durable(molt_job_t* j) {
   if (j->rc != MOLT_STORE_NOT_DURABLE) return;
-  molt__log("warning: %s", j->err);
+  molt__log_warn("warning: %s", j->err);
   if (j->result) cJSON_AddStringToObject(j->result, "warning", j->err);
   j->rc = 0;
 }
@@ -222,7 +222,7 @@ static void watch_window(molt_job_t* j, const molt_release_change_t* c, molt_win
     window_passed(j, ms);
     return;
   }
-  molt__log("upgrade to %s: %s; rolling back", c->to, why);
+  molt__log_warn("upgrade to %s: %s; rolling back", c->to, why);
   molt_release_t* back = molt__store_permanent(j->st->store);
   molt_job_t undo = {.st = j->st};
   if (back)

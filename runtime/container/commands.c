@@ -49,7 +49,7 @@ cJSON* molt__cmd_drift_json(const molt_manifest_t* m) {
   molt_running_t runs;
   char err[512];
   if (molt__running_read(m, &runs, err, sizeof(err)) != 0) {
-    molt__log("drift of release %s: %s", m->version, err);
+    molt__log_warn("drift of release %s: %s", m->version, err);
     return NULL;
   }
   cJSON* arr = cJSON_CreateArray();
@@ -201,6 +201,11 @@ static const struct {
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {
   molt_container_state_t* st = data;
+  if (molt__log_enabled(MOLT_LOG_DEBUG)) {
+    char* text = args ? cJSON_PrintUnformatted(args) : NULL;
+    molt__log_debug("control: %s %s", cmd, text ? text : "{}");
+    cJSON_free(text);
+  }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(cmd, commands[i].name) != 0) continue;
     if (commands[i].store && !st->store) {

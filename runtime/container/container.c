@@ -143,7 +143,7 @@ static void close_wait_loop(container_t* c) {
 static void stop_everything(container_t* c) {
   molt__root_watch_stop(&c->root_watch); /* the root stopped from here is no news */
   if (c->st.root != MOLT_PID_NONE && molt__supervisor_stop(c->st.root, STOP_TREE_MS) != 0)
-    molt__log("the release tree did not stop within %u ms; killed", STOP_TREE_MS);
+    molt__log_warn("the release tree did not stop within %u ms; killed", STOP_TREE_MS);
   molt__commands_shutdown_strays(STOP_STRAYS_MS);
 }
 
@@ -163,7 +163,7 @@ static int pick_release(container_t* c, const molt_container_opts_t* o, molt_rel
   molt_release_t* given = NULL;
   /* Not durable is done: what the file says now is what this boot runs. */
   if (o->release_dir && (rc = molt__store_unpack(c->st.store, o->release_dir, &given, err, errlen)) < 0) return rc;
-  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
+  if (rc == MOLT_STORE_NOT_DURABLE) molt__log_warn("warning: %s", err);
   molt_release_t* perm = molt__store_permanent(c->st.store);
   if (!perm && given) {
     c->first_boot = given;
@@ -187,7 +187,7 @@ static int settle_first_boot(container_t* c, char* err, size_t errlen) {
   int rc = molt__store_set_permanent(c->st.store, c->first_boot->vsn, err, errlen);
   if (rc < 0) return rc;
   /* Not durable is done: the file says permanent now. */
-  if (rc == MOLT_STORE_NOT_DURABLE) molt__log("warning: %s", err);
+  if (rc == MOLT_STORE_NOT_DURABLE) molt__log_warn("warning: %s", err);
   molt__log("release %s started; it is now this home's permanent release", c->first_boot->vsn);
   return 0;
 }
@@ -309,7 +309,7 @@ static void print_running(container_t* c, const molt_container_opts_t* o) {
 static void exit_if_stuck(container_t* c) {
   unsigned first = 0, n = molt__runtime_stuck(STUCK_PROBE_MS, &first);
   if (!n) return;
-  molt__log("scheduler %u%s is still inside an actor's callback; the container exits without %s", first,
+  molt__log_warn("scheduler %u%s is still inside an actor's callback; the container exits without %s", first,
             n > 1 ? " (and others)" : "", n > 1 ? "them" : "it");
   molt__log("stopped");
   fflush(NULL);
@@ -382,7 +382,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   print_running(&c, o);
   molt__notify_ready(&c.notify, &c.loop, c.st.manifest->name, c.st.manifest->version);
   if (molt__stuck_guard_start(&c.guard, &c.loop, o->stuck_limit_s))
-    molt__log("out of memory: no hard limit on callbacks this run");
+    molt__log_warn("out of memory: no hard limit on callbacks this run");
   uv_run(&c.loop, UV_RUN_DEFAULT);
   /* Stopping takes its own deadlines (exit_if_stuck): no fatal fault now. */
   molt__stuck_guard_stop(&c.guard);
@@ -399,7 +399,7 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   molt__control_stop(c.st.control);
   if (c.dev) molt__dev_stop(c.dev);
   if (!molt__commands_wait_jobs(STOP_JOBS_MS))
-    molt__log("a command still runs after %u ms; stopping anyway", STOP_JOBS_MS);
+    molt__log_warn("a command still runs after %u ms; stopping anyway", STOP_JOBS_MS);
   close_wait_loop(&c);
   exit_if_stuck(&c);
   molt__log("stopped");

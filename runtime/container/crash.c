@@ -18,6 +18,7 @@
  * each frame before it clears <home>/code, where the module copies live,
  * and rewrites the report with the results. */
 #include "crash.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,8 +485,7 @@ void molt__crash_start(const char* home) {
     symbolize(path, text);
     char line[1024];
     summary_of(text, line, sizeof(line));
-    fprintf(stderr, "molt run: the previous run crashed: %s; report: %s\n", line, path);
-    fflush(stderr);
+    molt__log_warn("molt run: the previous run crashed: %s; report: %s", line, path);
   }
   free(text);
 

@@ -42,7 +42,7 @@ static void send_state(const char* state) {
   static bool told;
   if (rc < 0 && !told) {
     told = true;
-    molt__log("systemd notify: %s: %s (NOTIFY_SOCKET=%s)", state, strerror(-rc), getenv("NOTIFY_SOCKET"));
+    molt__log_warn("systemd notify: %s: %s (NOTIFY_SOCKET=%s)", state, strerror(-rc), getenv("NOTIFY_SOCKET"));
   }
 }
 
@@ -76,7 +76,7 @@ static void on_check(uv_timer_t* t) {
   char status[160];
   snprintf(status, sizeof(status), "STATUS=scheduler %d stuck in one handler for over %llu ms", stuck,
            (unsigned long long)n->interval_ms);
-  molt__log("watchdog: scheduler %d has been in one handler for over %llu ms; WATCHDOG=1 withheld until it returns",
+  molt__log_warn("watchdog: scheduler %d has been in one handler for over %llu ms; WATCHDOG=1 withheld until it returns",
             stuck, (unsigned long long)n->interval_ms);
   send_state(status);
 }
@@ -87,7 +87,7 @@ static void start_watchdog(molt_notify_t* n, uv_loop_t* loop) {
   n->nsched = molt__rt.nsched;
   n->last_beats = calloc(n->nsched ? n->nsched : 1, sizeof(*n->last_beats));
   if (!n->last_beats) {
-    molt__log("watchdog: out of memory; WATCHDOG=1 is never sent");
+    molt__log_error("watchdog: out of memory; WATCHDOG=1 is never sent");
     return;
   }
   n->interval_ms = usec / 2000 ? usec / 2000 : 1;

@@ -64,7 +64,7 @@ bool molt__root_watch_stop(molt_root_watch_t* w) {
   w->closing = true;
   bool exited = w->exited;
   pthread_mutex_unlock(&w->lock);
-  if (news) molt__log("%s", w->line); /* exited is set once, before closing: the line no longer changes */
+  if (news) molt__log_at(w->gave_up ? MOLT_LOG_ERROR : MOLT_LOG_WARNING, "%s", w->line); /* exited is set once, before closing: the line no longer changes */
   return exited;
 }
 

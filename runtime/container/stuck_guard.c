@@ -25,7 +25,7 @@ static void on_check(uv_timer_t* t) {
       continue;
     }
     if (now - g->since_ms[i] < g->limit_ms) continue;
-    molt__log("scheduler %u has been inside one callback for over %u s, the hard limit: a fatal fault; the crash "
+    molt__log_error("scheduler %u has been inside one callback for over %u s, the hard limit: a fatal fault; the crash "
               "report follows",
               i, (unsigned)(g->limit_ms / 1000));
     uv_timer_stop(t);

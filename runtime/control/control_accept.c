@@ -27,7 +27,7 @@ static void spell_begin(molt__control_acceptor_t* a, int e) {
   if (a->full) return;
   a->full = true;
   a->refused = 0;
-  molt__log("control: cannot accept a command: %s (the %s file table is full); each is refused with that "
+  molt__log_warn("control: cannot accept a command: %s (the %s file table is full); each is refused with that "
             "reply until descriptors are freed",
             strerror(e), e == ENFILE ? "system's" : "container's");
 }
@@ -89,7 +89,7 @@ static void on_readable(uv_poll_t* p, int status, int events) {
       spell_begin(a, e);
       if (refuse_one(a, e)) continue;
     } else {
-      molt__log("control: accept: %s", strerror(e));
+      molt__log_error("control: accept: %s", strerror(e));
     }
     pause_listening(a);
     return;

@@ -185,14 +185,14 @@ static void purge_dropped(const char* module) {
   char err[256];
   molt__code_make_room(module, NULL, 0);
   if (molt__code_delete(module, err, sizeof(err)) != 0) {
-    molt__log("release: %s", err);
+    molt__log_error("release: %s", err);
     return;
   }
   for (int waited = 0; waited < PURGE_GRACE_MS; waited += 10) {
     if (molt__code_purge(module, false, NULL, 0) == 0) return;
     usleep(10000);
   }
-  molt__log("release: %s: actors still running after %d ms; hard purge", module, PURGE_GRACE_MS);
+  molt__log_warn("release: %s: actors still running after %d ms; hard purge", module, PURGE_GRACE_MS);
   molt__code_purge(module, true, NULL, 0);
 }
 
@@ -208,7 +208,7 @@ static void unload_added(const char* module) {
     rc = molt__code_unload_current(module, why, sizeof(why));
     if (rc == MOLT_EBUSY) usleep(1000);
   }
-  if (rc) molt__log("release: undoing the install of %s: %s", module, why);
+  if (rc) molt__log_warn("release: undoing the install of %s: %s", module, why);
 }
 
 static const molt_manifest_t** known_manifests(molt_store_t* s) {
@@ -310,7 +310,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   if (rc) {
     char undo[512] = "";
     if (apply_changes(&back, NULL, undo, sizeof(undo)) != 0) {
-      molt__log("release: undoing the code change failed: %s", undo);
+      molt__log_error("release: undoing the code change failed: %s", undo);
       char why[512];
       snprintf(why, sizeof(why), "%s", err ? err : "");
       molt__errmsg_set(err, errlen, rc, "%s; undoing the code change failed too: %s", why, undo);

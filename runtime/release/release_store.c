@@ -405,7 +405,7 @@ static void clean_unrecorded(const molt_store_t* s, const char* reldir) {
     bundle = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && lstat(manifest, &st) == 0 &&
              S_ISREG(st.st_mode);
     if (bundle) {
-      molt__log("%s: a bundle %s does not record, left by an interrupted unpack; removed", path,
+      molt__log_warn("%s: a bundle %s does not record, left by an interrupted unpack; removed", path,
                 MOLT_RELEASES_FILE);
       molt__fs_rmrf(path);
     }

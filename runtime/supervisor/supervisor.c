@@ -165,7 +165,7 @@ static void restart_rest(sup_t* s) {
     char err[512];
     int rc = start_child(s, k, err, sizeof(err));
     if (rc == 0) continue;
-    molt_log("%s: restart failed: %s", sup_name(s), err);
+    molt_log_error("%s: restart failed: %s", sup_name(s), err);
     if (!restart_allowed(s)) {
       give_up(s, j, rc, true);
       return;
@@ -236,7 +236,7 @@ static void child_exited(sup_t* s, size_t i, int reason) {
     return;
   }
   if (!restart_allowed(s)) {
-    molt_log("%s: reached maximum restart intensity (%u restarts in %u ms), shutting down", sup_name(s),
+    molt_log_error("%s: reached maximum restart intensity (%u restarts in %u ms), shutting down", sup_name(s),
              s->spec->intensity, s->spec->period_ms);
     give_up(s, i, reason, false);
     return;
@@ -270,7 +270,7 @@ static void abandon(sup_t* s, molt_pid_t pid) {
     child_t* k = &s->kids[i];
     if (k->pid != pid || !k->stopping || expect_exit(s, pid) != 0) continue;
     char text[24];
-    molt_log("%s: child %s %s did not exit within %u ms of its kill (stuck in a callback); going on without it",
+    molt_log_warn("%s: child %s %s did not exit within %u ms of its kill (stuck in a callback); going on without it",
              sup_name(s), k->id, molt__pid_str(pid, text, sizeof(text)), ABANDON_MS);
     child_exited(s, i, MOLT_EXIT_KILLED);
     return;

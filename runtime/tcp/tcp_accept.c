@@ -38,7 +38,7 @@ static int local_port(uv_tcp_t* tcp) {
 void molt__tcp_on_connection(uv_stream_t* server, int status) {
   sock_t* l = server->data;
   if (status < 0 || l->closing) {
-    if (status < 0) molt__log("tcp: accept on port %d: %s", atomic_load(&l->slot->port), uv_strerror(status));
+    if (status < 0) molt__log_error("tcp: accept on port %d: %s", atomic_load(&l->slot->port), uv_strerror(status));
     return;
   }
   sock_t* c = molt__calloc(1, sizeof(*c));
@@ -48,7 +48,7 @@ void molt__tcp_on_connection(uv_stream_t* server, int status) {
      * so without memory the listener cannot go on: close it and let its
      * owner (or the owner's supervisor) decide. */
     molt__free(c);
-    molt__log("tcp: out of memory accepting on port %d; closing the listener", atomic_load(&l->slot->port));
+    molt__log_error("tcp: out of memory accepting on port %d; closing the listener", atomic_load(&l->slot->port));
     molt__tcp_deliver(l, MOLT_MSG_TCP_CLOSED, NULL, 0, MOLT_ENOMEM);
     molt__tcp_begin_close(l, false);
     return;

@@ -67,7 +67,7 @@ void molt__tcp_request_close(molt_tcp_t h) {
   /* Always posted: this runs from inside delivery, which must not see its
    * socket closed under it. */
   if (molt__sched_post(atomic_load(&slot->sched), molt__tcp_task_close, handle_arg(h)) != 0)
-    molt__log("tcp: out of memory: a socket whose owner is gone stays open"); /* XXX(tcp) */
+    molt__log_error("tcp: out of memory: a socket whose owner is gone stays open"); /* XXX(tcp) */
 }
 
 static void close_here(molt__tcp_slot_t* slot, void* arg) {

@@ -71,7 +71,7 @@ static void push(sock_t* s) {
       s->peer_done = true;
       s->reason = MOLT_ENOMEM;
       s->rlen = 0;
-      molt__log("tcp: out of memory delivering data; closing the connection");
+      molt__log_error("tcp: out of memory delivering data; closing the connection");
       push(s);
       return;
     }

@@ -74,7 +74,7 @@ static void start_in_actor(molt_actor_t* a, void* arg) {
   }
   int rc = listener_start(s, a->sched);
   if (rc) {
-    molt__log("tcp: listen on port %d: %s", atomic_load(&s->slot->port), uv_strerror(rc));
+    molt__log_error("tcp: listen on port %d: %s", atomic_load(&s->slot->port), uv_strerror(rc));
     molt__tcp_deliver(s, MOLT_MSG_TCP_CLOSED, NULL, 0, rc);
     molt__tcp_begin_close(s, false);
   }

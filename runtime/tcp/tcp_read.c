@@ -62,5 +62,5 @@ static void task_consumed(void* arg) {
 void molt__tcp_consumed(molt_tcp_t h) {
   molt__tcp_slot_t* slot = molt__tcp_slot_get(h);
   if (slot && molt__tcp_run_on(slot, task_consumed, handle_arg(h)) != 0)
-    molt__log("tcp: out of memory: a connection may stop reading"); /* XXX(tcp): preallocate */
+    molt__log_error("tcp: out of memory: a connection may stop reading"); /* XXX(tcp): preallocate */
 }

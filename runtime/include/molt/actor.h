@@ -109,8 +109,13 @@ char* molt_strdup(const char* s);
 void molt_free(void* p);
 
 /* A line in the container's log (stderr), prefixed with the actor's pid
- * and module. printf format. Any thread. */
+ * and module, at level info. printf format. Any thread. The others log at
+ * their level: error, warning and debug (debug lines show only with
+ * molt run --log-level debug; --log-level warning hides molt_log's). */
 void molt_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void molt_log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void molt_log_warn(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void molt_log_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #ifdef __cplusplus
 }
