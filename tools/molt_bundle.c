@@ -21,8 +21,12 @@
 #include "manifest_descriptors.h"
 #include "sha256.h"
 #include "molt/errno.h"
+#include "molt/module.h"
+#include "molt/version.h"
 
 #define ERRLEN 1024
+/* Beside release.json: which molt-bundle made the bundle. */
+#define BUILT_BY_FILE "BUILT_BY"
 
 static const char usage[] = "usage: molt-bundle SOURCE_MANIFEST MODULE_DIR OUT_DIR\n";
 
@@ -200,7 +204,7 @@ static int publish(const char* tmp, const char* out, bool exists, char* err) {
 }
 
 static int bundle(const char* src, const char* moddir, const char* out, char* err) {
-  char *tmp = NULL, *sub = NULL, *manifest = NULL, *text = NULL;
+  char *tmp = NULL, *sub = NULL, *manifest = NULL, *text = NULL, *built_by = NULL;
   molt_manifest_t* m;
   bool exists;
   size_t i;
@@ -230,6 +234,16 @@ static int bundle(const char* src, const char* moddir, const char* out, char* er
     fail_sys(err, "printing the bundle manifest", rc);
     goto fail_tmp;
   }
+  /* Which molt made it, beside the manifest rather than in it: release.json
+   * is compared by content at unpack, and read by older molts that refuse
+   * keys they do not know. Unpack copies only what the manifest names. */
+  if (asprintf(&built_by, "%s/" BUILT_BY_FILE, tmp) < 0) {
+    rc = MOLT_ENOMEM;
+    goto fail_tmp;
+  }
+  char who[96];
+  snprintf(who, sizeof(who), "molt-bundle %s (module ABI %u)\n", MOLT_VERSION_STRING, (unsigned)MOLT_ABI_VERSION);
+  if ((rc = write_text(built_by, who, err))) goto fail_tmp;
   if ((rc = write_text(manifest, text, err)) == 0 && (rc = self_check(tmp, manifest, err)) == 0 &&
       (rc = fsync_path(sub, err)) == 0 && (rc = fsync_path(tmp, err)) == 0)
     rc = publish(tmp, out, exists, err);
@@ -240,6 +254,7 @@ fail_tmp:
 fail_alloc:
   if (rc == MOLT_ENOMEM && !*err) snprintf(err, ERRLEN, "out of memory");
   molt__free(text);
+  free(built_by);
   free(manifest);
   free(sub);
   free(tmp);

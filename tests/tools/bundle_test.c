@@ -2,6 +2,9 @@
  * source manifest and module files: layout, digests, relocation, modules
  * held against their entries, and refusals that leave nothing behind. */
 #include <criterion/criterion.h>
+
+#include "molt/module.h"
+#include "molt/version.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +151,15 @@ Test(bundle, layout_and_checksums) {
   cr_assert_str_eq(m->sup->children[0].args_json, "{\"name\":\"counter\"}");
   cr_assert_eq(molt__manifest_verify_files(m, out, err, sizeof err), 0, "%s", err);
   molt__manifest_free(m);
+  /* Which molt made it, beside the manifest. */
+  char* built_by_path = path("demo-1.0.0/BUILT_BY");
+  char* built_by = tu_read_file(built_by_path, NULL);
+  char want_by[96];
+  snprintf(want_by, sizeof(want_by), "molt-bundle %s (module ABI %u)\n", MOLT_VERSION_STRING,
+           (unsigned)MOLT_ABI_VERSION);
+  cr_assert(built_by && strcmp(built_by, want_by) == 0, "BUILT_BY: %s", built_by ? built_by : "(missing)");
+  free(built_by);
+  free(built_by_path);
   free(data);
   free(output);
   free(tmp);
