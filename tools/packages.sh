@@ -6,7 +6,7 @@
 set -euo pipefail
 label=$1
 shift
-packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev libhttp-parser-dev libunwind-dev binutils libsystemd-dev scdoc groff-base dpkg-dev $*"
+packages="build-essential cmake pkg-config libuv1-dev libcjson-dev libcriterion-dev libsodium-dev libhttp-parser-dev libunwind-dev binutils libsystemd-dev scdoc groff-base dpkg-dev file $*"
 missing=()
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
