@@ -17,7 +17,11 @@ rm -rf build # nothing of the source tree's build from here on
 work=$(mktemp -d /tmp/try-deb.XXXXXX)
 cd "$work"
 echo "try-deb: $(command -v molt): $(molt --version)"
-step() { local t0=$SECONDS; "$@"; echo "try-deb: $* ($((SECONDS - t0)) s)"; }
+step() {
+  local t0=$EPOCHREALTIME
+  "$@"
+  echo "try-deb: $* ($(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $t0 }") s)" >&2
+}
 step molt new-module greeter >/dev/null
 cd greeter
 step cmake -S . -B build >/dev/null
