@@ -149,7 +149,8 @@ static const char release_tmpl[] =
 static const char make_tmpl[] =
     "# The module alone, with cc and pkg-config (PKG_CONFIG_PATH=<prefix>/lib/pkgconfig for another prefix).\n"
     "@NAME@-0.1.0.so: @NAME@.c @NAME@.h\n"
-    "\t$(CC) -O2 -g $(CFLAGS) $$(pkg-config --cflags --libs molt) -o $@ @NAME@.c\n";
+    "\t$(CC) -O2 -g $(CFLAGS) $$(pkg-config --cflags --libs molt) -o $@ @NAME@.c\n"
+    "\tchmod go-w $@  # molt loads no module others could change\n";
 
 static const char readme_tmpl[] =
     "# @NAME@\n"

@@ -142,6 +142,9 @@ step "the installed molt new-module, outside the source tree: cmake, ctest, make
 now() { date +%s.%N; }
 took() { echo "$1 $2" | awk '{printf "%.1f s", $2 - $1}'; }
 scaffold=$tmp/scaffold
+# As a Debian user builds: with user private groups the umask is 002, and
+# every file comes out group-writable unless the build says otherwise.
+umask 002
 mkdir -p "$scaffold"
 (cd "$scaffold" && "$prefix/bin/molt" new-module greeter >"$tmp/new.log" 2>&1) || fail "molt new-module: $(cat "$tmp/new.log")"
 for f in greeter.c greeter.h greeter_test.c CMakeLists.txt release.json Makefile README.md; do
@@ -162,6 +165,9 @@ make -s -C "$scaffold/greeter" >"$tmp/g-make.log" 2>&1 || { cat "$tmp/g-make.log
 t4=$(now)
 [ -f "$scaffold/greeter/greeter-0.1.0.so" ] || fail "make built no greeter-0.1.0.so"
 nm -D --defined-only "$scaffold/greeter/greeter-0.1.0.so" | grep -q ' molt_module$' || fail "make: no molt_module"
+for so in "$scaffold/greeter/greeter-0.1.0.so" "$scaffold/greeter/build/modules/greeter-0.1.0.so"; do
+  case $(stat -c %A "$so") in ?????w????|????????w?) fail "$so is writable by group or others" ;; esac
+done
 echo "   configure $(took "$t0" "$t1"), build $(took "$t1" "$t2"), ctest $(took "$t2" "$t3"), make $(took "$t3" "$t4")"
 
 step "molt stop"
