@@ -709,45 +709,53 @@ static int run(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
   return rc;
 }
 
-int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
-                        molt_upgrade_stats_t* stats, char* err, size_t errlen) {
-  uint64_t start = molt__now_ns();
+/* What both entry points begin with: the thread and the runtime checked,
+ * every change checked (check), and a transaction that owns from and to.
+ * 0 with *out, or the reason in err. */
+static int txn_open(const molt_change_t* changes, size_t n, bool rehearse, txn_t** out, char* err,
+                    size_t errlen) {
   if (molt__sched_current())
     return molt__errmsg_set(err, errlen, MOLT_EPERM, "an upgrade cannot run on a scheduler thread");
   if (!atomic_load(&molt__rt.running))
     return molt__errmsg_set(err, errlen, MOLT_ENOTRUNNING, "the runtime is not running");
   molt_version_t** from = molt__calloc(n ? n : 1, sizeof(*from));
   molt_version_t** to = molt__calloc(n ? n : 1, sizeof(*to));
-  txn_t* t = NULL;
   int rc = MOLT_ENOMEM;
-  if (!from || !to) goto out;
-  if ((rc = check(changes, n, from, false, err, errlen))) goto out;
-  for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
-  if (!(t = txn_new(changes, n, from, to))) {
+  if (from && to && (rc = check(changes, n, from, rehearse, err, errlen)) == 0) {
+    for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
+    if ((*out = txn_new(changes, n, from, to))) return 0; /* from and to are the transaction's now */
     rc = MOLT_ENOMEM;
-    goto out;
   }
-  from = to = NULL; /* the transaction's now */
-  rc = run(t, timeout_ms, err, errlen);
-  if (stats) {
-    memset(stats, 0, sizeof(*stats));
-    pthread_mutex_lock(&t->lock);
-    stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
-    stats->migrate_ns = t->migrate_ns;
-    stats->resumed_at_ns = t->last_resumed_ns;
-    stats->held = t->held;
-    for (unsigned i = 0; i < molt__rt.nsched; i++) stats->actors += t->ps[i].n;
-    pthread_mutex_unlock(&t->lock);
-  }
-  /* The versions left behind run no actor now: purge them, so the next
-   * change (a rollback, say) has room. */
-  for (size_t i = 0; rc == 0 && i < n; i++) molt__code_make_room(changes[i].module, NULL, 0);
-out:
-  if (t) txn_unref(t);
   for (size_t i = 0; from && i < n; i++)
     if (from[i]) molt__version_unref(from[i]);
   molt__free(from);
   molt__free(to);
+  if (rc == MOLT_ENOMEM && err && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
+  return rc;
+}
+
+int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
+                        molt_upgrade_stats_t* stats, char* err, size_t errlen) {
+  uint64_t start = molt__now_ns();
+  txn_t* t = NULL;
+  int rc = txn_open(changes, n, false, &t, err, errlen);
+  if (rc == 0) {
+    rc = run(t, timeout_ms, err, errlen);
+    if (stats) {
+      memset(stats, 0, sizeof(*stats));
+      pthread_mutex_lock(&t->lock);
+      stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+      stats->migrate_ns = t->migrate_ns;
+      stats->resumed_at_ns = t->last_resumed_ns;
+      stats->held = t->held;
+      for (unsigned i = 0; i < molt__rt.nsched; i++) stats->actors += t->ps[i].n;
+      pthread_mutex_unlock(&t->lock);
+    }
+    /* The versions left behind run no actor now: purge them, so the next
+     * change (a rollback, say) has room. */
+    for (size_t i = 0; rc == 0 && i < n; i++) molt__code_make_room(changes[i].module, NULL, 0);
+    txn_unref(t);
+  }
   if (stats) stats->total_ns = molt__now_ns() - start;
   if (rc == MOLT_ENOMEM && err && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
   return rc;
@@ -999,22 +1007,9 @@ int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t time
   uint64_t start = molt__now_ns();
   if (stats) memset(stats, 0, sizeof(*stats));
   if (!any_migrates(changes, n)) return 0; /* nothing to rehearse: no fork */
-  if (molt__sched_current())
-    return molt__errmsg_set(err, errlen, MOLT_EPERM, "an upgrade cannot run on a scheduler thread");
-  if (!atomic_load(&molt__rt.running))
-    return molt__errmsg_set(err, errlen, MOLT_ENOTRUNNING, "the runtime is not running");
-  molt_version_t** from = molt__calloc(n ? n : 1, sizeof(*from));
-  molt_version_t** to = molt__calloc(n ? n : 1, sizeof(*to));
   txn_t* t = NULL;
-  int rc = MOLT_ENOMEM;
-  if (!from || !to) goto out;
-  if ((rc = check(changes, n, from, true, err, errlen))) goto out;
-  for (size_t i = 0; i < n; i++) to[i] = changes[i].hops[changes[i].nhops - 1].to;
-  if (!(t = txn_new(changes, n, from, to))) {
-    rc = MOLT_ENOMEM;
-    goto out;
-  }
-  from = to = NULL;
+  int rc = txn_open(changes, n, true, &t, err, errlen);
+  if (rc) goto out;
   t->rehearse = true;
   t->rpipe[0] = t->rpipe[1] = -1;
   if (pipe2(t->rpipe, O_CLOEXEC) != 0) {
@@ -1054,10 +1049,6 @@ out:
     if (t->prog) munmap(t->prog, sizeof(progress_t));
     txn_unref(t);
   }
-  for (size_t i = 0; from && i < n; i++)
-    if (from[i]) molt__version_unref(from[i]);
-  molt__free(from);
-  molt__free(to);
   if (stats) stats->total_ns = molt__now_ns() - start;
   if (rc == MOLT_ENOMEM && err && !*err) molt__errmsg_set(err, errlen, rc, "out of memory");
   return rc;
