@@ -45,16 +45,7 @@ static void launch(const char* release, ...) {
   for (const char* a = va_arg(ap, const char*); a && n < 31; a = va_arg(ap, const char*)) argv[n++] = a;
   va_end(ap);
   argv[n] = NULL;
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(ct_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execv(MOLT_BIN, (char* const*)argv);
-    _exit(127);
-  }
-  heart = pid;
+  heart = ct_spawn(argv);
 }
 
 /* The heart's exit status within ms (128 + signal if killed), -1 if it

@@ -48,20 +48,23 @@ void ct_teardown(void) {
   free(ct_home);
 }
 
-void ct_launch(const char* release) {
+pid_t ct_spawn(const char* const* argv) {
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
     int fd = open(ct_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
-    if (release)
-      execl(MOLT_BIN, "molt", "run", "--home", ct_home, "--release", release, "--schedulers", "2", (char*)NULL);
-    else
-      execl(MOLT_BIN, "molt", "run", "--home", ct_home, "--schedulers", "2", (char*)NULL);
+    execv(MOLT_BIN, (char* const*)argv);
     _exit(127);
   }
-  container = pid;
+  return pid;
+}
+
+void ct_launch(const char* release) {
+  const char* with[] = {"molt", "run", "--home", ct_home, "--release", release, "--schedulers", "2", NULL};
+  const char* without[] = {"molt", "run", "--home", ct_home, "--schedulers", "2", NULL};
+  container = ct_spawn(release ? with : without);
 }
 
 void ct_start(const char* release) {
@@ -80,16 +83,7 @@ static void start_verb(const char* verb, const char* arg, va_list ap) {
   int n = 6;
   for (const char* a = arg; a && n < 63; a = va_arg(ap, const char*)) argv[n++] = a;
   argv[n] = NULL;
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(ct_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execv(MOLT_BIN, (char* const*)argv);
-    _exit(127);
-  }
-  container = pid;
+  container = ct_spawn(argv);
   char* log = NULL;
   if (!ct_wait_log("molt: running", 20000)) log = tu_read_file(ct_log, NULL);
   for (int i = 0; i < 500 && ct_molt("status", NULL) != 0; i++) usleep(10000);

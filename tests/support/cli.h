@@ -24,6 +24,10 @@ void ct_teardown(void);
 void ct_start(const char* release);
 /* The same without waiting: for a container that may not live to serve. */
 void ct_launch(const char* release);
+/* Start build/bin/molt with argv (NULL-terminated, argv[0] "molt"), its
+ * output appended to the log; its pid. Not waited for, and not the
+ * container the other calls know of. */
+pid_t ct_spawn(const char* const* argv);
 /* Start `molt dev --home <home> --schedulers 2 <args...>` (NULL-terminated)
  * and wait until it serves, as ct_start. */
 void ct_start_dev(const char* arg, ...);
