@@ -161,11 +161,8 @@ Test(release_io, commit_says_exactly_what_is_in_force_when_a_save_fails) {
 
   restart();
   assert_running("1.1.0");
-  cJSON* r = ct_json("releases");
-  cJSON* rel;
-  cJSON_ArrayForEach(rel, r) if (strcmp(cJSON_GetObjectItem(rel, "version")->valuestring, "1.1.0") == 0)
-      cr_assert_str_eq(cJSON_GetObjectItem(rel, "state")->valuestring, "permanent");
-  cJSON_Delete(r);
+  char b[32];
+  cr_assert_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "permanent");
 }
 
 /* An upgrade whose record fails before the rename runs the new release

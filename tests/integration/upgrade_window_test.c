@@ -52,15 +52,6 @@ static void start_fx(void) {
   }
 }
 
-static const char* release_state(cJSON* releases, const char* vsn) {
-  cJSON* r;
-  cJSON_ArrayForEach(r, releases) {
-    if (strcmp(cJSON_GetObjectItem(r, "version")->valuestring, vsn) == 0)
-      return cJSON_GetObjectItem(r, "state")->valuestring;
-  }
-  return "?";
-}
-
 Test(upgrade_window, a_crash_within_the_window_rolls_the_upgrade_back) {
   start_fx();
   char* out = NULL;
@@ -78,10 +69,9 @@ Test(upgrade_window, a_crash_within_the_window_rolls_the_upgrade_back) {
     cr_expect_str_neq(cJSON_GetObjectItem(m, "name")->valuestring, "crasher", "crasher still loaded");
   }
   cJSON_Delete(st);
-  cJSON* rel = ct_json("releases");
-  cr_expect_str_eq(release_state(rel, "1.0.0"), "permanent");
-  cr_expect_str_eq(release_state(rel, "2.0.0"), "unpacked");
-  cJSON_Delete(rel);
+  char b[32];
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("2.0.0", b, sizeof(b)), "unpacked");
   /* Allowed enough crashes, the same upgrade stays. */
   cJSON* j = ct_json("upgrade 2.0.0 --window 1s --max-restarts 1000");
   cr_expect_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "current");
@@ -95,10 +85,9 @@ Test(upgrade_window, a_clean_window_with_commit_commits) {
   cJSON* win = cJSON_GetObjectItem(j, "window");
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(win, "committed")));
   cJSON_Delete(j);
-  cJSON* rel = ct_json("releases");
-  cr_expect_str_eq(release_state(rel, "1.1.0"), "permanent");
-  cr_expect_str_eq(release_state(rel, "1.0.0"), "old");
-  cJSON_Delete(rel);
+  char b[32];
+  cr_expect_str_eq(ct_release_state("1.1.0", b, sizeof(b)), "permanent");
+  cr_expect_str_eq(ct_release_state("1.0.0", b, sizeof(b)), "old");
   char* out = NULL;
   cr_expect_eq(ct_molt("upgrade 2.0.0 --commit", &out), 2, "%s", out);
   cr_expect(strstr(out, "--commit and --max-restarts go with --window"), "%s", out);
