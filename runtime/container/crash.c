@@ -18,7 +18,6 @@
  * each frame before it clears <home>/code, where the module copies live,
  * and rewrites the report with the results. */
 #include "crash.h"
-#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +37,8 @@
 
 #include "actor.h"
 #include "callsite.h"
+#include "fs.h"
+#include "log.h"
 #include "version.h"
 
 #define MAX_FRAMES 48
@@ -319,16 +320,6 @@ static void build_report(int sig, const siginfo_t* si, void* uc) {
   if (!nframes) put("  (none: the stack could not be unwound)\n");
 }
 
-static void write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
 static void on_fatal(int sig, siginfo_t* si, void* uc) {
   static atomic_flag busy = ATOMIC_FLAG_INIT;
   int saved = errno;
@@ -338,12 +329,14 @@ static void on_fatal(int sig, siginfo_t* si, void* uc) {
     for (;;) pause();
   }
   build_report(sig, si, uc);
-  write_all(2, "\n", 1);
-  write_all(2, report, report_len);
+  /* molt__fs_write_all is write(2) in a loop: async-signal-safe. Nobody
+   * to tell of a failure. */
+  (void)molt__fs_write_all(2, "\n", 1);
+  (void)molt__fs_write_all(2, report, report_len);
   if (tmp_path[0]) {
     int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
-      write_all(fd, report, report_len);
+      (void)molt__fs_write_all(fd, report, report_len);
       fsync(fd);
       close(fd);
       /* Whole or not at all: the next run never reads half a report. */

@@ -51,6 +51,7 @@
 #include "callsite.h"
 #include "code_server.h"
 #include "errmsg.h"
+#include "fs.h"
 #include "runtime.h"
 #include "sched.h"
 #include "timed_call.h"
@@ -783,16 +784,6 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
  * round trip that differs is no fault of the change being made; the way
  * down is rehearsed when a downgrade or rollback runs it. */
 
-static void rh_write(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
 /* "actor <0.5.0> (slow 1.0.0 -> 2.0.0)" */
 static void rh_who(const txn_t* t, molt_pid_t pid, size_t change, char* out, size_t len) {
   const molt_change_t* c = &t->changes[change];
@@ -814,7 +805,7 @@ static _Noreturn void rh_error(const txn_t* t, int fd, const entry_t* e, const c
   size_t n = strlen(line);
   if (n > sizeof(line) - 2) n = sizeof(line) - 2;
   line[n++] = '\n';
-  rh_write(fd, line, n);
+  (void)molt__fs_write_all(fd, line, n); /* the parent reads EOF as a death */
   _exit(0);
 }
 
@@ -892,7 +883,7 @@ static _Noreturn void rh_child(txn_t* t) {
       rh_actor(t, fd, &p->v[i]);
     }
   }
-  rh_write(fd, "ok\n", 3);
+  (void)molt__fs_write_all(fd, "ok\n", 3);
   _exit(0);
 }
 
