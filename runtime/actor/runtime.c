@@ -44,10 +44,18 @@ static void purge_here(void* arg) {
 
 /* The code server's hard purge: every actor running v is killed on its own
  * scheduler (no terminate: its code is being thrown away), so each drops
- * its reference to v there. */
+ * its reference to v there. A scheduler still inside a callback after
+ * KILL_WITHIN_MS (a terminate that hangs, say) is passed over: its actors
+ * keep their references, so v's code stays mapped until they return and
+ * exit, and the purge does not wait for that. */
+#define KILL_WITHIN_MS 1000
 static int kill_version(molt_version_t* v, void* arg) {
   purge_req p = {v, 0};
-  for (unsigned i = 0; i < molt__rt.nsched; i++) molt__sched_call(&molt__rt.scheds[i], purge_here, &p);
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    if (molt__sched_call_within(&molt__rt.scheds[i], purge_here, &p, KILL_WITHIN_MS) == MOLT_ETIMEDOUT)
+      molt__log_warn("purge of %s %s: scheduler %u is still inside a callback after %u ms; its actors of that "
+                     "version keep its code until they return",
+                     v->name, v->vsn, i, KILL_WITHIN_MS);
   return p.killed;
 }
 

@@ -29,6 +29,7 @@
 #include "stuck_guard.h"
 #include "runtime.h"
 #include "supervisor.h"
+#include "tree_stop.h"
 #include "trust.h"
 #include "upgrade.h"
 
@@ -36,6 +37,7 @@
  * before they are killed. */
 #define STOP_TREE_MS 10000
 #define STOP_STRAYS_MS 5000
+#define STOP_STRAYS_STUCK_MS 500
 /* How long commands still running (ps, inspect: each has a deadline of its
  * own, about a second) get to end before the runtime goes. */
 #define STOP_JOBS_MS 5000
@@ -142,9 +144,9 @@ static void close_wait_loop(container_t* c) {
 
 static void stop_everything(container_t* c) {
   molt__root_watch_stop(&c->root_watch); /* the root stopped from here is no news */
-  if (c->st.root != MOLT_PID_NONE && molt__supervisor_stop(c->st.root, STOP_TREE_MS) != 0)
-    molt__log_warn("the release tree did not stop within %u ms; killed", STOP_TREE_MS);
-  molt__commands_shutdown_strays(STOP_STRAYS_MS);
+  bool stuck = c->st.root != MOLT_PID_NONE && molt__tree_stop(c->st.root, c->st.manifest->sup, STOP_TREE_MS);
+  /* Actors on a stuck scheduler cannot exit: no long wait for them. */
+  molt__commands_shutdown_strays(stuck ? STOP_STRAYS_STUCK_MS : STOP_STRAYS_MS);
 }
 
 /* The release to boot: --release is unpacked into the home's store (a

@@ -9,6 +9,7 @@
  * actors outlive the grace period is hard-purged. */
 #include "release_handler.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,18 +182,41 @@ static void reverse_changes(const changes_t* f, changes_t* back) {
   back->n = f->n;
 }
 
-static void purge_dropped(const char* module) {
+/* The longest shutdown_ms the tree gives a child running module, or -1
+ * if no child of it does (its actors, if any, are strays). */
+static int64_t longest_shutdown(const molt_sup_spec_t* sup, const char* module) {
+  int64_t longest = -1;
+  for (size_t i = 0; sup && i < sup->nchildren; i++) {
+    const molt_child_spec_t* k = &sup->children[i];
+    int64_t ms = k->sup ? longest_shutdown(k->sup, module)
+                        : (k->module && strcmp(k->module, module) == 0 ? (int64_t)k->shutdown_ms : -1);
+    if (ms > longest) longest = ms;
+  }
+  return longest;
+}
+
+/* The supervisor kills a child still there shutdown_ms after its stop,
+ * and goes on without it SUP_ABANDON_MS later: the dropped module's
+ * children have left by then, or are stuck in a callback (a terminate
+ * that hangs), which no wait here would end. Strays, actors of the module
+ * outside the tree, get PURGE_GRACE_MS. Then the hard purge kills what is
+ * left; a version whose actors are stuck in it stays mapped until they
+ * return, and the change does not wait for that (runtime.c). */
+#define SUP_ABANDON_MS 1000
+static void purge_dropped(const molt_sup_spec_t* tree, const char* module) {
   char err[256];
   molt__code_make_room(module, NULL, 0);
   if (molt__code_delete(module, err, sizeof(err)) != 0) {
     molt__log_error("release: %s", err);
     return;
   }
-  for (int waited = 0; waited < PURGE_GRACE_MS; waited += 10) {
+  int64_t children_ms = longest_shutdown(tree, module);
+  int64_t grace_ms = children_ms < 0 ? PURGE_GRACE_MS : children_ms + SUP_ABANDON_MS;
+  for (int64_t waited = 0; waited < grace_ms; waited += 10) {
     if (molt__code_purge(module, false, NULL, 0) == 0) return;
     usleep(10000);
   }
-  molt__log_warn("release: %s: actors still running after %d ms; hard purge", module, PURGE_GRACE_MS);
+  molt__log_warn("release: %s: actors still running after %" PRId64 " ms; hard purge", module, grace_ms);
   molt__code_purge(module, true, NULL, 0);
 }
 
@@ -318,7 +342,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
     goto out;
   }
   /* Stage 4: dropped modules go once their actors have stopped. */
-  for (size_t i = 0; i < nremoves; i++) purge_dropped(removes[i]);
+  for (size_t i = 0; i < nremoves; i++) purge_dropped(running->manifest->sup, removes[i]);
   out->actors = stats.actors;
   out->pause_ms = (double)stats.pause_ns / 1e6;
 
