@@ -50,6 +50,7 @@
 #include "alloc.h"
 #include "callsite.h"
 #include "code_server.h"
+#include "cow.h"
 #include "errmsg.h"
 #include "fs.h"
 #include "runtime.h"
@@ -1019,6 +1020,7 @@ int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t time
   bool forked = t->child > 0;
   if (rc == 0 && forked) rc = rh_verdict(t, timeout_ms, err, errlen);
   if (rc == 0 && forked) reclaim_pages(timeout_ms);
+  if (rc == 0 && forked) molt__cow_reclaim();
   if (stats) {
     pthread_mutex_lock(&t->lock);
     stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;

@@ -18,6 +18,8 @@
  * load, from opening the file (verify, private copy, dlopen) to the
  * purge of the version left behind. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../../modules/bench_load/bench_load_proto.h"
@@ -36,6 +38,7 @@ static int change(const char* mod, long n, long rate, const char* vsn, molt_dire
   bench_module_path(mod, vsn, path, sizeof(path));
   molt_version_t *v = NULL, *cur = NULL;
   molt_upgrade_stats_t st = {0};
+  long minflt = 0; /* page faults (any thread) while the transaction ran */
   uint64_t t0 = bench_now_ns();
   if (!molt__upgrade_begin()) return -1;
   int rc = molt__code_prepare(path, mod, &v, err, sizeof(err));
@@ -47,11 +50,17 @@ static int change(const char* mod, long n, long rate, const char* vsn, molt_dire
      * copy), measured on its own line: the transaction's pause below is
      * the real change's alone. */
     molt_upgrade_stats_t rs = {0};
-    if (hop.migrate && (rc = molt__upgrade_rehearse(&c, 1, APPLY_TIMEOUT_MS, &rs, err, sizeof(err))) == 0)
+    if (hop.migrate && !getenv("MOLT_BENCH_NO_REHEARSAL") && (rc = molt__upgrade_rehearse(&c, 1, APPLY_TIMEOUT_MS, &rs, err, sizeof(err))) == 0)
       bench_emit("rehearsal", "n=%ld rate=%ld dir=%s pause_ms=%.3f fork_ms=%.3f total_ms=%.3f actors=%lu module=%s",
                  n, rate, dir == MOLT_UP ? "up" : "down", rs.pause_ns / 1e6, rs.migrate_ns / 1e6, rs.total_ns / 1e6,
                  rs.actors, mod);
-    if (rc == 0) rc = molt__upgrade_apply(&c, 1, APPLY_TIMEOUT_MS, &st, err, sizeof(err));
+    if (rc == 0) {
+      struct rusage r0, r1;
+      getrusage(RUSAGE_SELF, &r0);
+      rc = molt__upgrade_apply(&c, 1, APPLY_TIMEOUT_MS, &st, err, sizeof(err));
+      getrusage(RUSAGE_SELF, &r1);
+      minflt = r1.ru_minflt - r0.ru_minflt;
+    }
   }
   uint64_t total = bench_now_ns() - t0;
   molt__upgrade_end();
@@ -64,9 +73,9 @@ static int change(const char* mod, long n, long rate, const char* vsn, molt_dire
   }
   bench_emit("upgrade",
              "n=%ld rate=%ld mode=txn dir=%s pause_ms=%.3f total_ms=%.3f change_ms=%.3f actors=%lu "
-             "switched=%ld us_per_proc=%.3f module=%s",
+             "switched=%ld us_per_proc=%.3f minflt=%ld module=%s",
              n, rate, dir == MOLT_UP ? "up" : "down", st.pause_ns / 1e6, total / 1e6, st.migrate_ns / 1e6,
-             st.actors, switched, st.pause_ns / 1e3 / (double)n, mod);
+             st.actors, switched, st.pause_ns / 1e3 / (double)n, minflt, mod);
   return switched == n ? 0 : -1;
 }
 
