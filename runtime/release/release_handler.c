@@ -235,6 +235,42 @@ static void unload_added(const char* module) {
   if (rc) molt__log_warn("release: undoing the install of %s: %s", module, why);
 }
 
+/* The way back of a change: the plan `molt rollback` (or an observation
+ * window) would run from to back to running, as code changes, and per
+ * change of fwd the one of its module on the way back (of[i], or NULL),
+ * for the rehearsal. */
+typedef struct {
+  molt_plan_t* plan;
+  changes_t ch;
+  const molt_change_t** of;
+} way_back_t;
+
+static int way_back_init(ctx_t* c, const molt_manifest_t** known, size_t nknown, const molt_manifest_t* running,
+                         const molt_manifest_t* to, const changes_t* fwd, way_back_t* wb) {
+  char why[256];
+  /* No way back (to lists only other downgrades): there is nothing a
+   * rollback could run to rehearse. */
+  if (molt__plan_new(known, nknown, to, NULL, running->version, state_vsn_of, c, &wb->plan, why, sizeof(why)) != 0) {
+    molt__log_debug("release: no way back from %s to %s to rehearse: %s", to->version, running->version, why);
+    return 0;
+  }
+  int rc = changes_init(&wb->ch, to->nmodules, wb->plan->nhops);
+  if (rc == 0 && !(wb->of = molt__calloc(fwd->n ? fwd->n : 1, sizeof(*wb->of)))) rc = MOLT_ENOMEM;
+  if (rc) return molt__errmsg_set(c->err, c->errlen, rc, "%s -> %s: out of memory", to->version, running->version);
+  if ((rc = build_changes(c, wb->plan, to, &wb->ch))) return rc;
+  for (size_t i = 0; i < fwd->n; i++)
+    for (size_t j = 0; j < wb->ch.n; j++)
+      if (strcmp(wb->ch.ch[j].module, fwd->ch[i].module) == 0) wb->of[i] = &wb->ch.ch[j];
+  return 0;
+}
+
+static void way_back_free(way_back_t* wb) {
+  molt__free(wb->of);
+  changes_free(&wb->ch);
+  if (wb->plan) molt__plan_free(wb->plan);
+  *wb = (way_back_t){0};
+}
+
 static const molt_manifest_t** known_manifests(molt_store_t* s) {
   const molt_manifest_t** known = molt__calloc(s->nreleases ? s->nreleases : 1, sizeof(*known));
   for (size_t i = 0; known && i < s->nreleases; i++) known[i] = s->releases[i]->manifest;
@@ -266,6 +302,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
   molt_version_t** adds = NULL; /* borrowed from c.p */
   size_t nadds = 0;
   const char** removes = NULL; /* borrowed from the running manifest */
+  way_back_t wb = {0};
   size_t nremoves = 0;
   molt_upgrade_stats_t stats = {0};
   molt_running_t runs = {0};
@@ -312,7 +349,8 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
    * for good. With check, that is all. */
   if (rehearse && fwd.n) {
     molt_upgrade_stats_t rs;
-    rc = molt__upgrade_rehearse(fwd.ch, fwd.n, CHANGE_TIMEOUT_MS, &rs, err, errlen);
+    rc = way_back_init(&c, known, store->nreleases, running->manifest, to, &fwd, &wb);
+    if (rc == 0) rc = molt__upgrade_rehearse(fwd.ch, fwd.n, wb.of, CHANGE_TIMEOUT_MS, &rs, err, errlen);
     out->rehearsed = rs.actors > 0;
     out->rehearsal_ms = (double)rs.total_ns / 1e6;
     out->rehearsal_pause_ms = (double)rs.pause_ns / 1e6;
@@ -348,6 +386,7 @@ int molt__release_move(molt_store_t* store, const char* target, molt_pid_t root,
 
 out:
   out->total_ms = (double)(molt__now_ns() - t0) / 1e6;
+  way_back_free(&wb);
   changes_free(&back);
   changes_free(&fwd);
   molt__free(removes);

@@ -30,7 +30,7 @@ int molt__code_load_prepared(molt_version_t* v, bool down, const char* extra, bo
     rc = 0;
     if (rehearse && hop.migrate) {
       out->rehearsed = true;
-      rc = molt__upgrade_rehearse(&change, 1, LOAD_TIMEOUT_MS, &out->rehearsal, err, errlen);
+      rc = molt__upgrade_rehearse(&change, 1, NULL, LOAD_TIMEOUT_MS, &out->rehearsal, err, errlen);
     }
     if (rc == 0) rc = molt__upgrade_apply(&change, 1, LOAD_TIMEOUT_MS, &out->stats, err, errlen);
     molt__version_unref(cur);

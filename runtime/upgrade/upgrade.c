@@ -106,6 +106,7 @@ typedef struct txn {
   /* A rehearsal (molt__upgrade_rehearse): the schedulers only scan; the
    * decider forks a child that migrates copies, and aborts. */
   bool rehearse;
+  const molt_change_t* const* back; /* per change, the way back, or NULL */
   int rpipe[2];            /* the child's verdict: read end, write end */
   struct progress* prog;   /* shared with the child (MAP_SHARED) */
   pid_t child;             /* 0: not forked */
@@ -121,6 +122,7 @@ typedef struct progress {
   volatile molt_pid_t pid;
   volatile size_t change, hop;
   volatile int dir;            /* MOLT_UP / MOLT_DOWN */
+  volatile bool back;          /* on the way back */
   volatile const char* callback; /* static string, same address in both */
   volatile unsigned long done; /* actors rehearsed */
 } progress_t;
@@ -776,14 +778,17 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
  * to a pipe. The states it builds die with it: the parent's are never
  * written (copy-on-write).
  *
- * Not the way back: the issue asked for up, then down, then format_state
- * of the round trip compared with the original, and that refused every
- * change of the modules we ship. A downgrade may drop what the older
- * layout cannot hold (http 2.0.0 -> 1.1.0 drops bytes_in), a map's
- * format_state may list its entries in another order after a rebuild
- * (counter), and a module may simply have no way down (a dev build). A
- * round trip that differs is no fault of the change being made; the way
- * down is rehearsed when a downgrade or rollback runs it. */
+ * The way back of a release change (the plan `molt rollback` and an
+ * upgrade's observation window would run, given by the caller) is
+ * rehearsed too: each state, once through every hop, goes on through the
+ * way back's, and a crash, an abort, a hang or an error there refuses the
+ * change, which could not be undone. The round trip's result
+ * is not compared with the original, as the issue asked: that refused
+ * changes of the modules we ship that are right. A downgrade may drop
+ * what the older layout cannot hold (http 2.0.0 -> 1.1.0 drops bytes_in),
+ * and a map's format_state may list its entries in another order after a
+ * rebuild (counter). `molt load` (the development loop) has no way back
+ * to rehearse: a dev build may have none. */
 
 /* "actor <0.5.0> (slow 1.0.0 -> 2.0.0)" */
 static void rh_who(const txn_t* t, molt_pid_t pid, size_t change, char* out, size_t len) {
@@ -810,15 +815,15 @@ static _Noreturn void rh_error(const txn_t* t, int fd, const entry_t* e, const c
   _exit(0);
 }
 
-/* One hop's code_change, from state (owned by `from_v`'s layout) to *next.
- * callee/other as migrate_actor chooses them for the forward hop; the
- * reverse hop calls the same callee in the other direction. */
-static void rh_call(const txn_t* t, int fd, const entry_t* e, size_t h, molt_direction_t dir, bool reverse,
-                    molt_version_t* callee, molt_version_t* other, void* state, void** next) {
+/* One hop's code_change (hop, the h-th of its change), from state to
+ * *next: callee in direction dir, told of other's vsn and layout, as
+ * migrate_actor chooses them; back: on the way back. */
+static void rh_call(const txn_t* t, int fd, const entry_t* e, const molt_hop_t* hop, size_t h, molt_direction_t dir,
+                    bool back, molt_version_t* callee, molt_version_t* other, void* state, void** next) {
   progress_t* pg = t->prog;
-  const molt_hop_t* hop = &t->changes[e->change].hops[h];
   pg->hop = h;
   pg->dir = (int)dir;
+  pg->back = back;
   pg->callback = "code_change";
   const char* dname = dir == MOLT_UP ? "up" : "down";
   if (!callee->code_change)
@@ -829,8 +834,26 @@ static void rh_call(const txn_t* t, int fd, const entry_t* e, size_t h, molt_dir
   molt__callsite_leave(site);
   if (rc == 0 && (!*next || *next == state)) rc = MOLT_ECODECHANGE;
   if (rc)
-    rh_error(t, fd, e, "code_change %s%s failed in the rehearsal: %s (%s)", dname, reverse ? " (back)" : "",
+    rh_error(t, fd, e, "code_change %s%s failed in the rehearsal: %s (%s)", dname,
+             back ? " (the way back a rollback would take)" : "",
              molt_err_name(rc), molt_strerror(rc));
+}
+
+/* *state (of *owner's layout) through the hops of c, from version start,
+ * as migrate_actor takes them; back: on the way back. */
+static void rh_hops(const txn_t* t, int fd, const entry_t* e, const molt_change_t* c, molt_version_t* start, bool back,
+                    void** state, molt_version_t** owner) {
+  for (size_t h = 0; h < c->nhops; h++) {
+    const molt_hop_t* hop = &c->hops[h];
+    molt_version_t* prev = h ? c->hops[h - 1].to : start;
+    if (!hop->migrate) continue;
+    bool up = hop->dir == MOLT_UP;
+    void* next;
+    rh_call(t, fd, e, hop, h, hop->dir, back, up ? hop->to : prev, up ? prev : hop->to, *state, &next);
+    if (*state != e->old_state) (*owner)->free_state(*state);
+    *state = next;
+    *owner = hop->to;
+  }
 }
 
 static void rh_actor(const txn_t* t, int fd, const entry_t* e) {
@@ -842,18 +865,9 @@ static void rh_actor(const txn_t* t, int fd, const entry_t* e) {
   molt__actor_set_current(e->a);
   void* state = e->old_state;
   molt_version_t* owner = v0;
-  /* Up: through every hop, as migrate_actor. */
-  for (size_t h = 0; h < c->nhops; h++) {
-    const molt_hop_t* hop = &c->hops[h];
-    molt_version_t* prev = h ? c->hops[h - 1].to : v0;
-    if (!hop->migrate) continue;
-    bool up = hop->dir == MOLT_UP;
-    void* next;
-    rh_call(t, fd, e, h, hop->dir, false, up ? hop->to : prev, up ? prev : hop->to, state, &next);
-    if (state != e->old_state) owner->free_state(state);
-    state = next;
-    owner = hop->to;
-  }
+  rh_hops(t, fd, e, c, v0, false, &state, &owner);
+  const molt_change_t* back = t->back ? t->back[e->change] : NULL;
+  if (back) rh_hops(t, fd, e, back, c->nhops ? c->hops[c->nhops - 1].to : v0, true, &state, &owner);
   if (state != e->old_state) owner->free_state(state);
   molt__actor_set_current(NULL);
   pg->callback = NULL;
@@ -943,9 +957,10 @@ static int rh_verdict(txn_t* t, uint64_t timeout_ms, char* err, size_t errlen) {
   char who[160] = "before any actor";
   const char* cb = (const char*)pg->callback;
   if (cb) rh_who(t, pg->pid, pg->change, who, sizeof(who));
-  char what[64] = "";
+  char what[96] = "";
   if (cb && strcmp(cb, "code_change") == 0)
-    snprintf(what, sizeof(what), "code_change %s", pg->dir == MOLT_UP ? "up" : "down");
+    snprintf(what, sizeof(what), "code_change %s%s", pg->dir == MOLT_UP ? "up" : "down",
+             pg->back ? " (the way back a rollback would take)" : "");
   else if (cb)
     snprintf(what, sizeof(what), "%s", cb);
   else
@@ -994,8 +1009,8 @@ static void reclaim_pages(uint64_t timeout_ms) {
     molt__sched_call_within(&molt__rt.scheds[i], touch_own_slots, NULL, (uint32_t)timeout_ms);
 }
 
-int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
-                           molt_upgrade_stats_t* stats, char* err, size_t errlen) {
+int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, const molt_change_t* const* back,
+                           uint64_t timeout_ms, molt_upgrade_stats_t* stats, char* err, size_t errlen) {
   uint64_t start = molt__now_ns();
   if (stats) memset(stats, 0, sizeof(*stats));
   if (!any_migrates(changes, n)) return 0; /* nothing to rehearse: no fork */
@@ -1003,6 +1018,7 @@ int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t time
   int rc = txn_open(changes, n, true, &t, err, errlen);
   if (rc) goto out;
   t->rehearse = true;
+  t->back = back;
   t->rpipe[0] = t->rpipe[1] = -1;
   if (pipe2(t->rpipe, O_CLOEXEC) != 0) {
     rc = molt__errmsg_set(err, errlen, -errno, "rehearsal: pipe: %s", strerror(errno));

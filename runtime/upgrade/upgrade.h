@@ -59,17 +59,19 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
  * messages (as for molt__upgrade_apply), the decider forks once, and the
  * transaction aborts at once (nothing changes; the pause is the fork). In
  * the forked copy, single-threaded, every actor of the changed modules has
- * its state run through every hop's code_change up, then back down, and,
- * where the module has format_state, the round trip compared with the
- * original. Returns 0 if all of that passed within timeout_ms, or when no
- * hop migrates (nothing to rehearse, no fork); else a MOLT_E* with a reason
+ * its state run through every hop's code_change, and then, where back is
+ * not NULL and back[i] is not NULL for its module's change changes[i],
+ * through back[i]'s hops, from where changes[i] ends: the way a rollback
+ * would take it (upgrade.c says why the round trip is not compared).
+ * Returns 0 if all of that passed within timeout_ms, or when no hop
+ * migrates (nothing to rehearse, no fork); else a MOLT_E* with a reason
  * naming the actor, the module, the callback and the signal or error. The
  * child takes no lock: a code_change that needs one another thread held
- * (molt_register, say) hangs there, and is refused at the deadline.
- * stats: pause_ns (the freeze), migrate_ns (the fork alone), actors, total_ns.
+ * (molt_register, say) hangs there, and is refused at the deadline. stats:
+ * pause_ns (the freeze), migrate_ns (the fork alone), actors, total_ns.
  * Never from a scheduler thread; the caller holds molt__upgrade_begin. */
-int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
-                           molt_upgrade_stats_t* stats, char* err, size_t errlen);
+int molt__upgrade_rehearse(const molt_change_t* changes, size_t n, const molt_change_t* const* back,
+                           uint64_t timeout_ms, molt_upgrade_stats_t* stats, char* err, size_t errlen);
 
 /* Only one transaction at a time: a second caller gets MOLT_EBUSY. */
 bool molt__upgrade_begin(void);

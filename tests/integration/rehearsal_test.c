@@ -117,3 +117,67 @@ Test(rehearsal, a_clean_load_is_rehearsed_and_goes_through) {
   cr_expect_str_eq(cJSON_GetObjectItem(j, "vsn")->valuestring, "2.0.0");
   cJSON_Delete(j);
 }
+
+/* A release change is rehearsed there and back: its way back is the plan
+ * `molt rollback` and an observation window would run. fx 2.0.0's
+ * downgrade to 1.0.0 updates slow with an extra whose code_change down
+ * fails (2.0.1's: faults): the upgrade is refused, and slow runs 1.0.0
+ * with its state. Without the rehearsal the upgrade goes, and then its
+ * rollback fails. */
+static void bundle_fx(const char* vsn, const char* slow_vsn, const char* extra) {
+  char *text = NULL, *out = NULL, name[64];
+  char upgrade[512] = "";
+  if (extra)
+    snprintf(upgrade, sizeof(upgrade),
+             ", \"upgrade\": [{\"from\": \"1.0.0\", \"steps\": [{\"op\": \"update\", \"module\": \"slow\"}]}], "
+             "\"downgrade\": [{\"to\": \"1.0.0\", \"steps\": [{\"op\": \"update\", \"module\": \"slow\", "
+             "\"extra\": \"%s\"}]}]",
+             extra);
+  cr_assert_geq(asprintf(&text,
+                         "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"slow\", \"vsn\": \"%s\", "
+                         "\"file\": \"slow-%s.so\"}], \"supervisor\": {\"name\": \"fx_sup\", \"children\": "
+                         "[{\"id\": \"slow\", \"module\": \"slow\"}]}%s}\n",
+                         vsn, slow_vsn, slow_vsn, upgrade),
+                0);
+  snprintf(name, sizeof(name), "fx-%s", vsn);
+  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
+  free(out);
+  free(text);
+}
+
+static void release_refused(const char* vsn, const char* want) {
+  char cmd[64], *out = NULL;
+  snprintf(cmd, sizeof(cmd), "upgrade %s", vsn);
+  int rc = ct_molt(cmd, &out);
+  cr_log_info("upgrade %s: %s", vsn, out);
+  cr_expect_eq(rc, 1, "%s", out);
+  cr_expect(strstr(out, "rehearsal refused the change: actor <"), "%s", out);
+  cr_expect(strstr(out, want), "want \"%s\" in: %s", want, out);
+  free(out);
+  expect_untouched(vsn);
+}
+
+Test(rehearsal, a_release_change_whose_way_back_fails_is_refused) {
+  ct_mods_add(MOLT_FIXTURE_DIR "/slow-1.0.0.so");
+  ct_mods_add(MOLT_FIXTURE_DIR "/slow-2.0.0.so");
+  bundle_fx("1.0.0", "1.0.0", NULL);
+  bundle_fx("2.0.0", "2.0.0", "fail-down");
+  bundle_fx("2.0.1", "2.0.0", "segv-down");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/fx-1.0.0", ct_home);
+  ct_start(path);
+  for (const char* const* v = (const char* const[]){"2.0.0", "2.0.1", NULL}; *v; v++) {
+    snprintf(path, sizeof path, "unpack '%s/fx-%s'", ct_home, *v);
+    cr_assert_eq(ct_json_ok(path), 0, "%s", path);
+  }
+  release_refused("2.0.0", "code_change down (the way back a rollback would take) failed in the rehearsal: EIO");
+  release_refused("2.0.1", "code_change down (the way back a rollback would take) killed by SIGSEGV");
+  /* --no-rehearsal: what the refusal protected from. */
+  char* out = NULL;
+  cr_expect_eq(ct_molt("upgrade --no-rehearsal 2.0.0", &out), 0, "%s", out);
+  free(out);
+  cr_expect_neq(ct_molt("rollback", &out), 0, "%s", out);
+  cr_expect(strstr(out, "EIO"), "%s", out);
+  cr_log_info("the rollback the rehearsal foresaw: %s", out);
+  free(out);
+}

@@ -78,7 +78,7 @@ Test(molt_bench, pingpong_across_needs_two_schedulers, .timeout = 60) {
 
 Test(molt_bench, upgrade_loses_nothing, .timeout = 120) {
   const char* up = "^molt upgrade sched=2 n=200 rate=1000 mode=txn dir=up pause_ms=" NUM " total_ms=" NUM
-                   " change_ms=" NUM " actors=200 switched=200 us_per_proc=" NUM " module=bench_cnt$";
+                   " change_ms=" NUM " actors=200 switched=200 us_per_proc=" NUM " minflt=[0-9]+ module=bench_cnt$";
   const char* down = "^molt upgrade sched=2 n=200 rate=1000 mode=txn dir=down pause_ms=" NUM
                      " .* actors=200 switched=200 ";
   /* Each change rehearsed first, as molt load does, on a line of its own. */

@@ -50,7 +50,7 @@ static int change(const char* mod, long n, long rate, const char* vsn, molt_dire
      * copy), measured on its own line: the transaction's pause below is
      * the real change's alone. */
     molt_upgrade_stats_t rs = {0};
-    if (hop.migrate && !getenv("MOLT_BENCH_NO_REHEARSAL") && (rc = molt__upgrade_rehearse(&c, 1, APPLY_TIMEOUT_MS, &rs, err, sizeof(err))) == 0)
+    if (hop.migrate && !getenv("MOLT_BENCH_NO_REHEARSAL") && (rc = molt__upgrade_rehearse(&c, 1, NULL, APPLY_TIMEOUT_MS, &rs, err, sizeof(err))) == 0)
       bench_emit("rehearsal", "n=%ld rate=%ld dir=%s pause_ms=%.3f fork_ms=%.3f total_ms=%.3f actors=%lu module=%s",
                  n, rate, dir == MOLT_UP ? "up" : "down", rs.pause_ns / 1e6, rs.migrate_ns / 1e6, rs.total_ns / 1e6,
                  rs.actors, mod);
