@@ -55,6 +55,7 @@
 #include "runtime.h"
 #include "sched.h"
 #include "timed_call.h"
+#include "upgrade_counts.h"
 
 enum { PENDING, COMMIT, ABORT };
 
@@ -740,12 +741,18 @@ int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout
   uint64_t start = molt__now_ns();
   txn_t* t = NULL;
   int rc = txn_open(changes, n, false, &t, err, errlen);
+  if (rc != 0) molt__upgrade_count(MOLT_CHANGE_REFUSED, 0, 0);
   if (rc == 0) {
     rc = run(t, timeout_ms, err, errlen);
+    pthread_mutex_lock(&t->lock);
+    uint64_t pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+    int paused = t->first_frozen_ns != 0;
+    pthread_mutex_unlock(&t->lock);
+    molt__upgrade_count(rc == 0 ? MOLT_CHANGE_COMMITTED : MOLT_CHANGE_ABORTED, paused, pause_ns);
     if (stats) {
       memset(stats, 0, sizeof(*stats));
       pthread_mutex_lock(&t->lock);
-      stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+      stats->pause_ns = pause_ns;
       stats->migrate_ns = t->migrate_ns;
       stats->resumed_at_ns = t->last_resumed_ns;
       stats->held = t->held;
