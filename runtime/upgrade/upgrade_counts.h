@@ -19,17 +19,33 @@ typedef enum {
 #define MOLT_PAUSE_BUCKETS 10
 extern const double molt__pause_bounds[MOLT_PAUSE_BUCKETS];
 
+/* One recent change, for the observer page. */
+#define MOLT_RECENT_CHANGES 16
+typedef struct molt_change_record {
+  uint64_t wall_ms; /* when it ended, ms since the epoch */
+  molt_change_outcome_t outcome;
+  int paused;
+  uint64_t pause_ns;
+  unsigned long actors; /* actors switched (committed) */
+  char modules[160];    /* the changed modules, comma-separated (cut short if long) */
+} molt_change_record_t;
+
 typedef struct molt_upgrade_counts {
   uint64_t outcomes[MOLT_CHANGE_NOUTCOMES];
   uint64_t pause_le[MOLT_PAUSE_BUCKETS]; /* cumulative: pauses <= bound */
   uint64_t pauses;                       /* changes that paused */
   double pause_sum_s;
   double last_pause_s; /* the last change's pause; 0 before any */
+  /* The last MOLT_RECENT_CHANGES changes, oldest first; nrecent of them. */
+  molt_change_record_t recent[MOLT_RECENT_CHANGES];
+  size_t nrecent;
 } molt_upgrade_counts_t;
 
-/* One change ended; paused says whether it froze the schedulers (then
- * pause_ns is how long). */
-void molt__upgrade_count(molt_change_outcome_t outcome, int paused, uint64_t pause_ns);
+/* One change of modules (comma-separated) ended; paused says whether it
+ * froze the schedulers (then pause_ns is how long), actors how many
+ * switched. */
+void molt__upgrade_count(molt_change_outcome_t outcome, int paused, uint64_t pause_ns, const char* modules,
+                         unsigned long actors);
 
 /* A consistent copy of the counts. Any thread. */
 void molt__upgrade_counts_read(molt_upgrade_counts_t* out);
