@@ -18,7 +18,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Building modules and their tests against the test kit (Molt::testkit).
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cmake, pkg-config, gcc | c-compiler, libcriterion-dev, libuv1-dev, libcjson-dev, libsodium-dev, libunwind-dev, libsystemd-dev")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cmake, pkg-config, gcc | c-compiler, libcriterion-dev, libuv1-dev, libcjson-dev, libsodium-dev, libunwind-dev, libsystemd-dev, libhttp-parser-dev")
 set(CPACK_STRIP_FILES OFF)
 set(CPACK_SOURCE_IGNORE_FILES "/build/;/\\\\.git/")
 include(CPack)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "http_server.h"
 #include "log.h"
 
 #define DEFAULT_HOME "./molt-home"
@@ -35,6 +36,7 @@ static const struct {
     [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
     [CLI_STUCK_LIMIT] = {"--stuck-limit", true}, [CLI_NO_REHEARSAL] = {"--no-rehearsal", false},
     [CLI_LOG_LEVEL] = {"--log-level", true}, [CLI_LOG_FORMAT] = {"--log-format", true},
+    [CLI_METRICS] = {"--metrics", true},   [CLI_OBSERVER] = {"--observer", true},
 };
 
 static int option_named(const char* a) {
@@ -145,6 +147,15 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
       if (strcmp(val, "json") == 0) o->log_json = true;
       else if (strcmp(val, "text") != 0) problem(err, len, "--log-format: expected text or json, found \"%s\"", val);
       break;
+    case CLI_METRICS:
+    case CLI_OBSERVER: {
+      struct sockaddr_storage addr;
+      const char* name = opt == CLI_METRICS ? "--metrics" : "--observer";
+      if (molt__http_addr_parse(val, &addr) != 0)
+        problem(err, len, "%s: expected ADDR:PORT, got \"%s\"", name, val);
+      *(opt == CLI_METRICS ? &o->metrics : &o->observer) = val;
+      break;
+    }
     case CLI_NOPTS: break;
   }
 }

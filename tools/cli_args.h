@@ -34,6 +34,8 @@ typedef enum {
   CLI_NO_REHEARSAL,
   CLI_LOG_LEVEL,
   CLI_LOG_FORMAT,
+  CLI_METRICS,
+  CLI_OBSERVER,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -86,6 +88,8 @@ typedef struct cli_opts {
   bool no_rehearsal;
   int log_level;  /* run/dev --log-level: a molt_log_level_t (base/log.h); 0: not given */
   bool log_json;  /* run/dev --log-format json */
+  const char* metrics;  /* run --metrics ADDR:PORT */
+  const char* observer; /* run --observer ADDR:PORT */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;

@@ -26,6 +26,8 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                   {CLI_MAX_RESTARTS, "N", false, "with --heart: give up after N restarts (default 5)..."},
                   {CLI_RESTART_WINDOW, "SEC", false, "...within SEC seconds (default 60)"},
                   {CLI_STUCK_LIMIT, "SEC", false, "a callback running longer is a fatal fault (default 60)"},
+                  {CLI_METRICS, "ADDR:PORT", false, "serve Prometheus /metrics there (127.0.0.1:9100)"},
+                  {CLI_OBSERVER, "ADDR:PORT", false, "serve the live observer page there (may equal --metrics)"},
                   LOG_LEVEL,
                   LOG_FORMAT,
                   HOME}},

@@ -485,7 +485,8 @@ static int cmd_run(const opts_t* o) {
     return heart_run(main_argc, main_argv, &h);
   }
   molt_container_opts_t c = {.home = o->home, .release_dir = o->release, .schedulers = o->schedulers,
-                             .probe_exe = "/proc/self/exe", .stuck_limit_s = (unsigned)o->stuck_limit_s};
+                             .probe_exe = "/proc/self/exe", .stuck_limit_s = (unsigned)o->stuck_limit_s,
+                             .metrics_addr = o->metrics, .observer_addr = o->observer};
   char err[1024] = "";
   int rc = molt__container_run(&c, err, sizeof(err));
   if (rc == 0) return 0;

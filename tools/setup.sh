@@ -16,7 +16,8 @@ case "${1:-}" in
 esac
 
 # strace: the tests inject I/O faults into a real container with it.
-tools/packages.sh setup strace
+# prometheus: its promtool checks what /metrics serves (metrics_test).
+tools/packages.sh setup strace prometheus
 
 cmake -S . -B "$dir" -DMOLT_SANITIZE="$sanitize" >/dev/null
 cmake --build "$dir" -j"$(nproc)" >/dev/null

@@ -25,6 +25,7 @@
 #include "manifest.h"
 #include "module_probe.h"
 #include "notify.h"
+#include "observe.h"
 #include "root_watch.h"
 #include "stuck_guard.h"
 #include "runtime.h"
@@ -100,6 +101,7 @@ typedef struct container {
   molt_release_t* first_boot;
   molt_notify_t notify; /* systemd's READY, STATUS and WATCHDOG */
   molt_stuck_guard_t guard; /* the hard limit on one callback */
+  molt_observe_t* observe;  /* --metrics and --observer */
 } container_t;
 
 static void on_stop(uv_async_t* h) { uv_stop(h->loop); }
@@ -377,10 +379,16 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   }
   if ((rc = molt__control_start(c.st.home, molt__commands_dispatch, &c.st, &c.st.control, err, errlen)))
     goto out_tree;
-  if ((rc = settle_first_boot(&c, err, errlen))) {
+  if ((rc = molt__observe_start(&c.st, o->metrics_addr, o->observer_addr, &c.observe, err, errlen))) {
     molt__control_stop(c.st.control);
     goto out_tree;
   }
+  if ((rc = settle_first_boot(&c, err, errlen))) {
+    molt__observe_stop(c.observe);
+    molt__control_stop(c.st.control);
+    goto out_tree;
+  }
+  molt__observe_announce(c.observe);
   print_running(&c, o);
   molt__notify_ready(&c.notify, &c.loop, c.st.manifest->name, c.st.manifest->version);
   if (molt__stuck_guard_start(&c.guard, &c.loop, o->stuck_limit_s))
@@ -395,6 +403,8 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   if (molt__root_watch_stop(&c.root_watch))
     rc = molt__errmsg_set(err, errlen, MOLT_EROOTEXIT, "root supervisor %s %s; the container stopped",
                           c.root_watch.name, c.root_watch.gave_up ? "gave up" : "exited");
+  /* A scrape reads the store and the runtime, which go below. */
+  molt__observe_stop(c.observe);
   wait_for_jobs();
   molt__log("stopping release %s %s", c.st.manifest->name, c.st.manifest->version);
   stop_everything(&c);

@@ -25,6 +25,11 @@ typedef struct molt_container_opts {
   /* A scheduler inside one callback longer than this many seconds is a
    * fatal fault (stuck_guard.h); 0: MOLT_STUCK_LIMIT_S (60). */
   unsigned stuck_limit_s;
+  /* "HOST:PORT" to serve /metrics on (molt run --metrics), and the
+   * observer page on (--observer; the same address shares the listener);
+   * NULL: none. */
+  const char* metrics_addr;
+  const char* observer_addr;
 } molt_container_opts_t;
 
 /* Boot the release and serve until `molt stop`, SIGINT or SIGTERM; then

@@ -22,6 +22,7 @@
 #include "errmsg.h"
 #include "log.h"
 #include "runtime.h"
+#include "sup_counts.h"
 #include "sup_spec.h"
 
 enum { TAG_KILL = 1, TAG_RETRY = 2, TAG_ABANDON = 3 };
@@ -154,6 +155,13 @@ static bool stop_next(sup_t* s, size_t floor) {
   return false;
 }
 
+/* What /metrics counts a child under: its module, or a nested
+ * supervisor's name. */
+static const char* count_name(const child_t* k) {
+  if (k->spec->module) return k->spec->module;
+  return k->spec->sup && k->spec->sup->name ? k->spec->sup->name : "supervisor";
+}
+
 static void restart_rest(sup_t* s) {
   s->phase = PHASE_RUNNING;
   /* one_for_one restarts the one child; the others restart every child
@@ -164,7 +172,10 @@ static void restart_rest(sup_t* s) {
     if (k->gone || k->pid != MOLT_PID_NONE) continue;
     char err[512];
     int rc = start_child(s, k, err, sizeof(err));
-    if (rc == 0) continue;
+    if (rc == 0) {
+      molt__sup_count_restart(count_name(k));
+      continue;
+    }
     molt_log_error("%s: restart failed: %s", sup_name(s), err);
     if (!restart_allowed(s)) {
       give_up(s, j, rc, true);
@@ -216,6 +227,7 @@ void molt__supervisor_observe(molt_sup_crash_cb cb, void* data) {
 
 static void tell_observer(const sup_t* s, const child_t* k, molt_pid_t pid, int reason) {
   if (reason == MOLT_EXIT_NORMAL || reason == MOLT_EXIT_SHUTDOWN) return;
+  molt__sup_count_crash(count_name(k));
   pthread_mutex_lock(&observer_lock);
   if (observer) observer(sup_name(s), k->id, k->spec->module, pid, reason, observer_data);
   pthread_mutex_unlock(&observer_lock);

@@ -56,6 +56,7 @@
 #include "runtime.h"
 #include "sched.h"
 #include "timed_call.h"
+#include "upgrade_counts.h"
 
 enum { PENDING, COMMIT, ABORT };
 
@@ -738,17 +739,38 @@ static int txn_open(const molt_change_t* changes, size_t n, bool rehearse, txn_t
   return rc;
 }
 
+/* "counter, http": the modules of a change, for its record. */
+static void change_names(const molt_change_t* changes, size_t n, char* out, size_t len) {
+  size_t used = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < n && used + 1 < len; i++) {
+    int w = snprintf(out + used, len - used, "%s%s", i ? ", " : "", changes[i].module);
+    if (w < 0) break;
+    used += (size_t)w < len - used ? (size_t)w : len - used - 1;
+  }
+}
+
 int molt__upgrade_apply(const molt_change_t* changes, size_t n, uint64_t timeout_ms,
                         molt_upgrade_stats_t* stats, char* err, size_t errlen) {
   uint64_t start = molt__now_ns();
   txn_t* t = NULL;
   int rc = txn_open(changes, n, false, &t, err, errlen);
+  char modules[160];
+  change_names(changes, n, modules, sizeof modules);
+  if (rc != 0) molt__upgrade_count(MOLT_CHANGE_REFUSED, 0, 0, modules, 0);
   if (rc == 0) {
     rc = run(t, timeout_ms, err, errlen);
+    pthread_mutex_lock(&t->lock);
+    uint64_t pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+    int paused = t->first_frozen_ns != 0;
+    unsigned long switched = 0;
+    for (unsigned i = 0; rc == 0 && i < molt__rt.nsched; i++) switched += t->ps[i].n;
+    pthread_mutex_unlock(&t->lock);
+    molt__upgrade_count(rc == 0 ? MOLT_CHANGE_COMMITTED : MOLT_CHANGE_ABORTED, paused, pause_ns, modules, switched);
     if (stats) {
       memset(stats, 0, sizeof(*stats));
       pthread_mutex_lock(&t->lock);
-      stats->pause_ns = t->last_resumed_ns > t->first_frozen_ns ? t->last_resumed_ns - t->first_frozen_ns : 0;
+      stats->pause_ns = pause_ns;
       stats->migrate_ns = t->migrate_ns;
       stats->resumed_at_ns = t->last_resumed_ns;
       stats->held = t->held;

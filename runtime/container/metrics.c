@@ -1,0 +1,206 @@
+/* metrics.c: what /metrics says, one function per source. A new family is
+ * a molt__metrics_family line and its samples in the function of the
+ * source it reads (a figure per actor goes into walk_actor, which sees
+ * each live actor once per scrape). */
+#include "metrics.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actor.h"
+#include "code_server.h"
+#include "metrics_text.h"
+#include "release_store.h"
+#include "runtime.h"
+#include "sup_counts.h"
+#include "upgrade_counts.h"
+
+static void process_metrics(molt_metrics_w* w, const molt_container_state_t* st) {
+  long pages = 0, resident = 0;
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (f) {
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+  }
+  molt__metrics_family(w, "process_resident_memory_bytes", "gauge", "Resident memory of the container process.");
+  molt__metrics_sample(w, "process_resident_memory_bytes", (double)resident * (double)sysconf(_SC_PAGESIZE), NULL);
+  long fds = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (d) {
+    for (struct dirent* e; (e = readdir(d));)
+      if (e->d_name[0] != '.') fds++;
+    closedir(d);
+    fds--; /* the directory's own */
+  }
+  molt__metrics_family(w, "process_open_fds", "gauge", "Open file descriptors of the container process.");
+  molt__metrics_sample(w, "process_open_fds", (double)fds, NULL);
+  molt__metrics_family(w, "molt_uptime_seconds", "gauge", "Seconds since the container started.");
+  molt__metrics_sample(w, "molt_uptime_seconds", (double)(molt__now_ns() - st->started_ns) / 1e9, NULL);
+}
+
+static void scheduler_metrics(molt_metrics_w* w) {
+  molt__metrics_family(w, "molt_schedulers", "gauge", "Scheduler threads.");
+  molt__metrics_sample(w, "molt_schedulers", molt__rt.nsched, NULL);
+  molt__metrics_family(w, "molt_scheduler_turns_total", "counter", "Actor turns each scheduler has run.");
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    /* Written by its scheduler on every turn; a relaxed load is the
+     * figure of a moment ago, which is what a scrape is. */
+    uint64_t turns = __atomic_load_n(&molt__rt.scheds[i].turns, __ATOMIC_RELAXED);
+    molt__metrics_sample(w, "molt_scheduler_turns_total", (double)turns, "scheduler", id, NULL);
+  }
+}
+
+/* What one pass over the actor table gathers. */
+typedef struct {
+  unsigned long live;
+  uint64_t handled;
+} actor_walk_t;
+
+/* On the scraping thread, for every slot: only fields other threads may
+ * read (status is atomic; handled is read relaxed). The version pointer is
+ * not followed: its owner may switch it and the old one be purged. */
+static void walk_actor(molt_actor_t* a, void* arg) {
+  actor_walk_t* k = arg;
+  uint8_t st = atomic_load_explicit(&a->status, memory_order_relaxed);
+  if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
+  k->live++;
+  k->handled += __atomic_load_n(&a->handled, __ATOMIC_RELAXED);
+}
+
+static void add_version(molt_metrics_w* w, const char* name, const molt_version_t* v, const char* slot) {
+  if (!v) return;
+  char rev[16];
+  snprintf(rev, sizeof rev, "%u", v->revision);
+  molt__metrics_sample(w, "molt_actors", (double)atomic_load(&v->actors), "module", name, "vsn", v->label, "slot", slot,
+                       "revision", rev, NULL);
+}
+
+static void actors_by_version(const char* name, molt_version_t* cur, molt_version_t* old, void* arg) {
+  add_version(arg, name, cur, "current");
+  add_version(arg, name, old, "old");
+}
+
+static void actor_metrics(molt_metrics_w* w) {
+  actor_walk_t k = {0};
+  molt__actor_table_foreach(walk_actor, &k);
+  molt__metrics_family(w, "molt_actors", "gauge",
+                       "Actors running each module version (slot current or old, as after a load).");
+  molt__code_foreach(actors_by_version, w);
+  molt__metrics_family(w, "molt_actors_live", "gauge", "Actors alive, every module.");
+  molt__metrics_sample(w, "molt_actors_live", (double)k.live, NULL);
+  molt__metrics_family(w, "molt_actor_messages_handled", "gauge",
+                       "Messages handled by the actors alive now, since each started (falls when actors exit).");
+  molt__metrics_sample(w, "molt_actor_messages_handled", (double)k.handled, NULL);
+}
+
+static void crashes_of(const char* module, uint64_t crashes, uint64_t restarts, void* arg) {
+  (void)restarts;
+  molt__metrics_sample(arg, "molt_child_crashes_total", (double)crashes, "module", module, NULL);
+}
+
+static void restarts_of(const char* module, uint64_t crashes, uint64_t restarts, void* arg) {
+  (void)crashes;
+  molt__metrics_sample(arg, "molt_child_restarts_total", (double)restarts, "module", module, NULL);
+}
+
+static void supervisor_metrics(molt_metrics_w* w) {
+  molt__metrics_family(w, "molt_child_crashes_total", "counter",
+                       "Supervised children of each module that exited abnormally.");
+  molt__sup_counts_foreach(crashes_of, w);
+  molt__metrics_family(w, "molt_child_restarts_total", "counter",
+                       "Supervised children of each module restarted by their supervisor.");
+  molt__sup_counts_foreach(restarts_of, w);
+}
+
+static void code_change_metrics(molt_metrics_w* w) {
+  molt_upgrade_counts_t c;
+  molt__upgrade_counts_read(&c);
+  molt__metrics_family(w, "molt_code_changes_total", "counter",
+                       "Code changes (loads, upgrades, rollbacks) by outcome: committed, aborted "
+                       "(paused, then undone), refused (before any pause).");
+  for (int o = 0; o < MOLT_CHANGE_NOUTCOMES; o++)
+    molt__metrics_sample(w, "molt_code_changes_total", (double)c.outcomes[o], "outcome",
+                         molt__change_outcome_name((molt_change_outcome_t)o), NULL);
+  molt__metrics_family(w, "molt_code_change_pause_seconds", "histogram",
+                       "How long each code change held every scheduler.");
+  molt__metrics_histogram(w, "molt_code_change_pause_seconds", molt__pause_bounds, c.pause_le, MOLT_PAUSE_BUCKETS,
+                          c.pause_sum_s, c.pauses);
+  molt__metrics_family(w, "molt_code_change_last_pause_seconds", "gauge", "The last code change's pause.");
+  molt__metrics_sample(w, "molt_code_change_last_pause_seconds", c.last_pause_s, NULL);
+}
+
+/* The store's memory is read under its guard (st->lock), which it holds
+ * only while changing memory, never across I/O. */
+static void release_metrics(molt_metrics_w* w, molt_container_state_t* st) {
+  molt__metrics_family(w, "molt_release_running", "gauge", "The release the container runs (value 1).");
+  pthread_mutex_lock(&st->lock);
+  molt__metrics_sample(w, "molt_release_running", 1, "name", st->manifest->name, "vsn", st->manifest->version, NULL);
+  pthread_mutex_unlock(&st->lock);
+  molt__metrics_family(w, "molt_release_info", "gauge",
+                       "Every release the home knows, with its state: unpacked, current, permanent, old (value 1).");
+  pthread_mutex_lock(&st->lock);
+  for (size_t i = 0; st->store && i < st->store->nreleases; i++) {
+    const molt_release_t* r = st->store->releases[i];
+    molt__metrics_sample(w, "molt_release_info", 1, "name", r->manifest->name, "vsn", r->vsn, "state",
+                         molt__rel_state_name(r->state), NULL);
+  }
+  pthread_mutex_unlock(&st->lock);
+}
+
+static void slot_sample(molt_metrics_w* w, const char* name, const molt_version_t* v, const char* slot) {
+  if (v)
+    molt__metrics_sample(w, "molt_module_version_info", 1, "module", name, "slot", slot, "vsn", v->label, NULL);
+}
+
+typedef struct {
+  molt_metrics_w* w;
+  unsigned long modules, versions;
+} loader_ctx;
+
+static void loaded_version(const char* name, molt_version_t* cur, molt_version_t* old, void* arg) {
+  loader_ctx* k = arg;
+  k->modules++;
+  k->versions += (cur != NULL) + (old != NULL);
+  slot_sample(k->w, name, cur, "current");
+  slot_sample(k->w, name, old, "old");
+}
+
+static void loads_of(const char* name, molt_version_t* cur, molt_version_t* old, void* arg) {
+  const molt_version_t* v = cur ? cur : old; /* the latest install's revision: loads of this name */
+  if (v) molt__metrics_sample(arg, "molt_module_loads_total", v->revision, "module", name, NULL);
+}
+
+static void loader_metrics(molt_metrics_w* w) {
+  loader_ctx k = {w, 0, 0};
+  molt__metrics_family(w, "molt_module_version_info", "gauge",
+                       "The version in each module's current and old slot (value 1).");
+  molt__code_foreach(loaded_version, &k);
+  molt__metrics_family(w, "molt_module_loads_total", "counter", "Versions of each module installed so far.");
+  molt__code_foreach(loads_of, w);
+  molt__metrics_family(w, "molt_modules_loaded", "gauge", "Module names with a loaded version.");
+  molt__metrics_sample(w, "molt_modules_loaded", (double)k.modules, NULL);
+  molt__metrics_family(w, "molt_module_versions_loaded", "gauge", "Module versions loaded (current and old slots).");
+  molt__metrics_sample(w, "molt_module_versions_loaded", (double)k.versions, NULL);
+}
+
+char* molt__metrics_collect(molt_container_state_t* st, size_t* len) {
+  uint64_t start = molt__now_ns();
+  molt_metrics_w w = {0};
+  process_metrics(&w, st);
+  scheduler_metrics(&w);
+  actor_metrics(&w);
+  supervisor_metrics(&w);
+  code_change_metrics(&w);
+  release_metrics(&w, st);
+  loader_metrics(&w);
+  /* The scrape's own cost, on the thread that serves it (no scheduler). */
+  molt__metrics_family(&w, "molt_scrape_duration_seconds", "gauge",
+                       "How long collecting this scrape took, on the metrics thread; schedulers spend nothing on it.");
+  molt__metrics_sample(&w, "molt_scrape_duration_seconds", (double)(molt__now_ns() - start) / 1e9, NULL);
+  return molt__metrics_take(&w, len);
+}
