@@ -84,6 +84,7 @@ typedef struct molt_actor {
   bool trap_exit;
   bool exit_pending;
   bool in_free_list;
+  uint8_t trace; /* a bit per trace session tracing it (trace.h); its thread's only */
   int32_t exit_reason;
   uint64_t handled; /* user messages handled (for ps) */
 } molt_actor_t;
