@@ -82,24 +82,6 @@ static bool targets(const session_t* s, molt_actor_t* a) {
   return a->version && strcmp(a->version->name, s->module) == 0;
 }
 
-/* Offer e to slot i's session; false once the session no longer wants a's
- * events (ended, expired, another target now, or its max taken). */
-static bool offer(unsigned i, molt_actor_t* a, const molt_trace_event_t* e, uint64_t now_ns) {
-  session_t* s = &sessions[i];
-  bool wanted = true;
-  pthread_mutex_lock(&s->lock);
-  if (s->active && expired(s, now_ns)) end_session(s, i);
-  if (!s->active || !targets(s, a) || (s->max && s->taken >= s->max)) {
-    wanted = false;
-  } else if (!molt__trace_bucket_take(&s->bucket, now_ns) || !molt__trace_ring_push(&s->ring, e)) {
-    s->dropped++;
-  } else {
-    s->taken++;
-  }
-  pthread_mutex_unlock(&s->lock);
-  return wanted;
-}
-
 static void copy_label(char* dst, size_t cap, const char* src) { snprintf(dst, cap, "%s", src ? src : ""); }
 
 static uint64_t wall_us(void) {
@@ -108,16 +90,43 @@ static uint64_t wall_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Fill in who and when, and hand e to each session a is marked for. */
-static void emit(molt_actor_t* a, molt_trace_event_t* e) {
+/* Who and when: only for an event a session keeps, so that one over the
+ * rate costs a lock and a clock read, not the labels' copies. */
+static void fill(molt_actor_t* a, molt_trace_event_t* e) {
   e->ts_us = wall_us();
   e->pid = molt__actor_pid(a);
   copy_label(e->module, sizeof(e->module), a->version ? a->version->name : "");
   copy_label(e->name, sizeof(e->name), a->ext ? a->ext->name : NULL);
+}
+
+/* Offer e to slot i's session; false once the session no longer wants a's
+ * events (ended, expired, another target now, or its max taken). */
+static bool offer(unsigned i, molt_actor_t* a, molt_trace_event_t* e, bool* filled, uint64_t now_ns) {
+  session_t* s = &sessions[i];
+  bool wanted = true;
+  pthread_mutex_lock(&s->lock);
+  if (s->active && expired(s, now_ns)) end_session(s, i);
+  if (!s->active || !targets(s, a) || (s->max && s->taken >= s->max)) {
+    wanted = false;
+  } else if (!molt__trace_bucket_take(&s->bucket, now_ns) || s->ring.n == s->ring.cap) {
+    s->dropped++;
+  } else {
+    if (!*filled) fill(a, e);
+    *filled = true;
+    molt__trace_ring_push(&s->ring, e);
+    s->taken++;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return wanted;
+}
+
+/* Hand e to each session a is marked for. */
+static void emit(molt_actor_t* a, molt_trace_event_t* e) {
   uint64_t now = molt__now_ns();
+  bool filled = false;
   for (unsigned i = 0; i < MOLT_TRACE_SESSIONS; i++) {
     uint8_t bit = (uint8_t)(1u << i);
-    if ((a->trace & bit) && !offer(i, a, e, now)) a->trace &= (uint8_t)~bit;
+    if ((a->trace & bit) && !offer(i, a, e, &filled, now)) a->trace &= (uint8_t)~bit;
   }
 }
 
