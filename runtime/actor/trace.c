@@ -82,7 +82,12 @@ static bool targets(const session_t* s, molt_actor_t* a) {
   return a->version && strcmp(a->version->name, s->module) == 0;
 }
 
-static void copy_label(char* dst, size_t cap, const char* src) { snprintf(dst, cap, "%s", src ? src : ""); }
+/* Cut to fit (trace_ring.h): a trace line need not carry a 128-byte vsn. */
+static void copy_label(char* dst, size_t cap, const char* src) {
+  size_t n = src ? strnlen(src, cap - 1) : 0;
+  memcpy(dst, src ? src : "", n);
+  dst[n] = '\0';
+}
 
 static uint64_t wall_us(void) {
   struct timespec ts;
