@@ -6,6 +6,7 @@
  * traced actors are probes (tests/support/probe.h) steered from here. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "probe.h"
 #include "rt.h"
@@ -174,4 +175,20 @@ Test(trace, refuses_a_bad_target_a_bad_rate_and_a_fifth_session) {
   for (int i = 0; i < MOLT_TRACE_SESSIONS; i++) start_pid(a, 10, 0);
   molt_trace_spec_t one = {a, NULL, 10, 0};
   cr_assert_eq(molt__trace_start(&one, &id, &busy, err, sizeof(err)), MOLT_EBUSY);
+}
+
+/* A client killed mid-trace never reads again: its session ends by itself
+ * after MOLT_TRACE_IDLE_MS, and its actor unmarks itself at its next
+ * event. The one test here that waits that long. */
+Test(trace, a_session_nobody_reads_expires_by_itself, .timeout = 30) {
+  molt_pid_t a = probe_start("a", "");
+  uint64_t id = start_pid(a, MOLT_TRACE_RATE_MAX, 0);
+  usleep((MOLT_TRACE_IDLE_MS + 300) * 1000u);
+  probe_cmd(a, PROBE_ECHO, 1, 0);
+  probe_barrier(a);
+  cr_assert_eq(molt__actor_slot(a)->trace, 0);
+  uint32_t n;
+  uint64_t d;
+  bool done;
+  cr_assert_eq(molt__trace_read(id, got, 1, &n, &d, &done), MOLT_ESRCH);
 }
