@@ -190,7 +190,9 @@ static int start(const cli_opts_t* o, long rate, double* id) {
   char err[1024] = "";
   int rc = molt__control_call(o->home, "trace_start", args, START_TIMEOUT_MS, &r, err, sizeof(err));
   cJSON_Delete(args);
-  if (rc == MOLT_ENOTRUNNING && !*err) cli_not_running(o, err, sizeof(err));
+  /* As every verb says it: where it looked and what chose that home. */
+  if (rc == MOLT_ENOTRUNNING && (!*err || strncmp(err, "no container is running", 23) == 0))
+    cli_not_running(o, err, sizeof(err));
   if (rc) return report(o, rc, err);
   *id = num(r, "id");
   if (!o->json) {
