@@ -1,6 +1,6 @@
 # bash completion for molt(1): verbs, each verb's own options, file and
 # directory arguments, module names of the running container (purge,
-# inspect, ps --module) and the home's release versions (upgrade, remove).
+# inspect, ps and trace --module) and the home's release versions (upgrade, remove).
 #
 # Nothing here lists verbs or options: they are read from `molt --help`
 # and `molt VERB --help` of the molt being completed (tools/cli_verbs.c is
@@ -101,7 +101,7 @@ _molt() {
   # The value of an option.
   if [[ $valued == *" $prev "* ]]; then
     case $verb:$prev in
-      ps:--module) COMPREPLY=($(compgen -W "$(_molt_modules "$molt" "${home[@]}")" -- "$cur")) ;;
+      ps:--module | trace:--module) COMPREPLY=($(compgen -W "$(_molt_modules "$molt" "${home[@]}")" -- "$cur")) ;;
       dev:--module) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -X '!*.so' -- "$cur") $(compgen -d -- "$cur")) ;;
       *:--home | *:--release | *:--watch | *:--src) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
       *:--build) COMPREPLY=($(compgen -c -- "$cur")) ;;

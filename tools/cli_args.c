@@ -37,7 +37,10 @@ static const struct {
     [CLI_STUCK_LIMIT] = {"--stuck-limit", true}, [CLI_NO_REHEARSAL] = {"--no-rehearsal", false},
     [CLI_LOG_LEVEL] = {"--log-level", true}, [CLI_LOG_FORMAT] = {"--log-format", true},
     [CLI_METRICS] = {"--metrics", true},   [CLI_OBSERVER] = {"--observer", true},
+    [CLI_MAX] = {"--max", true},           [CLI_DURATION] = {"--duration", true},
+    [CLI_RATE] = {"--rate", true},
 };
+_Static_assert(CLI_NOPTS < 32, "cli_parse's seen bitmask");
 
 static int option_named(const char* a) {
   for (int k = 0; k < CLI_NOPTS; k++)
@@ -90,6 +93,19 @@ static bool duration_ms(const char* text, long* ms) {
 static void set_number(const char* name, const char* val, long lo, long hi, const char* what, long* out,
                        char* err, size_t len) {
   if (!number(val, lo, hi, out)) problem(err, len, "%s: expected %s, found \"%s\"", name, what, val);
+}
+
+/* "500" or "500/s": events a second, 1..100000 (the container's bound). */
+static void rate(const char* val, long* out, char* err, size_t len) {
+  char num[32];
+  size_t n = strcspn(val, "/");
+  bool ok = n < sizeof(num) && (val[n] == '\0' || strcmp(val + n, "/s") == 0);
+  if (ok) {
+    memcpy(num, val, n);
+    num[n] = '\0';
+    ok = number(num, 1, 100000, out);
+  }
+  if (!ok) problem(err, len, "--rate: expected events a second, 1..100000 (500 or 500/s), found \"%s\"", val);
 }
 
 static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t len) {
@@ -156,6 +172,12 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
       *(opt == CLI_METRICS ? &o->metrics : &o->observer) = val;
       break;
     }
+    case CLI_MAX: set_number("--max", val, 1, LONG_MAX, "a count of events", &o->max_events, err, len); break;
+    case CLI_DURATION:
+      if (!duration_ms(val, &o->duration_ms) || o->duration_ms == 0)
+        problem(err, len, "--duration: expected a duration (30s, 500ms, 2m) of at most a day, found \"%s\"", val);
+      break;
+    case CLI_RATE: rate(val, &o->rate, err, len); break;
     case CLI_NOPTS: break;
   }
 }

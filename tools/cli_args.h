@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Every option any verb takes; a verb's table names the ones it accepts. */
+/* Every option any verb takes; a verb's table names the ones it accepts.
+ * Fewer than 32: cli_parse keeps the ones seen in a bitmask. */
 typedef enum {
   CLI_HOME,
   CLI_JSON,
@@ -36,6 +37,9 @@ typedef enum {
   CLI_LOG_FORMAT,
   CLI_METRICS,
   CLI_OBSERVER,
+  CLI_MAX,
+  CLI_DURATION,
+  CLI_RATE,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -55,6 +59,7 @@ typedef enum {
   CLI_PURGE,
   CLI_PS,
   CLI_INSPECT,
+  CLI_TRACE,
   CLI_NVERBS
 } cli_verb_id_t;
 
@@ -90,6 +95,9 @@ typedef struct cli_opts {
   bool log_json;  /* run/dev --log-format json */
   const char* metrics;  /* run --metrics ADDR:PORT */
   const char* observer; /* run --observer ADDR:PORT */
+  long max_events;  /* trace --max N; 0: not given */
+  long duration_ms; /* trace --duration D; 0: not given */
+  long rate;        /* trace --rate N/s; 0: not given */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;

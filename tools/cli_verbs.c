@@ -111,6 +111,18 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                      "PID as ps shows it (<12.1>) or a registered name. The state is what its\n"
                      "module's format_state gives, read in the actor's own turn.",
                      {HOME, JSON}},
+    [CLI_TRACE] = {"trace", "[PID|NAME]", 0, 1, "print what an actor or a module's actors do, as it happens",
+                   "One line per event, with its wall-clock time in microseconds: a message\n"
+                   "received (sender, tag, size) or sent (receiver, tag, size), a spawn, an exit\n"
+                   "and its reason, a link or monitor, a code change (from -> to). Until Ctrl-C,\n"
+                   "--max or --duration. At most --rate events a second: the rest are counted and\n"
+                   "reported as dropped, never queued. Give PID|NAME or --module, not both.",
+                   {{CLI_MODULE, "NAME", false, "trace every actor of module NAME (and those it spawns)"},
+                    {CLI_MAX, "N", false, "stop after N events"},
+                    {CLI_DURATION, "DURATION", false, "stop after DURATION (30s, 500ms, 2m)"},
+                    {CLI_RATE, "N/s", false, "at most N events a second, 1..100000 (default 500)"},
+                    HOME,
+                    JSON}},
 };
 
 const cli_verb_t* cli_verb_by_id(cli_verb_id_t id) { return &verbs[id]; }

@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "cli_args.h"
+#include "cli_trace.h"
 #include "container.h"
 #include "control.h"
 #include "heart.h"
@@ -589,6 +590,7 @@ static const verb_fn verbs[CLI_NVERBS] = {
     [CLI_UNPACK] = cmd_unpack,     [CLI_UPGRADE] = cmd_upgrade,   [CLI_COMMIT] = cmd_commit,
     [CLI_ROLLBACK] = cmd_rollback, [CLI_LOAD] = cmd_load,         [CLI_PURGE] = cmd_purge,
     [CLI_PS] = cmd_ps,             [CLI_INSPECT] = cmd_inspect,   [CLI_REMOVE] = cmd_remove,
+    [CLI_TRACE] = cli_trace,
 };
 
 int main(int argc, char** argv) {

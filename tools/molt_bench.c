@@ -35,7 +35,9 @@ static void usage(FILE* f) {
       "options:\n"
       "  --schedulers S  scheduler threads (default: one per core)\n"
       "  --modules DIR   where the module .so files are (default: ../modules beside this binary)\n"
-      "  --spread        ring: spread the ring's members over every scheduler round robin\n",
+      "  --spread        ring: spread the ring's members over every scheduler round robin\n"
+      "  --trace-one     ring, pingpong: trace one actor as molt trace would (the ring's driver,\n"
+      "                  pong), at the default rate, read every 100 ms\n",
       f);
 }
 
@@ -91,6 +93,8 @@ int main(int argc, char** argv) {
       module_dir = strdup(argv[++i]);
     } else if (strcmp(a, "--spread") == 0) {
       cfg.spread = true;
+    } else if (strcmp(a, "--trace-one") == 0) {
+      cfg.trace_one = true;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       return 0;

@@ -27,6 +27,7 @@
 #include "runtime.h"
 #include "sched.h"
 #include "timer.h"
+#include "trace.h"
 
 /* Messages per turn: enough to amortise the scheduling, small enough that
  * one busy actor cannot starve the others on its scheduler. */
@@ -146,6 +147,7 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
   }
   if (molt__hooks_redirect(a, m)) return; /* e.g. its socket changed hands */
   a->handled++;
+  if (MOLT__TRACED(a)) molt__trace_recv(a, m);
   molt_callsite_t site = molt__callsite_enter(a, a->version, "handle");
   int rc = a->version->handle(a->state, &m->pub);
   molt__callsite_leave(site);
@@ -165,6 +167,7 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
 }
 
 static void dispatch(molt_actor_t* a, molt__msg_t* m) {
+  if (MOLT__TRACED(a) && m->sys != MOLT__SYS_NONE) molt__trace_signal(a, m);
   switch (m->sys) {
     case MOLT__SYS_NONE:
       molt__actor_handle_user(a, m);
@@ -234,6 +237,7 @@ static void actor_exit(molt_actor_t* a) {
   int reason = a->exit_reason;
   molt_pid_t pid = molt__actor_pid(a);
   molt_version_t* v = a->version;
+  if (MOLT__TRACED(a)) molt__trace_exit(a, reason);
   a->status = MOLT__EXITING;
   if (a->state) {
     molt_actor_t* prev = cur_actor;
@@ -387,6 +391,7 @@ static void setup_slot(molt_actor_t* a, molt_version_t* v) {
   a->exit_pending = false;
   a->exit_reason = 0;
   a->handled = 0;
+  a->trace = MOLT__TRACE_ON_SPAWN(v);
   a->status = MOLT__INIT;
 }
 
@@ -419,6 +424,8 @@ int molt__actor_spawn(molt_version_t* v, const char* args_json, void* internal, 
     return rc;
   }
   if (pid_out) *pid_out = pid;
+  if (MOLT__TRACED(a)) molt__trace_spawned(a, parent);
+  if (parent && MOLT__TRACED(parent)) molt__trace_spawn(parent, a);
   give_back(a);
   return 0;
 }

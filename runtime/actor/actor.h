@@ -86,6 +86,7 @@ typedef struct molt_actor {
   bool in_free_list;
   int32_t exit_reason;
   uint64_t handled; /* user messages handled (for ps) */
+  uint8_t trace; /* a bit per trace session tracing it (trace.h); its thread's only */
 } molt_actor_t;
 
 _Static_assert(offsetof(molt_actor_t, version) == 64 && sizeof(molt_actor_t) == 128,

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "runtime.h"
+#include "trace.h"
 
 static int set_add(molt_pid_set_t* s, uint64_t ref, molt_pid_t pid) {
   if (s->n == s->cap) {
@@ -140,6 +141,7 @@ int molt_link(molt_pid_t pid) {
   if (!a) return MOLT_EPERM;
   molt_pid_t self = molt__actor_pid(a);
   if (pid == self) return 0;
+  if (MOLT__TRACED(a)) molt__trace_peer(a, MOLT_TRACE_LINK, pid);
   int rc = molt__link_add(a, pid);
   if (rc) return rc;
   molt__msg_t* m = molt__msg_sys(MOLT__SYS_LINK, self, 0, 0);
@@ -156,6 +158,7 @@ int molt_link(molt_pid_t pid) {
 int molt_unlink(molt_pid_t pid) {
   molt_actor_t* a = molt__actor_current();
   if (!a) return MOLT_EPERM;
+  if (MOLT__TRACED(a)) molt__trace_peer(a, MOLT_TRACE_UNLINK, pid);
   molt__link_remove(a, pid);
   send_sys(pid, MOLT__SYS_UNLINK, molt__actor_pid(a), 0, 0, 0);
   return 0;
@@ -169,6 +172,7 @@ void molt_trap_exit(bool on) {
 int molt_monitor(molt_pid_t pid, uint64_t* ref) {
   molt_actor_t* a = molt__actor_current();
   if (!a) return MOLT_EPERM;
+  if (MOLT__TRACED(a)) molt__trace_peer(a, MOLT_TRACE_MONITOR, pid);
   uint64_t r = molt_make_ref();
   int rc = molt__monitor_add(a, r, pid);
   if (rc) return rc;
@@ -195,6 +199,7 @@ int molt_demonitor(uint64_t ref) {
   int i = a->ext ? find_ref(&a->ext->monitors, ref) : -1;
   if (i < 0) return 0;
   molt_pid_t target = a->ext->monitors.v[i].pid;
+  if (MOLT__TRACED(a)) molt__trace_peer(a, MOLT_TRACE_DEMONITOR, target);
   set_del(&a->ext->monitors, (uint32_t)i);
   send_sys(target, MOLT__SYS_DEMONITOR, molt__actor_pid(a), ref, 0, 0);
   return 0;

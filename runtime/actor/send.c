@@ -3,14 +3,17 @@
 #include "actor.h"
 #include "message.h"
 #include "runtime.h"
+#include "trace.h"
 
 int molt_send_ref(molt_pid_t to, uint32_t tag, uint64_t ref, const void* data, size_t size) {
   if (size > MOLT_MSG_MAX) return MOLT_EMSGSIZE;
   if (size && !data) return MOLT_EINVAL;
   molt__msg_t* m = molt__msg_new(MOLT_MSG_USER, tag, data, size);
   if (!m) return MOLT_ENOMEM;
-  m->pub.from = molt_self();
+  molt_actor_t* self = molt__actor_current();
+  m->pub.from = self ? molt__actor_pid(self) : MOLT_PID_NONE;
   m->pub.ref = ref;
+  if (self && MOLT__TRACED(self)) molt__trace_sent(self, to, m);
   return molt__deliver(to, m);
 }
 

@@ -197,6 +197,8 @@ static const struct {
     {"unpack", molt__cmd_unpack, true},    {"releases", molt__cmd_releases, true},
     {"upgrade", molt__cmd_upgrade, true},  {"commit", molt__cmd_commit, true},
     {"rollback", molt__cmd_rollback, true},  {"remove", molt__cmd_remove, true},
+    {"trace_start", molt__cmd_trace_start, false}, {"trace_read", molt__cmd_trace_read, false},
+    {"trace_stop", molt__cmd_trace_stop, false},
 };
 
 void molt__commands_dispatch(molt_control_req_t* req, const char* cmd, const cJSON* args, void* data) {

@@ -50,6 +50,10 @@ void molt__cmd_load(molt_control_req_t* req, molt_container_state_t* st, const c
 void molt__cmd_purge(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_ps(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+/* The trace commands (cmd_trace.c). */
+void molt__cmd_trace_start(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_trace_read(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+void molt__cmd_trace_stop(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 /* The release commands (cmd_release.c). */
 void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);

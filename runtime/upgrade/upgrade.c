@@ -57,6 +57,7 @@
 #include "sched.h"
 #include "timed_call.h"
 #include "upgrade_counts.h"
+#include "trace.h"
 
 enum { PENDING, COMMIT, ABORT };
 
@@ -319,6 +320,7 @@ static void apply(txn_t* t, per_sched_t* p, int decision) {
     const molt_change_t* c = &t->changes[e->change];
     e->a->state = e->new_state;
     e->a->version = c->hops[c->nhops - 1].to;
+    if (MOLT__TRACED(e->a)) molt__trace_code_change(e->a, t->from[e->change], e->a->version);
     p->moved[e->change]++;
   }
   for (size_t ci = 0; ci < t->n; ci++) {

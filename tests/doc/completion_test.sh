@@ -47,6 +47,7 @@ expect "molt rollback --" "--help --home --json"
 expect "molt run --s" "--schedulers --stuck-limit"
 expect "molt ps --limit " ""
 expect "molt new-module -" "--help"
+expect "molt trace -" "--duration --help --home --json --max --module --rate"
 
 # Files and directories.
 dir=$(mktemp -d)
@@ -76,6 +77,7 @@ JSON
   "$molt" unpack "$dir/compl-2.0.0" --home "$home" >/dev/null || fail=1
   expect "molt purge --home $home c" "counter"
   expect "molt ps --home $home --module d" "driver"
+  expect "molt trace --home $home --module d" "driver"
   expect "molt inspect --home $home " "$("$molt" status --home "$home" --json | awk -F'\t' '/^\t\t\t"name":/ { v = $NF; gsub(/[",]/, "", v); print v }' | sort | tr '\n' ' ' | sed 's/ $//')"
   expect "molt upgrade --home $home " "1.1.0 2.0.0"
   expect "molt remove --home $home 2" "2.0.0"

@@ -16,6 +16,7 @@ typedef struct bench_cfg {
   unsigned sched;         /* schedulers */
   const char* module_dir; /* where <name>-<vsn>.so files are */
   bool spread;            /* ring: spread the members over every scheduler */
+  bool trace_one;         /* ring, pingpong: trace one actor (trace_one.c) */
 } bench_cfg_t;
 
 /* Start the runtime with cfg->sched schedulers and the sink actor; 0 or -1
@@ -52,6 +53,12 @@ void bench_emit(const char* name, const char* fmt, ...) __attribute__((format(pr
 
 /* Nearest-rank percentile, as the anchors' bench:pct/2 (sorts v). */
 double bench_pct(double* v, size_t n, double p);
+
+/* --trace-one: trace pid as molt trace would, until bench_trace_end,
+ * which says on stderr how many events came and how many were dropped. 0
+ * or -1 with a message on stderr. From the host thread. */
+int bench_trace_one(molt_pid_t pid);
+void bench_trace_end(void);
 
 uint64_t bench_now_ns(void);
 /* Resident set size of this process in bytes. */

@@ -18,7 +18,7 @@
 
 #define WAIT_MS (30u * 60u * 1000u)
 
-static int pingpong(const char* name, unsigned pong_sched, int argc, char** argv) {
+static int pingpong(const bench_cfg_t* cfg, const char* name, unsigned pong_sched, int argc, char** argv) {
   long r = bench_arg(argc, argv, 0, 1000000), b = bench_arg(argc, argv, 1, 1000);
   if (r < 1 || b < 1 || b > r) {
     fprintf(stderr, "usage: molt-bench %s [ROUND_TRIPS [BATCH]]\n", name);
@@ -35,9 +35,12 @@ static int pingpong(const char* name, unsigned pong_sched, int argc, char** argv
     fprintf(stderr, "molt-bench: spawn ping-pong: %s\n", molt_strerror(rc));
     return 1;
   }
+  if (cfg->trace_one && bench_trace_one(pong)) return 1;
   molt_send(ping, BENCH_PP_START, NULL, 0);
   bench_msg_t m;
-  if (bench_recv(&m, WAIT_MS) != 0 || m.tag != BENCH_PP_REPORT || m.size < sizeof(bench_pp_report_t)) {
+  int got = bench_recv(&m, WAIT_MS);
+  if (cfg->trace_one) bench_trace_end();
+  if (got != 0 || m.tag != BENCH_PP_REPORT || m.size < sizeof(bench_pp_report_t)) {
     fprintf(stderr, "molt-bench: no ping-pong report\n");
     return 1;
   }
@@ -55,18 +58,18 @@ static int pingpong(const char* name, unsigned pong_sched, int argc, char** argv
   double smed = bench_pct(singles, ns, 50), sp99 = bench_pct(singles, ns, 99);
   bench_emit(name,
              "round_trips=%zu batch=%u median_ns_per_rt=%.3f min_ns_per_rt=%.3f p99_ns_per_rt=%.3f "
-             "single_rt_median_ns=%.0f single_rt_p99_ns=%.0f",
-             nb * h.batch, h.batch, med, min, p99, smed, sp99);
+             "single_rt_median_ns=%.0f single_rt_p99_ns=%.0f%s",
+             nb * h.batch, h.batch, med, min, p99, smed, sp99, cfg->trace_one ? " traced=1" : "");
   free(m.data);
   return 0;
 }
 
-int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) { return pingpong("pingpong", 0, argc, argv); }
+int bench_pingpong(const bench_cfg_t* cfg, int argc, char** argv) { return pingpong(cfg, "pingpong", 0, argc, argv); }
 
 int bench_pingpong_across(const bench_cfg_t* cfg, int argc, char** argv) {
   if (bench_nsched() < 2) {
     fprintf(stderr, "molt-bench: pingpong_across needs two schedulers (--schedulers 2)\n");
     return 2;
   }
-  return pingpong("pingpong_across", 1, argc, argv);
+  return pingpong(cfg, "pingpong_across", 1, argc, argv);
 }

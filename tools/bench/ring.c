@@ -24,15 +24,20 @@ int bench_ring(const bench_cfg_t* cfg, int argc, char** argv) {
     fprintf(stderr, "molt-bench: spawn the ring driver: %s\n", molt_strerror(rc));
     return 1;
   }
+  /* The driver is one of the ring: traced, it is one actor among n. */
+  if (cfg->trace_one && bench_trace_one(driver)) return 1;
   molt_send(driver, BENCH_RING_START, NULL, 0);
   bench_ring_report_t r;
-  if (bench_expect(BENCH_RING_REPORT, &r, sizeof(r), WAIT_MS)) return 1;
+  int got = bench_expect(BENCH_RING_REPORT, &r, sizeof(r), WAIT_MS);
+  if (cfg->trace_one) bench_trace_end();
+  if (got) return 1;
   if (r.rc) {
     fprintf(stderr, "molt-bench: ring set-up failed after %u actors: %s\n", r.spawned, molt_strerror(r.rc));
     return 1;
   }
   double msgs = (double)n * (double)m, secs = (double)(r.t2_ns - r.t1_ns) / 1e9;
-  bench_emit("ring", "n=%ld m=%ld msgs=%.0f msgs_per_s=%.0f ns_per_msg=%.3f ring_setup_ms=%.3f%s", n, m, msgs,
-             msgs / secs, secs * 1e9 / msgs, (double)(r.t1_ns - r.t0_ns) / 1e6, cfg->spread ? " spread=1" : "");
+  bench_emit("ring", "n=%ld m=%ld msgs=%.0f msgs_per_s=%.0f ns_per_msg=%.3f ring_setup_ms=%.3f%s%s", n, m, msgs,
+             msgs / secs, secs * 1e9 / msgs, (double)(r.t1_ns - r.t0_ns) / 1e6, cfg->spread ? " spread=1" : "",
+             cfg->trace_one ? " traced=1" : "");
   return 0;
 }
