@@ -35,6 +35,7 @@ static const struct {
     [CLI_HEART] = {"--heart", false},      [CLI_RESTART_WINDOW] = {"--restart-window", true},
     [CLI_STUCK_LIMIT] = {"--stuck-limit", true}, [CLI_NO_REHEARSAL] = {"--no-rehearsal", false},
     [CLI_LOG_LEVEL] = {"--log-level", true}, [CLI_LOG_FORMAT] = {"--log-format", true},
+    [CLI_SORT] = {"--sort", true},         [CLI_ONCE] = {"--once", false},
 };
 
 static int option_named(const char* a) {
@@ -145,6 +146,12 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
       if (strcmp(val, "json") == 0) o->log_json = true;
       else if (strcmp(val, "text") != 0) problem(err, len, "--log-format: expected text or json, found \"%s\"", val);
       break;
+    case CLI_SORT:
+      if (strcmp(val, "mailbox") && strcmp(val, "memory") && strcmp(val, "time") && strcmp(val, "messages"))
+        problem(err, len, "--sort: expected mailbox, memory, time or messages, found \"%s\"", val);
+      o->sort = val;
+      break;
+    case CLI_ONCE: o->once = true; break;
     case CLI_NOPTS: break;
   }
 }

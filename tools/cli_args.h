@@ -34,6 +34,8 @@ typedef enum {
   CLI_NO_REHEARSAL,
   CLI_LOG_LEVEL,
   CLI_LOG_FORMAT,
+  CLI_SORT,
+  CLI_ONCE,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -53,6 +55,7 @@ typedef enum {
   CLI_PURGE,
   CLI_PS,
   CLI_INSPECT,
+  CLI_TOP,
   CLI_NVERBS
 } cli_verb_id_t;
 
@@ -86,6 +89,8 @@ typedef struct cli_opts {
   bool no_rehearsal;
   int log_level;  /* run/dev --log-level: a molt_log_level_t (base/log.h); 0: not given */
   bool log_json;  /* run/dev --log-format json */
+  const char* sort; /* ps --sort: mailbox, memory, time or messages */
+  bool once;        /* top --once */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;

@@ -27,6 +27,7 @@
 #include "runtime.h"
 #include "sched.h"
 #include "timer.h"
+#include "vitals.h"
 
 /* Messages per turn: enough to amortise the scheduling, small enough that
  * one busy actor cannot starve the others on its scheduler. */
@@ -145,10 +146,13 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
     return;
   }
   if (molt__hooks_redirect(a, m)) return; /* e.g. its socket changed hands */
-  a->handled++;
+  atomic_store_explicit(&a->handled, atomic_load_explicit(&a->handled, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  int64_t held = molt__alloc_module_bytes;
   molt_callsite_t site = molt__callsite_enter(a, a->version, "handle");
   int rc = a->version->handle(a->state, &m->pub);
   molt__callsite_leave(site);
+  molt__vitals_charge(a, molt__alloc_module_bytes - held);
   molt__hooks_done(m);
   molt__msg_free(m);
   if (rc == MOLT_OK) return;
@@ -312,6 +316,7 @@ void molt__actor_run(molt_actor_t* a) {
       molt_mpsc_node_t* node = molt__mpsc_pop_park(&a->mailbox, &parked);
       if (!node) break;
       m = msg_of(node);
+      molt__vitals_popped(a);
       if (m->target_gen != atomic_load_explicit(&a->gen, memory_order_relaxed)) {
         molt__msg_reject(m);
         continue;
@@ -333,6 +338,7 @@ void molt__actor_run(molt_actor_t* a) {
     if (molt__sched_yield_due(a->sched)) break;
   }
   cur_actor = prev;
+  if (!parked) molt__vitals_count_mailbox(a); /* parked: nothing left to count */
   if (parked)
     after_parked_turn(a);
   else if (n == TURN_BUDGET)
@@ -362,9 +368,11 @@ static int run_init(molt_actor_t* a, const char* args_json, void* internal) {
   molt_actor_t* prev = cur_actor;
   cur_actor = a;
   void* state = NULL;
+  int64_t held = molt__alloc_module_bytes;
   molt_callsite_t site = molt__callsite_enter(a, a->version, "init");
   int rc = a->version->init(&args, &state);
   molt__callsite_leave(site);
+  molt__vitals_charge(a, molt__alloc_module_bytes - held);
   cur_actor = prev;
   molt__args_close(&args);
   if (rc > 0) rc = MOLT_EINIT;
@@ -386,7 +394,7 @@ static void setup_slot(molt_actor_t* a, molt_version_t* v) {
   a->trap_exit = false;
   a->exit_pending = false;
   a->exit_reason = 0;
-  a->handled = 0;
+  molt__vitals_reset(a);
   a->status = MOLT__INIT;
 }
 

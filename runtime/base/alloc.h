@@ -4,6 +4,7 @@
 #define MOLT_BASE_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void* molt__alloc(size_t size);
 void* molt__calloc(size_t n, size_t size);
@@ -40,6 +41,11 @@ int molt__alloc_injected_failure(void);
  * block allocated before count_start and freed after it counts -1. Not
  * nested; meant for a test that runs the code under test on its own
  * thread. */
+/* Bytes this thread's module code holds: what molt_alloc and friends (the
+ * public allocator) handed out minus what molt_free took back, on this
+ * thread. The actor core reads it before and after a callback. */
+extern __thread int64_t molt__alloc_module_bytes;
+
 void molt__alloc_count_start(void);
 long molt__alloc_count_stop(void);
 
