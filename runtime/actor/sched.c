@@ -132,6 +132,7 @@ static bool spin_for_work(molt_sched_t* s, uint64_t* began, uint64_t* ended) {
  * batch makes anyway (its start, a spin's), one more only where a batch
  * returns to its loop: per batch, never per message. */
 static void busy_end(molt_sched_t* s, uint64_t now) {
+  atomic_store_explicit(&s->running, NULL, memory_order_relaxed);
   uint64_t since = atomic_load_explicit(&s->busy_since_ns, memory_order_relaxed);
   if (since && now > since) add64(&s->busy_ns, now - since);
   atomic_store_explicit(&s->busy_since_ns, 0, memory_order_relaxed);
@@ -235,9 +236,10 @@ static void run_batch(molt_sched_t* s, uv_idle_t* h) {
     while (turns < TURNS_PER_BATCH && (a = runq_pop(s)) != NULL) {
       turns++;
       add64(&s->turns, 1);
+      /* Cleared where the batch ends or spins, not after each turn: the
+       * next turn overwrites it, and a store per turn is saved. */
       atomic_store_explicit(&s->running, a, memory_order_relaxed);
       molt__actor_run(a);
-      atomic_store_explicit(&s->running, NULL, memory_order_relaxed);
       if (molt__sched_yield_due(s)) {
         /* To the loop: due timers, I/O, then the tasks (on_wake). */
         atomic_store_explicit(&s->yield_due, false, memory_order_relaxed);

@@ -10,25 +10,22 @@
 
 #include "actor.h"
 
-/* The owner, after it popped a message from a's mailbox: one fewer
- * counted message. */
-static inline void molt__vitals_popped(molt_actor_t* a) {
-  uint32_t n = atomic_load_explicit(&a->mbox_len, memory_order_relaxed);
-  if (!n) return;
-  if (n == 1) a->mbox_counted = NULL;
-  atomic_store_explicit(&a->mbox_len, n - 1, memory_order_relaxed);
+/* The owner, at the end of a turn that popped n messages from a's
+ * mailbox: that many fewer counted (the oldest are the counted ones; those
+ * popped before any count was made were never counted). */
+static inline void molt__vitals_popped(molt_actor_t* a, uint32_t n) {
+  uint32_t len = atomic_load_explicit(&a->mbox_len, memory_order_relaxed);
+  if (!len) return;
+  if (n >= len) {
+    a->mbox_counted = NULL;
+    n = len;
+  }
+  atomic_store_explicit(&a->mbox_len, len - n, memory_order_relaxed);
 }
 
 /* The owner, at the end of a turn that still holds the mailbox: count
  * what arrived since the last count (bounded per turn). */
 void molt__vitals_count_mailbox(molt_actor_t* a);
-
-/* The owner, around a callback: charge the module's allocations to a. */
-static inline void molt__vitals_charge(molt_actor_t* a, int64_t bytes) {
-  if (bytes)
-    atomic_store_explicit(&a->memory, atomic_load_explicit(&a->memory, memory_order_relaxed) + bytes,
-                          memory_order_relaxed);
-}
 
 /* The owner: a fresh incarnation starts from nothing. */
 void molt__vitals_reset(molt_actor_t* a);
