@@ -237,8 +237,10 @@ static void run_batch(molt_sched_t* s, uv_idle_t* h) {
       turns++;
       add64(&s->turns, 1);
       /* Cleared where the batch ends or spins, not after each turn: the
-       * next turn overwrites it, and a store per turn is saved. */
-      atomic_store_explicit(&s->running, a, memory_order_relaxed);
+       * next turn overwrites it, and a store per turn is saved. Release
+       * (a plain store on x86-64): the ticker that loads it may then
+       * touch the slot, whose page this thread has seen made. */
+      atomic_store_explicit(&s->running, a, memory_order_release);
       molt__actor_run(a);
       if (molt__sched_yield_due(s)) {
         /* To the loop: due timers, I/O, then the tasks (on_wake). */

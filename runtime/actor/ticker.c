@@ -47,7 +47,7 @@ static struct {
  * message path and is what top needs. Short turns are charged in
  * proportion to how often a tick lands in them. */
 static void sample(molt_sched_t* s, uint64_t now, uint64_t elapsed) {
-  molt_actor_t* a = atomic_load_explicit(&s->running, memory_order_relaxed);
+  molt_actor_t* a = atomic_load_explicit(&s->running, memory_order_acquire); /* see run_batch */
   uint64_t turns = atomic_load_explicit(&s->turns, memory_order_relaxed);
   if (a != s->seen_running || turns != s->seen_turns) {
     s->seen_running = a;
