@@ -100,7 +100,8 @@ typedef struct molt_actor {
    * writer besides the spawn's reset. */
   _Atomic uint32_t busy_ms;
   /* Bytes the actor's callbacks allocated with molt_alloc and did not
-   * free (alloc.c's per-thread meter). */
+   * free: molt_alloc charges it through molt__alloc_meter (alloc.h),
+   * which actor.c points here while the actor runs. */
   _Atomic int64_t memory;
 } molt_actor_t;
 
