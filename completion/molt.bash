@@ -102,6 +102,8 @@ _molt() {
   if [[ $valued == *" $prev "* ]]; then
     case $verb:$prev in
       ps:--module | trace:--module) COMPREPLY=($(compgen -W "$(_molt_modules "$molt" "${home[@]}")" -- "$cur")) ;;
+      ps:--module) COMPREPLY=($(compgen -W "$(_molt_modules "$molt" "${home[@]}")" -- "$cur")) ;;
+      ps:--sort) COMPREPLY=($(compgen -W "mailbox memory time messages" -- "$cur")) ;;
       dev:--module) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -X '!*.so' -- "$cur") $(compgen -d -- "$cur")) ;;
       *:--home | *:--release | *:--watch | *:--src) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
       *:--build) COMPREPLY=($(compgen -c -- "$cur")) ;;

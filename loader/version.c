@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,11 @@ void molt__version_ref_n(molt_version_t* v, long n) {
   (void)before;
 }
 
+static pthread_rwlock_t readers = PTHREAD_RWLOCK_INITIALIZER;
+
+void molt__version_readers_enter(void) { pthread_rwlock_rdlock(&readers); }
+void molt__version_readers_leave(void) { pthread_rwlock_unlock(&readers); }
+
 void molt__version_unref(molt_version_t* v) { molt__version_unref_n(v, 1); }
 
 /* acq_rel: whoever drops the last reference must see every other holder's
@@ -218,6 +224,13 @@ void molt__version_unref_n(molt_version_t* v, long n) {
   long before = atomic_fetch_sub_explicit(&v->refs, n, memory_order_acq_rel);
   assert(before >= n && "unref of a closed version");
   if (before != n) return;
+  /* Readers on other threads (ps, top, alarms: runtime/actor/vitals.c)
+   * may be reading this version's name through an actor slot whose actor
+   * has just dropped it; they read only inside molt__version_readers_*,
+   * and the free waits for them. A version's last reference goes rarely
+   * (a purge), so the write lock costs nothing on any message path. */
+  pthread_rwlock_wrlock(&readers);
+  pthread_rwlock_unlock(&readers);
   /* The mapping goes before the file, so no moment exists where a mapped
    * version has no private copy on disk to inspect. A builtin has neither. */
   if (v->dl && !v->builtin) dlclose(v->dl);

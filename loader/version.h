@@ -76,6 +76,12 @@ int molt__version_sha256(molt_version_t* v, uint8_t out[32]);
  * unlink the private copy, free. Any thread. */
 void molt__version_ref(molt_version_t* v);
 void molt__version_unref(molt_version_t* v);
+/* Between enter and leave no version is freed, so a thread that read a
+ * version pointer from a slot it does not own (an actor that may exit
+ * meanwhile) may read its name and vsn. Any thread; readers do not block
+ * each other; keep the section short (a scan of the actor table). */
+void molt__version_readers_enter(void);
+void molt__version_readers_leave(void);
 /* The same for n references at once (n > 0): an upgrade moves a whole
  * scheduler's actors with one atomic each way, not one per actor. */
 void molt__version_ref_n(molt_version_t* v, long n);

@@ -39,6 +39,7 @@ static const struct {
     [CLI_METRICS] = {"--metrics", true},   [CLI_OBSERVER] = {"--observer", true},
     [CLI_MAX] = {"--max", true},           [CLI_DURATION] = {"--duration", true},
     [CLI_RATE] = {"--rate", true},
+    [CLI_SORT] = {"--sort", true},         [CLI_ONCE] = {"--once", false},
 };
 _Static_assert(CLI_NOPTS < 32, "cli_parse's seen bitmask");
 
@@ -178,6 +179,12 @@ static void set(cli_opts_t* o, cli_opt_t opt, const char* val, char* err, size_t
         problem(err, len, "--duration: expected a duration (30s, 500ms, 2m) of at most a day, found \"%s\"", val);
       break;
     case CLI_RATE: rate(val, &o->rate, err, len); break;
+    case CLI_SORT:
+      if (strcmp(val, "mailbox") && strcmp(val, "memory") && strcmp(val, "time") && strcmp(val, "messages"))
+        problem(err, len, "--sort: expected mailbox, memory, time or messages, found \"%s\"", val);
+      o->sort = val;
+      break;
+    case CLI_ONCE: o->once = true; break;
     case CLI_NOPTS: break;
   }
 }

@@ -40,6 +40,8 @@ typedef enum {
   CLI_MAX,
   CLI_DURATION,
   CLI_RATE,
+  CLI_SORT,
+  CLI_ONCE,
   CLI_NOPTS
 } cli_opt_t;
 
@@ -60,6 +62,7 @@ typedef enum {
   CLI_PS,
   CLI_INSPECT,
   CLI_TRACE,
+  CLI_TOP,
   CLI_NVERBS
 } cli_verb_id_t;
 
@@ -98,6 +101,8 @@ typedef struct cli_opts {
   long max_events;  /* trace --max N; 0: not given */
   long duration_ms; /* trace --duration D; 0: not given */
   long rate;        /* trace --rate N/s; 0: not given */
+  const char* sort; /* ps --sort: mailbox, memory, time or messages */
+  bool once;        /* top --once */
   const char* pos[2]; /* positional arguments after the verb */
   int npos;
 } cli_opts_t;

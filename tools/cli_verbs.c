@@ -102,14 +102,19 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                     {CLI_UNLOAD, NULL, false, "unload the module, current and old version"},
                     HOME,
                     JSON}},
-    [CLI_PS] = {"ps", "", 0, 0, "list actors", NULL,
+    [CLI_PS] = {"ps", "", 0, 0, "list actors and their vital signs",
+                "Per actor: messages handled, mailbox length (as of its last turn), memory its\n"
+                "callbacks hold, time in callbacks (sampled each millisecond), and the callback\n"
+                "it is in now and for how long. Read from the runtime: a busy actor is shown too.",
                 {{CLI_MODULE, "NAME", false, "only the actors of module NAME"},
+                 {CLI_SORT, "KEY", false, "largest first by mailbox, memory, time or messages"},
                  {CLI_LIMIT, "N", false, "at most N actors (default: 1000)"},
                  HOME,
                  JSON}},
-    [CLI_INSPECT] = {"inspect", "PID|NAME", 1, 1, "show one actor and its state",
-                     "PID as ps shows it (<12.1>) or a registered name. The state is what its\n"
-                     "module's format_state gives, read in the actor's own turn.",
+    [CLI_INSPECT] = {"inspect", "PID|NAME", 1, 1, "show one actor, its links, monitors, timers and state",
+                     "PID as ps shows it (<12.1>) or a registered name. Its figures come from the\n"
+                     "runtime; links, monitors, timers and the state (its module's format_state) are\n"
+                     "read in the actor's own turn, and a busy actor's are reported as unread.",
                      {HOME, JSON}},
     [CLI_TRACE] = {"trace", "[PID|NAME]", 0, 1, "print what an actor or a module's actors do, as it happens",
                    "One line per event, with its wall-clock time in microseconds: a message\n"
@@ -123,6 +128,14 @@ static const cli_verb_t verbs[CLI_NVERBS] = {
                     {CLI_RATE, "N/s", false, "at most N events a second, 1..100000 (default 500)"},
                     HOME,
                     JSON}},
+    [CLI_TOP] = {"top", "", 0, 0, "watch schedulers and the busiest actors and modules",
+                 "Redraws every second: each scheduler's utilisation and run queue, the actors\n"
+                 "with the longest mailboxes, most memory, most callback time and highest message\n"
+                 "rate, the modules' sums, and the alarms set. q quits.",
+                 {{CLI_ONCE, NULL, false, "print one sample and exit"},
+                  {CLI_LIMIT, "N", false, "actors per list, 1..1000 (default: 10)"},
+                  HOME,
+                  JSON}},
 };
 
 const cli_verb_t* cli_verb_by_id(cli_verb_id_t id) { return &verbs[id]; }

@@ -28,6 +28,8 @@
 #include "module_probe.h"
 #include "proc_exit.h"
 #include "runtime.h"
+#include "top.h"
+#include "vitals_text.h"
 
 #define CALL_TIMEOUT_MS 30000
 /* The container's own stop is bounded by a job still running (30 s), the
@@ -143,6 +145,17 @@ static void print_status(const cJSON* r) {
   printf("uptime      %.1f s\n", num(r, "uptime_ms") / 1000.0);
   printf("schedulers  %.0f\n", num(r, "schedulers"));
   printf("actors      %.0f\n", num(r, "actors"));
+  const cJSON* s;
+  cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r, "scheduler_load"))
+    printf("  sched %-3.0f %5.1f%% busy, run queue %.0f\n", num(s, "id"), num(s, "utilisation") * 100,
+           num(s, "run_queue"));
+  const cJSON* alarms = cJSON_GetObjectItemCaseSensitive(r, "alarms");
+  printf("alarms      %d\n", cJSON_GetArraySize(alarms));
+  const cJSON* al;
+  cJSON_ArrayForEach(al, alarms) {
+    fputs("  ", stdout);
+    vt_alarm_line(stdout, al);
+  }
   const cJSON* crash = cJSON_GetObjectItemCaseSensitive(r, "last_crash");
   if (crash) /* until a release is committed (README, Crash reports) */
     printf("last crash  %s; report: %s\n", str(crash, "summary", "?"), str(crash, "path", "?"));
@@ -265,24 +278,17 @@ static int cmd_ps(const opts_t* o) {
   cJSON* args = cJSON_CreateObject();
   if (o->module) cJSON_AddStringToObject(args, "module", o->module);
   if (o->limit) cJSON_AddNumberToObject(args, "limit", (double)o->limit);
+  if (o->sort) cJSON_AddStringToObject(args, "sort", o->sort);
   cJSON* r = NULL;
   if (call_args(o, "ps", args, &r)) return 1;
   if (o->json) {
     print_json(r);
   } else {
-    printf("%-12s %-12s %-14s %4s %-9s %10s %5s  %s\n", "PID", "MODULE", "VSN", "REV", "STATUS", "MESSAGES",
-           "SCHED", "NAME");
+    vt_actor_header(stdout);
     const cJSON* a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "actors")) {
-      printf("%-12s %-12s %-14s %4.0f %-9s %10.0f %5.0f  %s\n", str(a, "pid", "?"), str(a, "module", "?"),
-             str(a, "label", str(a, "vsn", "?")), num(a, "revision"), str(a, "status", "?"), num(a, "messages"), num(a, "scheduler"),
-             str(a, "name", "-"));
-    }
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "actors")) vt_actor_line(stdout, a);
     int shown = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "actors"));
     if (num(r, "total") > shown) printf("... %d of %.0f shown (--limit N)\n", shown, num(r, "total"));
-    const cJSON* busy;
-    cJSON_ArrayForEach(busy, cJSON_GetObjectItemCaseSensitive(r, "busy_schedulers"))
-      printf("scheduler %.0f is busy in one handler: its actors are not shown\n", busy->valuedouble);
   }
   cJSON_Delete(r);
   return 0;
@@ -316,9 +322,37 @@ static void print_actor(const cJSON* r) {
   printf("status:     %s\n", str(r, "status", "?"));
   printf("scheduler:  %.0f\n", num(r, "scheduler"));
   printf("messages:   %.0f\n", num(r, "messages"));
+  char b[16], t[16];
+  printf("mailbox:    %.0f\n", num(r, "mailbox"));
+  printf("memory:     %s\n", vt_bytes(num(r, "memory"), b, sizeof(b)));
+  printf("time:       %s\n", vt_ms(num(r, "time_ms"), t, sizeof(t)));
+  if (str(r, "callback", NULL))
+    printf("callback:   %s, for %s\n", str(r, "callback", ""), vt_ms(num(r, "callback_ms"), t, sizeof(t)));
+  else
+    printf("callback:   -\n");
+  const char* unread = str(r, "state_error", NULL);
+  if (unread) {
+    printf("state:      not read: %s\n", unread);
+    return;
+  }
   printf("trap_exit:  %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "trap_exit")) ? "yes" : "no");
-  printf("links:      %.0f\n", num(r, "links"));
-  printf("monitors:   %.0f\n", num(r, "monitors"));
+  static const char* const sets[] = {"links", "monitors", "monitored_by"};
+  static const char* const labels[] = {"links:", "monitors:", "watched by:"};
+  for (int k = 0; k < 3; k++) {
+    printf("%-12s", labels[k]);
+    const cJSON* e;
+    int n = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, sets[k])) {
+      printf("%s%s", n++ ? " " : "", cJSON_IsString(e) ? e->valuestring : str(e, "pid", "?"));
+    }
+    printf("%s\n", n ? "" : "-");
+  }
+  printf("timers:     ");
+  const cJSON* tm;
+  int nt = 0;
+  cJSON_ArrayForEach(tm, cJSON_GetObjectItemCaseSensitive(r, "timers"))
+    printf("%sdue in %s", nt++ ? ", " : "", vt_ms(num(tm, "due_in_ms"), t, sizeof(t)));
+  printf("%s\n", nt ? "" : "-");
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(r, "state");
   if (cJSON_IsString(state)) {
     printf("state:\n");
@@ -591,6 +625,7 @@ static const verb_fn verbs[CLI_NVERBS] = {
     [CLI_ROLLBACK] = cmd_rollback, [CLI_LOAD] = cmd_load,         [CLI_PURGE] = cmd_purge,
     [CLI_PS] = cmd_ps,             [CLI_INSPECT] = cmd_inspect,   [CLI_REMOVE] = cmd_remove,
     [CLI_TRACE] = cli_trace,
+    [CLI_TOP] = molt_top,
 };
 
 int main(int argc, char** argv) {

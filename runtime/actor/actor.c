@@ -28,6 +28,7 @@
 #include "sched.h"
 #include "timer.h"
 #include "trace.h"
+#include "vitals.h"
 
 /* Messages per turn: enough to amortise the scheduling, small enough that
  * one busy actor cannot starve the others on its scheduler. */
@@ -35,8 +36,16 @@
 
 static __thread molt_actor_t* cur_actor;
 
+/* The running actor, and the counter molt_alloc charges (alloc.h): set
+ * together, once per turn or callback, so the message path pays nothing
+ * for the memory figure. */
+static inline void set_cur(molt_actor_t* a) {
+  cur_actor = a;
+  molt__alloc_meter = a ? &a->memory : NULL;
+}
+
 molt_actor_t* molt__actor_current(void) { return cur_actor; }
-void molt__actor_set_current(molt_actor_t* a) { cur_actor = a; }
+void molt__actor_set_current(molt_actor_t* a) { set_cur(a); }
 
 unsigned long molt__actor_count(void) { return atomic_load(&molt__rt.live_actors); }
 
@@ -146,10 +155,13 @@ void molt__actor_handle_user(molt_actor_t* a, molt__msg_t* m) {
     return;
   }
   if (molt__hooks_redirect(a, m)) return; /* e.g. its socket changed hands */
-  a->handled++;
+  atomic_store_explicit(&a->handled, atomic_load_explicit(&a->handled, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  /* One relaxed load: only this thread writes version now. */
+  const molt_version_t* v = atomic_load_explicit(&a->version, memory_order_relaxed);
   if (MOLT__TRACED(a)) molt__trace_recv(a, m);
-  molt_callsite_t site = molt__callsite_enter(a, a->version, "handle");
-  int rc = a->version->handle(a->state, &m->pub);
+  molt_callsite_t site = molt__callsite_enter(a, v, "handle");
+  int rc = v->handle(a->state, &m->pub);
   molt__callsite_leave(site);
   molt__hooks_done(m);
   molt__msg_free(m);
@@ -241,13 +253,13 @@ static void actor_exit(molt_actor_t* a) {
   a->status = MOLT__EXITING;
   if (a->state) {
     molt_actor_t* prev = cur_actor;
-    cur_actor = a;
+    set_cur(a);
     molt_callsite_t site = molt__callsite_enter(a, v, "terminate");
     if (!quiet_reason(reason) && v->terminate) v->terminate(a->state, reason);
     molt__callsite.callback = "free_state";
     v->free_state(a->state);
     molt__callsite_leave(site);
-    cur_actor = prev;
+    set_cur(prev);
     a->state = NULL;
   }
   atomic_fetch_sub(&v->actors, 1);
@@ -300,13 +312,14 @@ void molt__actor_run(molt_actor_t* a) {
     return;
   }
   molt_actor_t* prev = cur_actor;
-  cur_actor = a;
+  set_cur(a);
   int n = 0;
   /* Set once the pop that took the last message parked the mailbox: from
    * then on a sender may queue the actor again (on this same scheduler,
    * so never to run concurrently), and this turn must not pop, park or
    * requeue it. */
   bool parked = false;
+  uint32_t popped = 0; /* from the mailbox, for its count (vitals.h) */
   while (n < TURN_BUDGET) {
     molt__msg_t* m;
     if (held_ready(a)) {
@@ -316,6 +329,7 @@ void molt__actor_run(molt_actor_t* a) {
       molt_mpsc_node_t* node = molt__mpsc_pop_park(&a->mailbox, &parked);
       if (!node) break;
       m = msg_of(node);
+      popped++;
       if (m->target_gen != atomic_load_explicit(&a->gen, memory_order_relaxed)) {
         molt__msg_reject(m);
         continue;
@@ -324,7 +338,7 @@ void molt__actor_run(molt_actor_t* a) {
     n++;
     dispatch(a, m);
     if (a->exit_pending) {
-      cur_actor = prev;
+      set_cur(prev);
       /* A parked mailbox is taken back unless a sender queued the actor
        * meanwhile: then that run finds it FREE and retires it. */
       bool held = !parked || molt__mpsc_unpark(&a->mailbox);
@@ -336,7 +350,9 @@ void molt__actor_run(molt_actor_t* a) {
      * the turn when the scheduler is due back at its loop. */
     if (molt__sched_yield_due(a->sched)) break;
   }
-  cur_actor = prev;
+  set_cur(prev);
+  molt__vitals_popped(a, popped);
+  if (!parked) molt__vitals_count_mailbox(a); /* parked: nothing left to count */
   if (parked)
     after_parked_turn(a);
   else if (n == TURN_BUDGET)
@@ -364,12 +380,12 @@ static int run_init(molt_actor_t* a, const char* args_json, void* internal) {
   molt_args_t args;
   molt__args_init(&args, args_json, internal);
   molt_actor_t* prev = cur_actor;
-  cur_actor = a;
+  set_cur(a);
   void* state = NULL;
   molt_callsite_t site = molt__callsite_enter(a, a->version, "init");
   int rc = a->version->init(&args, &state);
   molt__callsite_leave(site);
-  cur_actor = prev;
+  set_cur(prev);
   molt__args_close(&args);
   if (rc > 0) rc = MOLT_EINIT;
   if (rc == 0 && !state) rc = MOLT_EINIT; /* the runtime relies on a state to free */
@@ -390,7 +406,7 @@ static void setup_slot(molt_actor_t* a, molt_version_t* v) {
   a->trap_exit = false;
   a->exit_pending = false;
   a->exit_reason = 0;
-  a->handled = 0;
+  molt__vitals_reset(a);
   a->trace = MOLT__TRACE_ON_SPAWN(v);
   a->status = MOLT__INIT;
 }

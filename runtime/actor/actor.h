@@ -77,16 +77,34 @@ typedef struct molt_actor {
    * lists at once (a stale sender's push queued it after it was freed). */
   struct molt_actor* free_next;
 
-  alignas(64) molt_version_t* version;
+  /* Atomic because ps, top and alarms read it from other threads
+   * (vitals.c); its owner's writes are rare (spawn, exit, an upgrade's
+   * switch) and its reads plain loads on x86-64 and AArch64. */
+  alignas(64) molt_version_t* _Atomic version;
   void* state;
   molt_actor_ext_t* ext;
   _Atomic uint8_t status; /* read by kill passes on other threads */
-  bool trap_exit;
-  bool exit_pending;
+  /* Two bits of one byte, the owner's only, leaving a byte for trace. */
+  bool trap_exit : 1;
+  bool exit_pending : 1;
+  uint8_t trace; /* a bit per trace session tracing it (trace.h); its thread's only */
   bool in_free_list;
   int32_t exit_reason;
-  uint64_t handled; /* user messages handled (for ps) */
-  uint8_t trace; /* a bit per trace session tracing it (trace.h); its thread's only */
+  /* Vital signs (vitals.h): written by the owner with relaxed stores (a
+   * plain store, no read-modify-write), read by ps, top and alarms on
+   * other threads. */
+  _Atomic uint64_t handled; /* user messages handled */
+  /* The mailbox's messages counted so far but not handled yet (mbox_len),
+   * and the last of them (mbox_counted, NULL when none): see vitals.c. */
+  molt_mpsc_node_t* mbox_counted;
+  _Atomic uint32_t mbox_len;
+  /* Milliseconds of callbacks, sampled by the ticker (ticker.c), its only
+   * writer besides the spawn's reset. */
+  _Atomic uint32_t busy_ms;
+  /* Bytes the actor's callbacks allocated with molt_alloc and did not
+   * free: molt_alloc charges it through molt__alloc_meter (alloc.h),
+   * which actor.c points here while the actor runs. */
+  _Atomic int64_t memory;
 } molt_actor_t;
 
 _Static_assert(offsetof(molt_actor_t, version) == 64 && sizeof(molt_actor_t) == 128,

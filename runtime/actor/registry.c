@@ -4,6 +4,7 @@
 #include "registry.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -120,6 +121,19 @@ void molt__registry_on_exit(molt_actor_t* a, molt_pid_t pid) {
   take(a->ext->name, pid); /* only if it is still ours */
   molt__free(a->ext->name);
   a->ext->name = NULL;
+}
+
+bool molt__registry_name_of(molt_pid_t pid, char* buf, size_t len) {
+  bool found = false;
+  pthread_mutex_lock(&lock);
+  for (unsigned i = 0; i < BUCKETS && !found; i++)
+    for (entry* e = buckets[i]; e && !found; e = e->next)
+      if (e->pid == pid) {
+        snprintf(buf, len, "%s", e->name);
+        found = true;
+      }
+  pthread_mutex_unlock(&lock);
+  return found;
 }
 
 unsigned molt__registry_count(void) {

@@ -33,7 +33,18 @@ static __thread molt_sched_t* current;
 
 molt_sched_t* molt__sched_current(void) { return current; }
 
+/* Owner-only counters that other threads read: a relaxed load and store,
+ * not a read-modify-write (no lock prefix on the turn's path). */
+static inline void bump32(_Atomic uint32_t* c, int32_t d) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint32_t)d, memory_order_relaxed);
+}
+
+static inline void add64(_Atomic uint64_t* c, uint64_t d) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d, memory_order_relaxed);
+}
+
 static void runq_push(molt_sched_t* s, molt_actor_t* a) {
+  bump32(&s->runq_len, 1);
   a->run_next = NULL;
   if (s->runq_tail)
     s->runq_tail->run_next = a;
@@ -45,6 +56,7 @@ static void runq_push(molt_sched_t* s, molt_actor_t* a) {
 static molt_actor_t* runq_pop(molt_sched_t* s) {
   molt_actor_t* a = s->runq_head;
   if (a) {
+    bump32(&s->runq_len, -1);
     s->runq_head = a->run_next;
     if (!s->runq_head) s->runq_tail = NULL;
   }
@@ -94,15 +106,40 @@ static bool work_arrived(molt_sched_t* s) {
          atomic_load_explicit(&s->stopping, memory_order_relaxed);
 }
 
-static bool spin_for_work(molt_sched_t* s) {
-  uint64_t until = molt__now_ns() + SPIN_NS;
+/* *began: when the spin began, *ended: the last look at the clock before
+ * it ended (within 64 relaxes of its end), for the busy time, which
+ * leaves spins out as the BEAM's scheduler utilisation does. */
+static bool spin_for_work(molt_sched_t* s, uint64_t* began, uint64_t* ended) {
+  uint64_t now = molt__now_ns(), until = now + SPIN_NS;
+  *began = now;
   for (;;) {
     for (int i = 0; i < 64; i++) {
-      if (work_arrived(s)) return true;
+      if (work_arrived(s)) {
+        *ended = now;
+        return true;
+      }
       cpu_relax();
     }
-    if (molt__now_ns() > until) return false;
+    now = molt__now_ns();
+    if (now > until) {
+      *ended = now;
+      return false;
+    }
   }
+}
+
+/* A stretch of turns ended at now: into busy_ns. Reads of the clock the
+ * batch makes anyway (its start, a spin's), one more only where a batch
+ * returns to its loop: per batch, never per message. */
+static void busy_end(molt_sched_t* s, uint64_t now) {
+  atomic_store_explicit(&s->running, NULL, memory_order_relaxed);
+  uint64_t since = atomic_load_explicit(&s->busy_since_ns, memory_order_relaxed);
+  if (since && now > since) add64(&s->busy_ns, now - since);
+  atomic_store_explicit(&s->busy_since_ns, 0, memory_order_relaxed);
+}
+
+static void busy_begin(molt_sched_t* s, uint64_t now) {
+  atomic_store_explicit(&s->busy_since_ns, now, memory_order_relaxed);
 }
 
 static bool poll_due(molt_sched_t* s, uint64_t polled_ns) {
@@ -191,27 +228,44 @@ static void run_batch(molt_sched_t* s, uv_idle_t* h) {
       !atomic_load_explicit(&s->tasks_posted, memory_order_relaxed))
     atomic_store_explicit(&s->yield_due, false, memory_order_relaxed);
   uint64_t polled_ns = molt__now_ns(); /* the loop polled just before this callback */
+  busy_begin(s, polled_ns);
   int turns = 0;
   for (;;) {
     drain_inbound(s);
     molt_actor_t* a;
     while (turns < TURNS_PER_BATCH && (a = runq_pop(s)) != NULL) {
       turns++;
-      s->turns++;
+      add64(&s->turns, 1);
+      /* Cleared where the batch ends or spins, not after each turn: the
+       * next turn overwrites it, and a store per turn is saved. Release
+       * (a plain store on x86-64): the ticker that loads it may then
+       * touch the slot, whose page this thread has seen made. */
+      atomic_store_explicit(&s->running, a, memory_order_release);
       molt__actor_run(a);
       if (molt__sched_yield_due(s)) {
         /* To the loop: due timers, I/O, then the tasks (on_wake). */
         atomic_store_explicit(&s->yield_due, false, memory_order_relaxed);
+        busy_end(s, molt__now_ns());
         return;
       }
     }
     if (turns >= TURNS_PER_BATCH) {
-      if (poll_due(s, polled_ns)) return; /* poll I/O, run tasks, then more */
+      if (poll_due(s, polled_ns)) { /* poll I/O, run tasks, then more */
+        busy_end(s, molt__now_ns());
+        return;
+      }
       turns = 0;
       continue;
     }
-    if (!spin_for_work(s)) break;
-    if (molt__mpsc_empty(&s->inbound)) return; /* a task or a stop: on_wake's */
+    uint64_t spin_began, spin_ended;
+    bool more = spin_for_work(s, &spin_began, &spin_ended);
+    busy_end(s, spin_began);
+    if (!more) break;
+    busy_begin(s, spin_ended);
+    if (molt__mpsc_empty(&s->inbound)) { /* a task or a stop: on_wake's */
+      busy_end(s, spin_ended);
+      return;
+    }
   }
   atomic_store(&s->sleeping, true);
   if (molt__mpsc_empty(&s->inbound)) uv_idle_stop(h);

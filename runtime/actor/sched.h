@@ -32,7 +32,13 @@ typedef struct molt_sched {
   alignas(64) molt_mpsc_t inbound; /* actors made runnable by other threads */
   alignas(64) molt_actor_t* runq_head;
   molt_actor_t* runq_tail;
-  uint64_t turns; /* actor turns run, for status */
+  /* The figures top, status and alarms read from other threads
+   * (vitals.h), written only by this thread with relaxed stores: */
+  _Atomic uint64_t turns;            /* actor turns run */
+  _Atomic uint32_t runq_len;         /* actors in the local run queue */
+  _Atomic(molt_actor_t*) running;    /* the actor in its turn now, or NULL */
+  _Atomic uint64_t busy_ns;          /* time in batches of turns, spins excluded */
+  _Atomic uint64_t busy_since_ns;    /* start of the stretch not yet in busy_ns; 0: none */
 
   pthread_mutex_t task_lock;
   molt_task_t* tasks_head;
@@ -69,6 +75,15 @@ typedef struct molt_sched {
   atomic_uint_fast64_t beats;
   pthread_mutex_t gate_lock; /* with gate_cond: a thread held for long sleeps */
   pthread_cond_t gate_cond;
+
+  /* The ticker's samples (ticker.c): since when (monotonic ns) running
+   * has been in the same turn, read by ps and alarms; and what the ticker
+   * last saw, which only it touches. */
+  alignas(64) _Atomic uint64_t turn_since_ns;
+  _Atomic uint64_t turn_since_turns; /* the value of turns it is for */
+  molt_actor_t* seen_running;
+  uint64_t seen_turns;
+  uint64_t carry_ns;
 } molt_sched_t;
 
 enum { MOLT__GATE_PARKED, MOLT__GATE_ACTIVE, MOLT__GATE_HELD };

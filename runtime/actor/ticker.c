@@ -22,8 +22,10 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "clock.h"
 #include "errmsg.h"
 #include "runtime.h"
+#include "sched.h"
 
 #define TICK_NS 1000000ull  /* the bound on a busy scheduler's time away from its loop */
 #define IDLE_NS 10000000ull /* the longest sleep while every scheduler is idle */
@@ -35,13 +37,44 @@ static struct {
   bool started, stopping;
 } tk = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The ticker also samples, for ps, top and alarms (vitals.h), what each
+ * busy scheduler runs: the actor in its turn is charged the time since the
+ * last tick (at most a tick: after an idle sleep most of it was idle), and
+ * a turn seen at two ticks in a row (same actor, same turn count) keeps
+ * the time it was first seen as turn_since_ns. Timing each turn instead
+ * would read the clock twice per turn, which costs more than a ring's
+ * whole message (see above); a sample per millisecond costs nothing on the
+ * message path and is what top needs. Short turns are charged in
+ * proportion to how often a tick lands in them. */
+static void sample(molt_sched_t* s, uint64_t now, uint64_t elapsed) {
+  molt_actor_t* a = atomic_load_explicit(&s->running, memory_order_acquire); /* see run_batch */
+  uint64_t turns = atomic_load_explicit(&s->turns, memory_order_relaxed);
+  if (a != s->seen_running || turns != s->seen_turns) {
+    s->seen_running = a;
+    s->seen_turns = turns;
+    atomic_store_explicit(&s->turn_since_ns, now, memory_order_relaxed);
+    atomic_store_explicit(&s->turn_since_turns, turns, memory_order_relaxed);
+  }
+  if (!a) return;
+  /* The slot outlives its actor (actor_table.c), so a stale a is charged
+   * a millisecond it did not use at worst. Its only other writer is the
+   * spawn's reset. */
+  uint64_t ns = s->carry_ns + (elapsed < TICK_NS ? elapsed : TICK_NS);
+  atomic_fetch_add_explicit(&a->busy_ms, (uint32_t)(ns / 1000000u), memory_order_relaxed);
+  s->carry_ns = ns % 1000000u;
+}
+
 /* Tell every scheduler in a batch to yield; true if any was. */
 static bool tick(void) {
+  static uint64_t last;
+  uint64_t now = molt__now_ns(), elapsed = last ? now - last : 0;
+  last = now;
   bool busy = false;
   for (unsigned i = 0; i < molt__rt.nsched; i++) {
     molt_sched_t* s = &molt__rt.scheds[i];
     if (atomic_load_explicit(&s->gate, memory_order_relaxed) != MOLT__GATE_ACTIVE) continue;
     atomic_store_explicit(&s->yield_due, true, memory_order_relaxed);
+    sample(s, now, elapsed);
     busy = true;
   }
   return busy;

@@ -145,3 +145,7 @@ int molt_cancel_timer(uint64_t timer_ref) {
 void molt__timer_on_exit(molt_actor_t* a) {
   while (a->ext->timers) cancel(a->ext->timers);
 }
+
+void molt__timer_foreach(molt_actor_t* a, void (*fn)(uint64_t ref, uint64_t due_ns, void* arg), void* arg) {
+  for (molt_timer_t* t = a->ext ? a->ext->timers : NULL; t; t = t->next) fn(t->ref, t->due_ns, arg);
+}

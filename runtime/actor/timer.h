@@ -12,4 +12,8 @@ void molt__timer_on_exit(molt_actor_t* a);
  * MOLT_ENOMEM. */
 int molt__timer_arm_elsewhere(molt_actor_t* a);
 
+/* Each pending timer of a (its ref, and when it is due, molt__now_ns()
+ * time): for inspect. On a's scheduler, in its turn. */
+void molt__timer_foreach(molt_actor_t* a, void (*fn)(uint64_t ref, uint64_t due_ns, void* arg), void* arg);
+
 #endif

@@ -3,8 +3,10 @@
  * leaks nothing. Not a pool or an arena: the memory is malloc's. */
 #include "alloc.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,8 +150,38 @@ __attribute__((constructor)) static void json_hooks(void) {
   cJSON_InitHooks(&hooks);
 }
 
-void* molt_alloc(size_t size) { return molt__alloc(size); }
-void* molt_calloc(size_t n, size_t size) { return molt__calloc(n, size); }
-void* molt_realloc(void* p, size_t size) { return molt__realloc(p, size); }
-char* molt_strdup(const char* s) { return s ? molt__strdup(s) : NULL; }
-void molt_free(void* p) { molt__free(p); }
+/* Module code allocates through these, and only these meter: the bytes
+ * the running actor's callbacks hold (ps's memory column), charged to the
+ * counter the actor core points molt__alloc_meter at.
+ * malloc_usable_size stands in for a per-block header (see the top of
+ * this file for why there is none); the runtime's own allocations, and
+ * messages above all, stay unmetered and pay nothing. A block freed on
+ * another thread than the one that allocated it (state handed over by
+ * code_change) moves its bytes with it: the figure is "what the actor's
+ * callbacks allocated and freed", approximately what it holds. */
+__thread _Atomic int64_t* molt__alloc_meter;
+
+static void charge(int64_t bytes) {
+  _Atomic int64_t* m = molt__alloc_meter;
+  if (m) atomic_store_explicit(m, atomic_load_explicit(m, memory_order_relaxed) + bytes, memory_order_relaxed);
+}
+
+static void* metered(void* p) {
+  if (p && molt__alloc_meter) charge((int64_t)malloc_usable_size(p));
+  return p;
+}
+
+void* molt_alloc(size_t size) { return metered(molt__alloc(size)); }
+void* molt_calloc(size_t n, size_t size) { return metered(molt__calloc(n, size)); }
+void* molt_realloc(void* p, size_t size) {
+  size_t was = p && molt__alloc_meter ? malloc_usable_size(p) : 0;
+  void* q = molt__realloc(p, size);
+  if (!q) return NULL;
+  if (was) charge(-(int64_t)was);
+  return metered(q);
+}
+char* molt_strdup(const char* s) { return s ? metered(molt__strdup(s)) : NULL; }
+void molt_free(void* p) {
+  if (p && molt__alloc_meter) charge(-(int64_t)malloc_usable_size(p));
+  molt__free(p);
+}

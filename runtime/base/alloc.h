@@ -3,7 +3,9 @@
 #ifndef MOLT_BASE_ALLOC_H
 #define MOLT_BASE_ALLOC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void* molt__alloc(size_t size);
 void* molt__calloc(size_t n, size_t size);
@@ -40,6 +42,14 @@ int molt__alloc_injected_failure(void);
  * block allocated before count_start and freed after it counts -1. Not
  * nested; meant for a test that runs the code under test on its own
  * thread. */
+/* Where molt_alloc and friends (the public allocator, which module code
+ * calls) charge the bytes they hand out and molt_free credits those it
+ * takes back: the running actor's memory figure, which the actor core
+ * points this at for each turn and callback (NULL: nobody's). Only the
+ * calling thread writes through it, with relaxed stores; other threads
+ * read the figure (ps). */
+extern __thread _Atomic int64_t* molt__alloc_meter;
+
 void molt__alloc_count_start(void);
 long molt__alloc_count_stop(void);
 

@@ -1,16 +1,21 @@
-/* cmd_actors.c: the actor commands: `ps` lists actors, `inspect` shows one
- * actor and its state (format_state). Each reads an actor only on its own
- * scheduler: ps through a task per scheduler, inspect through a call
- * message the actor runs between two of its messages; each on a job's
- * thread, with a deadline, so that no busy actor wedges the control
- * plane. */
+/* cmd_actors.c: the actor commands: `ps` lists actors with their vital
+ * signs, `inspect` shows one actor, its links, monitors, timers and state
+ * (format_state). Both read the runtime's figures from the job's thread
+ * (actor/vitals.h, actor_rows.c) without waiting for any actor or
+ * scheduler, so a handler that never returns hides nothing. Only what the
+ * actor owns and changes in its callbacks (links, monitors, timers,
+ * trap_exit and its state) is read in its own turn, through a call
+ * message with a deadline: past it, inspect still answers with the
+ * figures and says the rest could not be read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actor.h"
+#include "actor_rows.h"
 #include "alloc.h"
 #include "callsite.h"
+#include "clock.h"
 #include "commands.h"
 #include "errmsg.h"
 #include "link.h"
@@ -18,93 +23,96 @@
 #include "runtime.h"
 #include "sched.h"
 #include "timed_call.h"
+#include "timer.h"
+#include "version.h"
 
 #define PS_DEFAULT_LIMIT 1000
-/* How long ps waits for each scheduler to begin its scan. A scheduler
- * reaches its tasks within about one handler call (actor/ticker.c); one
- * that does not is running a handler that has not returned for this long,
- * and ps answers without its actors rather than wedge the control plane. */
-#define PS_SCHED_TIMEOUT_MS 500
 /* How long inspect waits for the actor's turn. */
 #define INSPECT_TIMEOUT_MS 1000
 
-static const char* status_name(uint8_t st) {
-  switch (st) {
-    case MOLT__RUNNING: return "running";
-    case MOLT__SUSPENDED: return "suspended";
-    case MOLT__INIT: return "init";
-    case MOLT__EXITING: return "exiting";
-  }
-  return "free";
-}
-
-/* The fields ps and inspect share. On a's scheduler. */
-static cJSON* describe(molt_actor_t* a) {
-  char pid[24];
-  cJSON* o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "pid", molt__pid_str(molt__actor_pid(a), pid, sizeof(pid)));
-  cJSON_AddStringToObject(o, "module", a->version->name);
-  cJSON_AddStringToObject(o, "vsn", a->version->vsn);
-  cJSON_AddNumberToObject(o, "revision", a->version->revision);
-  cJSON_AddStringToObject(o, "label", a->version->label);
-  cJSON_AddStringToObject(o, "status", status_name(a->status));
-  cJSON_AddNumberToObject(o, "messages", (double)a->handled);
-  cJSON_AddNumberToObject(o, "scheduler", a->sched->id);
-  if (a->ext && a->ext->name)
-    cJSON_AddStringToObject(o, "name", a->ext->name);
-  else
-    cJSON_AddNullToObject(o, "name");
-  return o;
-}
-
 typedef struct {
-  cJSON* arr;
+  molt_rows_t rows;
   const char* module;
-  unsigned long total, limit;
+  unsigned long total;
 } ps_ctx;
 
-static void ps_one(molt_actor_t* a, void* arg) {
+static void ps_one(const molt_vitals_t* v, void* arg) {
   ps_ctx* p = arg;
-  uint8_t st = a->status;
-  if (a->sched != molt__sched_current() || (st != MOLT__RUNNING && st != MOLT__SUSPENDED)) return;
-  if (p->module && strcmp(a->version->name, p->module) != 0) return;
-  if (p->total++ < p->limit) cJSON_AddItemToArray(p->arr, describe(a));
+  if (v->status == MOLT__EXITING) return;
+  if (p->module && strcmp(v->version->name, p->module) != 0) return;
+  p->total++;
+  molt__rows_offer(&p->rows, v);
 }
 
-static void ps_sched(void* arg) { molt__actor_table_foreach(ps_one, arg); }
-
-/* On a job's thread: waiting for the schedulers there leaves the control
- * thread free, so `molt status` answers while ps waits. */
+/* On a job's thread: a scan of a large table takes a while, and the
+ * control thread keeps answering meanwhile. */
 static void ps_work(molt_job_t* j) {
   const cJSON* m = cJSON_GetObjectItemCaseSensitive(j->args, "module");
   const cJSON* l = cJSON_GetObjectItemCaseSensitive(j->args, "limit");
-  ps_ctx p = {cJSON_CreateArray(), cJSON_IsString(m) ? m->valuestring : NULL, 0,
-              cJSON_IsNumber(l) && l->valuedouble >= 0 ? (unsigned long)l->valuedouble : PS_DEFAULT_LIMIT};
-  cJSON* busy = cJSON_CreateArray();
-  for (unsigned i = 0; i < molt__rt.nsched; i++)
-    if (molt__sched_call_within(&molt__rt.scheds[i], ps_sched, &p, PS_SCHED_TIMEOUT_MS) != 0)
-      cJSON_AddItemToArray(busy, cJSON_CreateNumber(i));
+  const cJSON* s = cJSON_GetObjectItemCaseSensitive(j->args, "sort");
+  molt_rows_key_t key = MOLT_ROWS_TABLE;
+  if (cJSON_IsString(s) && !molt__rows_key_parse(s->valuestring, &key)) {
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_EINVAL,
+                             "sort: \"%.32s\" is not one of mailbox, memory, time, messages", s->valuestring);
+    return;
+  }
+  unsigned long limit = cJSON_IsNumber(l) && l->valuedouble >= 0 ? (unsigned long)l->valuedouble : PS_DEFAULT_LIMIT;
+  if (limit > 1000000) limit = 1000000;
+  ps_ctx p = {.module = cJSON_IsString(m) ? m->valuestring : NULL};
+  if (molt__rows_init(&p.rows, key, (unsigned)limit)) {
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ENOMEM, "out of memory");
+    return;
+  }
+  molt__actor_rows_scan(ps_one, &p);
+  molt__rows_sort(&p.rows);
+  cJSON* arr = cJSON_CreateArray();
+  for (unsigned i = 0; i < p.rows.n; i++) cJSON_AddItemToArray(arr, molt__actor_row_json(&p.rows.rows[i]));
+  molt__rows_close(&p.rows);
   j->result = cJSON_CreateObject();
   cJSON_AddNumberToObject(j->result, "total", (double)p.total);
-  cJSON_AddItemToObject(j->result, "actors", p.arr);
-  /* Schedulers whose actors are missing: busy in one handler for longer
-   * than PS_SCHED_TIMEOUT_MS (or out of memory). */
-  cJSON_AddItemToObject(j->result, "busy_schedulers", busy);
+  cJSON_AddStringToObject(j->result, "sort", molt__rows_key_name(key));
+  cJSON_AddItemToObject(j->result, "actors", arr);
 }
 
 void molt__cmd_ps(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {
   molt__commands_job(req, st, args, ps_work);
 }
 
+static void pid_array(cJSON* o, const char* key, const molt_pid_set_t* set, bool with_ref) {
+  cJSON* arr = cJSON_AddArrayToObject(o, key);
+  for (uint32_t i = 0; set && i < set->n; i++) {
+    char pid[24];
+    molt__pid_str(set->v[i].pid, pid, sizeof(pid));
+    if (!with_ref) {
+      cJSON_AddItemToArray(arr, cJSON_CreateString(pid));
+      continue;
+    }
+    cJSON* e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "pid", pid);
+    cJSON_AddNumberToObject(e, "ref", (double)set->v[i].ref);
+    cJSON_AddItemToArray(arr, e);
+  }
+}
+
+static void add_timer(uint64_t ref, uint64_t due_ns, void* arg) {
+  uint64_t now = molt__now_ns();
+  cJSON* t = cJSON_CreateObject();
+  cJSON_AddNumberToObject(t, "ref", (double)ref);
+  cJSON_AddNumberToObject(t, "due_in_ms", due_ns > now ? (double)((due_ns - now) / 1000000) : 0);
+  cJSON_AddItemToArray(arg, t);
+}
+
 /* In the actor's own turn, between two of its messages; a is NULL if it is
- * gone. */
+ * gone. What only the actor may read: its extension and its state. */
 static void inspect_here(molt_actor_t* a, void* arg) {
   cJSON** result = arg;
   if (!a) return;
-  cJSON* o = describe(a);
+  cJSON* o = cJSON_CreateObject();
   cJSON_AddBoolToObject(o, "trap_exit", a->trap_exit);
-  cJSON_AddNumberToObject(o, "links", a->ext ? a->ext->links.n : 0);
-  cJSON_AddNumberToObject(o, "monitors", a->ext ? a->ext->monitors.n : 0);
+  pid_array(o, "links", a->ext ? &a->ext->links : NULL, false);
+  pid_array(o, "monitors", a->ext ? &a->ext->monitors : NULL, true);
+  pid_array(o, "monitored_by", a->ext ? &a->ext->watchers : NULL, true);
+  molt__timer_foreach(a, add_timer, cJSON_AddArrayToObject(o, "timers"));
   molt_callsite_t site = molt__callsite_enter(a, a->version, "format_state");
   char* text = a->version->format_state && a->state ? a->version->format_state(a->state) : NULL;
   molt__callsite_leave(site);
@@ -127,9 +135,29 @@ static molt_pid_t parse_pid(const char* s) {
   return MOLT_PID_NONE;
 }
 
-/* The actor reads its own state in its turn, which a handler that does
- * not return, or a long mailbox, keeps from coming: past the deadline the
- * call is cancelled (it never runs later) and the reply says why. */
+/* pid's figures as ps shows them, or NULL if it is not alive. */
+static cJSON* figures_of(molt_pid_t pid) {
+  molt_actor_t* a = molt__actor_slot(pid);
+  if (!a) return NULL;
+  cJSON* o = NULL;
+  molt_vitals_t v;
+  molt__version_readers_enter();
+  if (molt__vitals_read(a, molt__now_ns(), &v) && v.pid == pid) {
+    molt_rows_t one;
+    if (molt__rows_init(&one, MOLT_ROWS_TABLE, 1) == 0) {
+      molt__rows_offer(&one, &v);
+      o = molt__actor_row_json(&one.rows[0]);
+      molt__rows_close(&one);
+    }
+  }
+  molt__version_readers_leave();
+  return o;
+}
+
+/* The figures first, from the runtime; then the actor's own part in its
+ * turn, which a handler that does not return, or a long mailbox, keeps
+ * from coming: past the deadline the call is cancelled (it never runs
+ * later) and the reply has the figures and state_error. */
 static void inspect_work(molt_job_t* j) {
   const char* who = cJSON_GetObjectItemCaseSensitive(j->args, "actor")->valuestring;
   char pid_text[24];
@@ -140,16 +168,39 @@ static void inspect_work(molt_job_t* j) {
     return;
   }
   molt__pid_str(pid, pid_text, sizeof(pid_text));
-  j->rc = molt__actor_call_within(pid, inspect_here, &j->result, INSPECT_TIMEOUT_MS);
-  if (j->rc == MOLT_ETIMEDOUT)
-    molt__errmsg_set(j->err, sizeof(j->err), j->rc,
-                     "actor %s is busy: it did not reach its turn within %u ms (a handler still running, or a "
-                     "long mailbox); nothing was read",
-                     pid_text, INSPECT_TIMEOUT_MS);
-  else if (j->rc)
-    molt__errmsg_set(j->err, sizeof(j->err), j->rc, "%s", molt_strerror(j->rc));
-  else if (!j->result)
+  cJSON* fig = figures_of(pid);
+  if (!fig) {
     j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ESRCH, "no actor %s", pid_text);
+    return;
+  }
+  cJSON* own = NULL;
+  int rc = molt__actor_call_within(pid, inspect_here, &own, INSPECT_TIMEOUT_MS);
+  if (rc == 0 && !own) {
+    cJSON_Delete(fig);
+    j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ESRCH, "no actor %s", pid_text);
+    return;
+  }
+  if (own) {
+    cJSON* item;
+    while ((item = own->child) != NULL) {
+      cJSON_DetachItemViaPointer(own, item);
+      cJSON_AddItemToObject(fig, item->string, item);
+    }
+    cJSON_Delete(own);
+    cJSON_AddNullToObject(fig, "state_error");
+  } else {
+    char why[256];
+    if (rc == MOLT_ETIMEDOUT)
+      snprintf(why, sizeof(why),
+               "busy: it did not reach its turn within %u ms (a handler still running, or a long mailbox); "
+               "links, monitors, timers and state were not read",
+               INSPECT_TIMEOUT_MS);
+    else
+      snprintf(why, sizeof(why), "%s", molt_strerror(rc));
+    cJSON_AddNullToObject(fig, "state");
+    cJSON_AddStringToObject(fig, "state_error", why);
+  }
+  j->result = fig;
 }
 
 void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "alarms.h"
 #include "code_server.h"
 #include "crash.h"
 #include "log.h"
@@ -94,6 +95,8 @@ static void cmd_status(molt_control_req_t* req, molt_container_state_t* st, cons
   cJSON_AddNumberToObject(r, "uptime_ms", (double)((molt__now_ns() - st->started_ns) / 1000000));
   cJSON_AddNumberToObject(r, "schedulers", molt__rt.nsched);
   cJSON_AddNumberToObject(r, "actors", (double)molt__actor_count());
+  cJSON_AddItemToObject(r, "scheduler_load", molt__cmd_sched_load_json());
+  cJSON_AddItemToObject(r, "alarms", molt__alarms_json());
   cJSON* crash = molt__crash_json(st->home);
   if (crash) cJSON_AddItemToObject(r, "last_crash", crash);
   modules_ctx m = {cJSON_AddArrayToObject(r, "modules")};
@@ -194,6 +197,7 @@ static const struct {
     {"status", cmd_status, false},         {"stop", cmd_stop, false},
     {"load", molt__cmd_load, false},       {"purge", molt__cmd_purge, false},
     {"ps", molt__cmd_ps, false},           {"inspect", molt__cmd_inspect, false},
+    {"top", molt__cmd_top, false},
     {"unpack", molt__cmd_unpack, true},    {"releases", molt__cmd_releases, true},
     {"upgrade", molt__cmd_upgrade, true},  {"commit", molt__cmd_commit, true},
     {"rollback", molt__cmd_rollback, true},  {"remove", molt__cmd_remove, true},

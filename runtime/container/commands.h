@@ -54,6 +54,11 @@ void molt__cmd_inspect(molt_control_req_t* req, molt_container_state_t* st, cons
 void molt__cmd_trace_start(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_trace_read(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_trace_stop(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+/* One sample for molt top (cmd_top.c), and the schedulers' load as status
+ * and top show it: an array of {id, utilisation, busy_ms, run_queue,
+ * turns, active}. */
+void molt__cmd_top(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
+cJSON* molt__cmd_sched_load_json(void);
 /* The release commands (cmd_release.c). */
 void molt__cmd_unpack(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);
 void molt__cmd_releases(molt_control_req_t* req, molt_container_state_t* st, const cJSON* args);

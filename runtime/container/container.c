@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "alarms.h"
 #include "alloc.h"
 #include "code_server.h"
 #include "commands.h"
@@ -393,9 +394,11 @@ int molt__container_run(const molt_container_opts_t* o, char* err, size_t errlen
   molt__notify_ready(&c.notify, &c.loop, c.st.manifest->name, c.st.manifest->version);
   if (molt__stuck_guard_start(&c.guard, &c.loop, o->stuck_limit_s))
     molt__log_warn("out of memory: no hard limit on callbacks this run");
+  if (molt__alarms_start(&c.loop, &c.st)) molt__log_warn("out of memory: no alarms this run");
   uv_run(&c.loop, UV_RUN_DEFAULT);
   /* Stopping takes its own deadlines (exit_if_stuck): no fatal fault now. */
   molt__stuck_guard_stop(&c.guard);
+  molt__alarms_stop();
   molt__notify_stopping(&c.notify);
   /* The root gone unasked (it gave up) ends the container as a failure,
    * whatever else asked it to stop meanwhile: what supervises the

@@ -20,8 +20,10 @@
 #define COUNT_MAX 1000000 /* workers one child spec may start */
 
 static const char* const root_keys[] = {"name",    "version",   "modules", "supervisor",
-                                        "upgrade", "downgrade", NULL};
-static const char* const module_keys[] = {"name", "vsn", "state_vsn", "file", "sha256", NULL};
+                                        "upgrade", "downgrade", "alarms",  NULL};
+static const char* const module_keys[] = {"name", "vsn", "state_vsn", "file", "sha256", "mailbox_alarm", NULL};
+static const char* const alarm_keys[] = {"mailbox",   "scheduler_busy_percent", "scheduler_busy_s",
+                                         "memory_mb", "actor_memory_mb",        "callback_s", NULL};
 static const char* const sup_keys[] = {"name",      "strategy", "intensity",
                                        "period_ms", "children", NULL};
 static const char* const child_keys[] = {"id",          "module", "supervisor", "restart",
@@ -64,7 +66,8 @@ static int module_convert(void* ctx, const cJSON* obj, void* item) {
                                    "a version of 1 to 63 bytes without '/' or whitespace", &vsn)) ||
       (rc = molt__jsonpath_string(p, obj, "file", true, &file)) ||
       (rc = molt__jsonpath_string(p, obj, "sha256", c->require_sha256, &sha)) ||
-      (rc = molt__jsonpath_u32(p, obj, "state_vsn", 0, UINT32_MAX, 0, &mod->state_vsn)))
+      (rc = molt__jsonpath_u32(p, obj, "state_vsn", 0, UINT32_MAX, 0, &mod->state_vsn)) ||
+      (rc = molt__jsonpath_u32(p, obj, "mailbox_alarm", 1, UINT32_MAX, 0, &mod->mailbox_alarm)))
     return rc;
   mod->has_state_vsn = cJSON_GetObjectItemCaseSensitive(obj, "state_vsn") != NULL;
   if ((why = molt__manifest_file_problem(file))) {
@@ -199,6 +202,29 @@ static int sup_convert(parse_t* c, const cJSON* obj, molt_sup_spec_t** slot) {
   return rc;
 }
 
+static int alarms_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
+  molt_jsonpath_t* p = &c->path;
+  const cJSON* obj;
+  molt_manifest_alarms_t d = MOLT_MANIFEST_ALARMS_DEFAULT, *a = &m->alarms;
+  int rc;
+
+  *a = d;
+  if ((rc = molt__jsonpath_get(p, root, "alarms", cJSON_Object, false, &obj)) || !obj) return rc;
+  m->has_alarms = true;
+  size_t mark = molt__jsonpath_key(p, "alarms");
+  if ((rc = molt__jsonpath_keys(p, obj, alarm_keys)) ||
+      (rc = molt__jsonpath_u32(p, obj, "mailbox", 1, UINT32_MAX, d.mailbox, &a->mailbox)) ||
+      (rc = molt__jsonpath_u32(p, obj, "scheduler_busy_percent", 1, 100, d.scheduler_busy_percent,
+                               &a->scheduler_busy_percent)) ||
+      (rc = molt__jsonpath_u32(p, obj, "scheduler_busy_s", 1, 86400, d.scheduler_busy_s, &a->scheduler_busy_s)) ||
+      (rc = molt__jsonpath_u32(p, obj, "memory_mb", 0, UINT32_MAX, d.memory_mb, &a->memory_mb)) ||
+      (rc = molt__jsonpath_u32(p, obj, "actor_memory_mb", 0, UINT32_MAX, d.actor_memory_mb, &a->actor_memory_mb)) ||
+      (rc = molt__jsonpath_u32(p, obj, "callback_s", 0, 86400, d.callback_s, &a->callback_s)))
+    return rc;
+  molt__jsonpath_pop(p, mark);
+  return 0;
+}
+
 static int root_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
   molt_jsonpath_t* p = &c->path;
   const char *name, *version;
@@ -214,7 +240,7 @@ static int root_convert(parse_t* c, const cJSON* root, molt_manifest_t* m) {
                                    "a version of 1 to 63 bytes without '/' or whitespace",
                                    &version)) ||
       (rc = copy_str(c, name, &m->name)) || (rc = copy_str(c, version, &m->version)) ||
-      (rc = modules_convert(c, root, m)) ||
+      (rc = modules_convert(c, root, m)) || (rc = alarms_convert(c, root, m)) ||
       (rc = molt__jsonpath_get(p, root, "supervisor", cJSON_Object, false, &sup)))
     return rc;
   if (sup) {

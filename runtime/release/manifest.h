@@ -24,7 +24,23 @@ typedef struct molt_manifest_module {
    * a bundle made before it existed lacks it (unpack then reads it). */
   uint32_t state_vsn;
   bool has_state_vsn;
+  /* Appended: the mailbox length above which an actor of this module
+   * raises an alarm (runtime/container/alarms.c); 0: the release's. */
+  uint32_t mailbox_alarm;
 } molt_manifest_module_t;
+
+/* The release's alarm thresholds ("alarms", all optional). 0 turns a
+ * memory or callback alarm off. */
+typedef struct molt_manifest_alarms {
+  uint32_t mailbox;                /* messages waiting in one actor's mailbox [10000] */
+  uint32_t scheduler_busy_percent; /* a scheduler busier than this... [90] */
+  uint32_t scheduler_busy_s;       /* ...for this long [10] */
+  uint32_t memory_mb;              /* the container's resident memory [0: off] */
+  uint32_t actor_memory_mb;        /* what one actor's callbacks hold [0: off] */
+  uint32_t callback_s;             /* one actor in one callback [5] */
+} molt_manifest_alarms_t;
+
+#define MOLT_MANIFEST_ALARMS_DEFAULT ((molt_manifest_alarms_t){10000, 90, 10, 0, 0, 5})
 
 
 /* What one explicit step does to a module, as in OTP's appup. Each op is
@@ -64,6 +80,9 @@ typedef struct molt_manifest {
   molt_manifest_steps_t* upgrade;
   size_t ndowngrade;
   molt_manifest_steps_t* downgrade;
+  /* Appended: the alarm thresholds; defaults where not given. */
+  molt_manifest_alarms_t alarms;
+  bool has_alarms; /* "alarms" was given (printed back only then) */
 } molt_manifest_t;
 
 /* Parse manifest text. With require_sha256 every module must carry a

@@ -34,7 +34,18 @@ static cJSON* module_json(const molt_manifest_module_t* mod) {
   if (o && add(o, "name", cJSON_CreateString(mod->name)) &&
       add(o, "vsn", cJSON_CreateString(mod->vsn)) &&
       (!mod->has_state_vsn || add_u32(o, "state_vsn", mod->state_vsn)) &&
+      (!mod->mailbox_alarm || add_u32(o, "mailbox_alarm", mod->mailbox_alarm)) &&
       add(o, "file", cJSON_CreateString(mod->file)) && add(o, "sha256", cJSON_CreateString(hex)))
+    return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static cJSON* alarms_json(const molt_manifest_alarms_t* a) {
+  cJSON* o = cJSON_CreateObject();
+  if (o && add_u32(o, "mailbox", a->mailbox) && add_u32(o, "scheduler_busy_percent", a->scheduler_busy_percent) &&
+      add_u32(o, "scheduler_busy_s", a->scheduler_busy_s) && add_u32(o, "memory_mb", a->memory_mb) &&
+      add_u32(o, "actor_memory_mb", a->actor_memory_mb) && add_u32(o, "callback_s", a->callback_s))
     return o;
   cJSON_Delete(o);
   return NULL;
@@ -171,7 +182,8 @@ static cJSON* manifest_json(const molt_manifest_t* m, int* rc) {
     goto fail;
   }
   mods = NULL; /* owned by o now */
-  if ((!m->sup || add(o, "supervisor", sup_json(m->sup, rc))) &&
+  if ((!m->has_alarms || add(o, "alarms", alarms_json(&m->alarms))) &&
+      (!m->sup || add(o, "supervisor", sup_json(m->sup, rc))) &&
       add_steps(o, "upgrade", "from", m->upgrade, m->nupgrade, rc) &&
       add_steps(o, "downgrade", "to", m->downgrade, m->ndowngrade, rc))
     return o;

@@ -38,6 +38,8 @@ verbs=$("$molt" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } 
 [ "$(wc -w <<<"$verbs")" -ge 10 ] || { echo "FAIL: molt --help lists too few commands: $verbs"; exit 1; }
 expect "molt " "$(printf '%s\n' $verbs help | sort | tr '\n' ' ' | sed 's/ $//')"
 expect "molt up" "upgrade"
+expect "molt ps --sort m" "mailbox memory messages"
+expect "molt top --o" "--once"
 expect "molt r" "releases remove rollback run"
 expect "molt --v" "--version"
 expect "molt help ins" "inspect"

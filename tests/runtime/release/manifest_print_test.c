@@ -117,3 +117,40 @@ Test(manifest_print, refuses_a_module_without_digest) {
   cr_assert_null(text);
   molt__manifest_free(a);
 }
+
+/* The alarm thresholds (runtime/container/alarms.c): the release's and a
+ * module's own, printed back only when given. */
+Test(manifest_print, round_trips_alarm_thresholds) {
+  static const char text[] =
+      "{\"name\": \"flood\", \"version\": \"1.0.0\", \"modules\": [\n"
+      " {\"name\": \"sink\", \"vsn\": \"1.0.0\", \"file\": \"sink.so\", \"mailbox_alarm\": 300,\n"
+      "  \"sha256\": \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}],\n"
+      " \"alarms\": {\"mailbox\": 5000, \"callback_s\": 0, \"memory_mb\": 512}}\n";
+  molt_manifest_t* m = parse(text, strlen(text));
+  cr_assert(m->has_alarms);
+  cr_assert_eq(m->modules[0].mailbox_alarm, 300);
+  cr_assert_eq(m->alarms.mailbox, 5000);
+  cr_assert_eq(m->alarms.callback_s, 0);
+  cr_assert_eq(m->alarms.memory_mb, 512);
+  cr_assert_eq(m->alarms.scheduler_busy_percent, 90, "a key not given keeps its default");
+  char* out = NULL;
+  cr_assert_eq(molt__manifest_print(m, &out), 0);
+  molt_manifest_t* back = parse(out, strlen(out));
+  cr_assert(back->has_alarms);
+  cr_assert_eq(memcmp(&back->alarms, &m->alarms, sizeof(m->alarms)), 0, "%s", out);
+  cr_assert_eq(back->modules[0].mailbox_alarm, 300, "%s", out);
+  molt__free(out);
+  molt__manifest_free(back);
+  molt__manifest_free(m);
+}
+
+Test(manifest_print, a_release_without_alarms_prints_none) {
+  molt_manifest_t* m = parse(SOURCE, strlen(SOURCE));
+  cr_assert_not(m->has_alarms);
+  cr_assert_eq(m->alarms.mailbox, 10000, "the defaults");
+  char* out = NULL;
+  cr_assert_eq(molt__manifest_print(m, &out), 0);
+  cr_assert_null(strstr(out, "alarm"), "%s", out);
+  molt__free(out);
+  molt__manifest_free(m);
+}

@@ -524,3 +524,11 @@ Test(manifest, read_names_the_file) {
   cr_assert_eq(molt__manifest_read(MOLT_SOURCE_DIR, true, &m, err, sizeof err), MOLT_EINVAL);
   cr_assert_null(m);
 }
+
+Test(manifest, refuses_an_unknown_alarm_and_a_threshold_out_of_range) {
+  refuse(strdup("{\"name\": \"r\", \"version\": \"1\", \"modules\": [], \"alarms\": {\"mailbx\": 5}}"),
+         "alarms: unknown key 'mailbx'");
+  refuse(strdup("{\"name\": \"r\", \"version\": \"1\", \"modules\": [], "
+                "\"alarms\": {\"scheduler_busy_percent\": 101}}"),
+         "alarms.scheduler_busy_percent");
+}
