@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "alarms.h"
 #include "code_server.h"
 #include "metrics_text.h"
 #include "release_store.h"
 #include "runtime.h"
 #include "sup_counts.h"
 #include "upgrade_counts.h"
+#include "vitals.h"
 
 static void process_metrics(molt_metrics_w* w, const molt_container_state_t* st) {
   long pages = 0, resident = 0;
@@ -53,12 +55,45 @@ static void scheduler_metrics(molt_metrics_w* w) {
     uint64_t turns = __atomic_load_n(&molt__rt.scheds[i].turns, __ATOMIC_RELAXED);
     molt__metrics_sample(w, "molt_scheduler_turns_total", (double)turns, "scheduler", id, NULL);
   }
+  /* The vitals each scheduler publishes (actor/vitals.h): its busy time,
+   * whose rate is its utilisation over any interval Prometheus chooses,
+   * the alarms' utilisation over the last second, and its run queue. */
+  uint64_t now = molt__now_ns();
+  molt_sched_vitals_t sv[molt__rt.nsched ? molt__rt.nsched : 1];
+  for (unsigned i = 0; i < molt__rt.nsched; i++) molt__vitals_sched_read(i, now, &sv[i]);
+  molt__metrics_family(w, "molt_scheduler_busy_seconds_total", "counter",
+                       "Time each scheduler's thread spent running actors' turns and tasks (spins excluded).");
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    molt__metrics_sample(w, "molt_scheduler_busy_seconds_total", (double)sv[i].busy_ns / 1e9, "scheduler", id, NULL);
+  }
+  molt__metrics_family(w, "molt_scheduler_utilisation", "gauge",
+                       "Share of the last second each scheduler's thread was busy, 0 to 1.");
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    molt__metrics_sample(w, "molt_scheduler_utilisation", molt__alarms_sched_utilisation(i), "scheduler", id, NULL);
+  }
+  molt__metrics_family(w, "molt_scheduler_run_queue", "gauge", "Actors waiting for their turn on each scheduler.");
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    molt__metrics_sample(w, "molt_scheduler_run_queue", sv[i].runq, "scheduler", id, NULL);
+  }
 }
+
+/* Mailbox lengths, as their owners last counted them (vitals.h). */
+static const double mailbox_bounds[] = {0, 1, 10, 100, 1000, 10000, 100000, 1000000};
+#define MAILBOX_BUCKETS (sizeof(mailbox_bounds) / sizeof(mailbox_bounds[0]))
 
 /* What one pass over the actor table gathers. */
 typedef struct {
   unsigned long live;
   uint64_t handled;
+  uint64_t mailbox_le[MAILBOX_BUCKETS]; /* not yet cumulative */
+  double mailbox_sum;
+  int64_t memory;
 } actor_walk_t;
 
 /* On the scraping thread, for every slot: only fields other threads may
@@ -70,6 +105,12 @@ static void walk_actor(molt_actor_t* a, void* arg) {
   if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
   k->live++;
   k->handled += __atomic_load_n(&a->handled, __ATOMIC_RELAXED);
+  uint32_t mbox = atomic_load_explicit(&a->mbox_len, memory_order_relaxed);
+  size_t b = 0;
+  while (b < MAILBOX_BUCKETS && mbox > mailbox_bounds[b]) b++;
+  if (b < MAILBOX_BUCKETS) k->mailbox_le[b]++;
+  k->mailbox_sum += mbox;
+  k->memory += atomic_load_explicit(&a->memory, memory_order_relaxed);
 }
 
 static void add_version(molt_metrics_w* w, const char* name, const molt_version_t* v, const char* slot) {
@@ -96,6 +137,28 @@ static void actor_metrics(molt_metrics_w* w) {
   molt__metrics_family(w, "molt_actor_messages_handled", "gauge",
                        "Messages handled by the actors alive now, since each started (falls when actors exit).");
   molt__metrics_sample(w, "molt_actor_messages_handled", (double)k.handled, NULL);
+  uint64_t cumulative[MAILBOX_BUCKETS], below = 0;
+  for (size_t b = 0; b < MAILBOX_BUCKETS; b++) cumulative[b] = below += k.mailbox_le[b];
+  molt__metrics_family(w, "molt_actor_mailbox_length", "histogram",
+                       "Messages waiting in each live actor's mailbox, as its owner last counted them.");
+  molt__metrics_histogram(w, "molt_actor_mailbox_length", mailbox_bounds, cumulative, MAILBOX_BUCKETS, k.mailbox_sum,
+                          k.live);
+  molt__metrics_family(w, "molt_actor_memory_bytes", "gauge",
+                       "Bytes the live actors' callbacks allocated with molt_alloc and still hold.");
+  molt__metrics_sample(w, "molt_actor_memory_bytes", (double)k.memory, NULL);
+}
+
+static void alarm_sample(const molt_alarm_t* a, void* arg) {
+  molt__metrics_sample(arg, "molt_alarm", 1, "kind", molt__alarm_kind_name(a->kind), "subject", a->subject, "module",
+                       a->module, NULL);
+}
+
+/* The alarms set now (alarms.h): one sample each, and how many. */
+static void alarm_metrics(molt_metrics_w* w) {
+  molt__metrics_family(w, "molt_alarm", "gauge", "An alarm set now (1), by kind and subject.");
+  unsigned n = molt__alarms_foreach(alarm_sample, w);
+  molt__metrics_family(w, "molt_alarms", "gauge", "Alarms set now.");
+  molt__metrics_sample(w, "molt_alarms", n, NULL);
 }
 
 static void crashes_of(const char* module, uint64_t crashes, uint64_t restarts, void* arg) {
@@ -198,6 +261,7 @@ char* molt__metrics_collect(molt_container_state_t* st, size_t* len) {
   code_change_metrics(&w);
   release_metrics(&w, st);
   loader_metrics(&w);
+  alarm_metrics(&w);
   /* The scrape's own cost, on the thread that serves it (no scheduler). */
   molt__metrics_family(&w, "molt_scrape_duration_seconds", "gauge",
                        "How long collecting this scrape took, on the metrics thread; schedulers spend nothing on it.");

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alarms.h"
 #include "control.h"
 #include "observer_assets.h"
 #include "sup_spec.h"
@@ -137,6 +138,10 @@ bool molt__observer_route(molt_container_state_t* st, const char* path, molt_htt
     tree(st, r);
   } else if (strcmp(path, "/api/changes") == 0) {
     changes(r);
+  } else if (strcmp(path, "/api/alarms") == 0) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "alarms", molt__alarms_json());
+    json_reply(r, 200, o);
   } else {
     return asset(path, r);
   }

@@ -176,3 +176,34 @@ Test(metrics, bad_address_and_port_in_use_fail_with_one_line) {
   system(cmd);
   free(other);
 }
+
+/* The flood (vitals_test's release: a source faster than its sink, whose
+ * mailbox alarm is at 300) as /metrics shows it: the sink's mailbox in the
+ * histogram's upper buckets, the mailbox alarm, the schedulers' busy time
+ * and utilisation. */
+Test(metrics, a_flood_shows_in_the_mailbox_histogram_and_as_an_alarm) {
+  char text[1024], *msg = NULL, path[4200];
+  snprintf(text, sizeof(text),
+           "{\"name\": \"flood\", \"version\": \"1.0.0\", \"modules\": ["
+           "{\"name\": \"flood\", \"vsn\": \"1.0.0\", \"file\": \"flood-1.0.0.so\", \"mailbox_alarm\": 300}],"
+           "\"supervisor\": {\"name\": \"flood_sup\", \"children\": ["
+           "{\"id\": \"source\", \"module\": \"flood\", \"args\": {\"ticks\": 0}}]}}");
+  cr_assert_eq(ct_bundle("flood", text, MOLT_FIXTURE_DIR, &msg), 0, "%s", msg);
+  free(msg);
+  snprintf(path, sizeof(path), "%s/flood", ct_home);
+  ct_start_run("--release", path, "--metrics", "127.0.0.1:0", NULL);
+  int port = metrics_port();
+  cr_assert(ct_wait_log("alarm set: mailbox", 15000), "%s", ct_log);
+  char* t = scrape(port);
+  check_format();
+  double live = value(t, "molt_actors_live");
+  double under_100 = value(t, "molt_actor_mailbox_length_bucket{le=\"100\"}");
+  cr_expect_gt(live, 0, "%s", t);
+  cr_expect_lt(under_100, live, "no mailbox over 100 in the histogram:\n%s", t);
+  cr_expect(strstr(t, "molt_alarm{kind=\"mailbox\",subject=\"<"), "no mailbox alarm:\n%s", t);
+  cr_expect_geq(value(t, "molt_alarms"), 1, "%s", t);
+  cr_expect(strstr(t, "molt_scheduler_busy_seconds_total{scheduler=\"0\"}"), "%s", t);
+  cr_expect(strstr(t, "molt_scheduler_utilisation{scheduler=\"0\"}"), "%s", t);
+  cr_expect(strstr(t, "molt_scheduler_run_queue{scheduler=\"0\"}"), "%s", t);
+  free(t);
+}

@@ -95,7 +95,9 @@ function renderAlarms(a) {
   }
   const list = a.alarms || [];
   $("#alarms").replaceChildren(list.length
-    ? el("ul", {}, ...list.map((x) => el("li", { class: "error" }, x.message || JSON.stringify(x))))
+    ? el("ul", {}, ...list.map((x) => el("li", { class: "error" },
+        `${x.alarm} ${x.subject}${x.module ? " (" + x.module + ")" : ""}: ${x.value} over ${x.limit}, ` +
+        `for ${Math.round(x.since_ms / 1000)} s`)))
     : el("span", { class: "muted" }, "none"));
 }
 
