@@ -262,6 +262,8 @@ static void actor_exit(molt_actor_t* a) {
     set_cur(prev);
     a->state = NULL;
   }
+  molt_sched_t* here = molt__sched_current();
+  if (here) molt__sched_count(&here->handled_by_gone, atomic_load_explicit(&a->handled, memory_order_relaxed));
   atomic_fetch_sub(&v->actors, 1);
   molt__version_unref(v);
   a->version = NULL;

@@ -39,6 +39,8 @@ typedef struct molt_sched {
   _Atomic(molt_actor_t*) running;    /* the actor in its turn now, or NULL */
   _Atomic uint64_t busy_ns;          /* time in batches of turns, spins excluded */
   _Atomic uint64_t busy_since_ns;    /* start of the stretch not yet in busy_ns; 0: none */
+  _Atomic uint64_t sent;             /* user messages its actors sent */
+  _Atomic uint64_t handled_by_gone;  /* user messages handled by its actors that have exited */
 
   pthread_mutex_t task_lock;
   molt_task_t* tasks_head;
@@ -115,6 +117,12 @@ static inline bool molt__sched_progressed(molt_sched_t* s, uint_fast64_t* last) 
 
 /* The calling thread's scheduler, or NULL off the scheduler threads. */
 molt_sched_t* molt__sched_current(void);
+
+/* Add d to one of s's figures: s's own thread only (a relaxed load and
+ * store, no read-modify-write), read relaxed by any. */
+static inline void molt__sched_count(_Atomic uint64_t* figure, uint64_t d) {
+  atomic_store_explicit(figure, atomic_load_explicit(figure, memory_order_relaxed) + d, memory_order_relaxed);
+}
 
 /* Make a runnable: the caller holds its mailbox (unparked it). Any thread. */
 void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a);

@@ -3,6 +3,7 @@
 #include "actor.h"
 #include "message.h"
 #include "runtime.h"
+#include "sched.h"
 #include "trace.h"
 
 int molt_send_ref(molt_pid_t to, uint32_t tag, uint64_t ref, const void* data, size_t size) {
@@ -14,6 +15,10 @@ int molt_send_ref(molt_pid_t to, uint32_t tag, uint64_t ref, const void* data, s
   m->pub.from = self ? molt__actor_pid(self) : MOLT_PID_NONE;
   m->pub.ref = ref;
   if (self && MOLT__TRACED(self)) molt__trace_sent(self, to, m);
+  /* Counted on the sending thread's scheduler, whose thread alone writes
+   * it (an init may run on a spawner's scheduler, not its actor's). */
+  molt_sched_t* s = molt__sched_current();
+  if (s) molt__sched_count(&s->sent, 1);
   return molt__deliver(to, m);
 }
 

@@ -75,6 +75,15 @@ static void scheduler_metrics(molt_metrics_w* w) {
     snprintf(id, sizeof id, "%u", i);
     molt__metrics_sample(w, "molt_scheduler_utilisation", molt__alarms_sched_utilisation(i), "scheduler", id, NULL);
   }
+  molt__metrics_family(w, "molt_messages_sent_total", "counter",
+                       "User messages sent by the actors on each scheduler (by the sender's scheduler).");
+  for (unsigned i = 0; i < molt__rt.nsched; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    molt__metrics_sample(w, "molt_messages_sent_total",
+                         (double)atomic_load_explicit(&molt__rt.scheds[i].sent, memory_order_relaxed), "scheduler",
+                         id, NULL);
+  }
   molt__metrics_family(w, "molt_scheduler_run_queue", "gauge", "Actors waiting for their turn on each scheduler.");
   for (unsigned i = 0; i < molt__rt.nsched; i++) {
     char id[16];
@@ -137,6 +146,13 @@ static void actor_metrics(molt_metrics_w* w) {
   molt__metrics_family(w, "molt_actor_messages_handled", "gauge",
                        "Messages handled by the actors alive now, since each started (falls when actors exit).");
   molt__metrics_sample(w, "molt_actor_messages_handled", (double)k.handled, NULL);
+  /* What the live actors handled and what the gone ones had: an actor
+   * exiting during the walk may be counted twice or not at all, once. */
+  uint64_t gone = 0;
+  for (unsigned i = 0; i < molt__rt.nsched; i++)
+    gone += atomic_load_explicit(&molt__rt.scheds[i].handled_by_gone, memory_order_relaxed);
+  molt__metrics_family(w, "molt_messages_handled_total", "counter", "User messages handled by every actor since start.");
+  molt__metrics_sample(w, "molt_messages_handled_total", (double)(k.handled + gone), NULL);
   uint64_t cumulative[MAILBOX_BUCKETS], below = 0;
   for (size_t b = 0; b < MAILBOX_BUCKETS; b++) cumulative[b] = below += k.mailbox_le[b];
   molt__metrics_family(w, "molt_actor_mailbox_length", "histogram",

@@ -205,5 +205,13 @@ Test(metrics, a_flood_shows_in_the_mailbox_histogram_and_as_an_alarm) {
   cr_expect(strstr(t, "molt_scheduler_busy_seconds_total{scheduler=\"0\"}"), "%s", t);
   cr_expect(strstr(t, "molt_scheduler_utilisation{scheduler=\"0\"}"), "%s", t);
   cr_expect(strstr(t, "molt_scheduler_run_queue{scheduler=\"0\"}"), "%s", t);
+  /* The source sends faster than the sink handles: more sent than
+   * handled, and both counted. */
+  double sent = 0;
+  for (const char* p = strstr(t, "\nmolt_messages_sent_total{"); p; p = strstr(p + 1, "\nmolt_messages_sent_total{"))
+    sent += atof(strchr(p, '}') + 2);
+  double handled = value(t, "molt_messages_handled_total");
+  cr_expect_gt(handled, 0, "%s", t);
+  cr_expect_gt(sent, handled, "sent %.0f, handled %.0f", sent, handled);
   free(t);
 }
