@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "json_get.h"
 #include "molt/errno.h"
 
 #define POLL_MS 100
@@ -54,15 +55,6 @@ static int report(const cli_opts_t* o, int rc, const char* err) {
   return 1;
 }
 
-static const char* str(const cJSON* o, const char* key, const char* def) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double num(const cJSON* o, const char* key) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 /* 2026-12-07T18:40:01.123456Z */
 static void format_time(double ts_us, char* buf, size_t len) {
@@ -77,27 +69,27 @@ static void format_time(double ts_us, char* buf, size_t len) {
 /* What happened, after the time and the actor (doc/molt.1.scd lists every
  * form). */
 static void print_what(const cJSON* e) {
-  const char* ev = str(e, "event", "?");
-  const char* peer = str(e, "peer", "-");
+  const char* ev = json_str(e, "event", "?");
+  const char* peer = json_str(e, "peer", "-");
   if (strcmp(ev, "recv") == 0) {
-    const char* kind = str(e, "msg", "user");
+    const char* kind = json_str(e, "msg", "user");
     if (strcmp(kind, "exit") == 0 || strcmp(kind, "down") == 0)
-      printf("recv %s from %s reason %s", kind, peer, str(e, "reason", "?"));
+      printf("recv %s from %s reason %s", kind, peer, json_str(e, "reason", "?"));
     else
       printf("recv%s%s from %s tag %.0f size %.0f", strcmp(kind, "user") ? " " : "", strcmp(kind, "user") ? kind : "",
-             peer, num(e, "tag"), num(e, "size"));
+             peer, json_num(e, "tag"), json_num(e, "size"));
   } else if (strcmp(ev, "sent") == 0) {
-    printf("sent to %s tag %.0f size %.0f", peer, num(e, "tag"), num(e, "size"));
+    printf("sent to %s tag %.0f size %.0f", peer, json_num(e, "tag"), json_num(e, "size"));
   } else if (strcmp(ev, "spawn") == 0) {
-    printf("spawn %s %s", peer, str(e, "peer_module", "?"));
+    printf("spawn %s %s", peer, json_str(e, "peer_module", "?"));
   } else if (strcmp(ev, "spawned") == 0) {
-    printf("spawned by %s", str(e, "peer", "the runtime"));
+    printf("spawned by %s", json_str(e, "peer", "the runtime"));
   } else if (strcmp(ev, "exit") == 0) {
-    printf("exit %s", str(e, "reason", "?"));
+    printf("exit %s", json_str(e, "reason", "?"));
   } else if (strcmp(ev, "code_change") == 0) {
-    printf("code_change %s -> %s", str(e, "from", "?"), str(e, "to", "?"));
+    printf("code_change %s -> %s", json_str(e, "from", "?"), json_str(e, "to", "?"));
   } else if (strcmp(ev, "exit_signal") == 0) {
-    printf("exit_signal from %s reason %s", peer, str(e, "reason", "?"));
+    printf("exit_signal from %s reason %s", peer, json_str(e, "reason", "?"));
   } else if (strcmp(ev, "link") == 0) {
     printf("link to %s", peer);
   } else if (strcmp(ev, "linked") == 0 || strcmp(ev, "unlinked") == 0 || strcmp(ev, "monitored") == 0 ||
@@ -116,9 +108,9 @@ static void print_event(const cli_opts_t* o, const cJSON* e) {
     return;
   }
   char when[48];
-  format_time(num(e, "ts_us"), when, sizeof(when));
-  printf("%s %s %s", when, str(e, "pid", "?"), str(e, "module", "?"));
-  const char* name = str(e, "name", NULL);
+  format_time(json_num(e, "ts_us"), when, sizeof(when));
+  printf("%s %s %s", when, json_str(e, "pid", "?"), json_str(e, "module", "?"));
+  const char* name = json_str(e, "name", NULL);
   if (name) printf(" \"%s\"", name);
   putchar(' ');
   print_what(e);
@@ -160,7 +152,7 @@ static int poll_once(const cli_opts_t* o, cJSON* id_args, long rate, tally_t* t,
     print_event(o, e);
     t->printed++;
   }
-  double dropped = num(r, "dropped");
+  double dropped = json_num(r, "dropped");
   if (dropped > 0) {
     print_dropped(o, dropped, rate);
     t->dropped += dropped;
@@ -194,13 +186,13 @@ static int start(const cli_opts_t* o, long rate, double* id) {
   if (rc == MOLT_ENOTRUNNING && (!*err || strncmp(err, "no container is running", 23) == 0))
     cli_not_running(o, err, sizeof(err));
   if (rc) return report(o, rc, err);
-  *id = num(r, "id");
+  *id = json_num(r, "id");
   if (!o->json) {
     fprintf(stderr, "molt trace: tracing %s%s, at most %ld events/s; Ctrl-C stops\n", o->module ? "module " : "",
-            o->module ? o->module : str(r, "pid", "?"), rate);
-    if (num(r, "busy_schedulers") > 0)
+            o->module ? o->module : json_str(r, "pid", "?"), rate);
+    if (json_num(r, "busy_schedulers") > 0)
       fprintf(stderr, "molt trace: %.0f scheduler(s) busy in one handler: their actors are not traced\n",
-              num(r, "busy_schedulers"));
+              json_num(r, "busy_schedulers"));
   }
   cJSON_Delete(r);
   return 0;

@@ -20,6 +20,7 @@
 #include "container.h"
 #include "control.h"
 #include "heart.h"
+#include "json_get.h"
 #include "log.h"
 #include "molt/errno.h"
 #include "molt/version.h"
@@ -111,44 +112,35 @@ static void print_json(const cJSON* v) {
   cJSON_free(s);
 }
 
-static const char* str(const cJSON* o, const char* key, const char* def) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double num(const cJSON* o, const char* key) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 /* One entry of a "drift" array: "blob runs 1.0.0 (rev 3), release 2.0.0
  * has 2.0.0". */
 static const char* drift_text(const cJSON* d, const char* release, char* buf, size_t len) {
   char runs[192] = "nothing";
-  if (str(d, "running", NULL))
-    snprintf(runs, sizeof(runs), "%s (rev %.0f)", str(d, "running", ""), num(d, "revision"));
-  if (str(d, "release", NULL))
-    snprintf(buf, len, "%s runs %s, release %s has %s", str(d, "module", "?"), runs, release, str(d, "release", ""));
+  if (json_str(d, "running", NULL))
+    snprintf(runs, sizeof(runs), "%s (rev %.0f)", json_str(d, "running", ""), json_num(d, "revision"));
+  if (json_str(d, "release", NULL))
+    snprintf(buf, len, "%s runs %s, release %s has %s", json_str(d, "module", "?"), runs, release, json_str(d, "release", ""));
   else
-    snprintf(buf, len, "%s runs %s, release %s does not list it", str(d, "module", "?"), runs, release);
+    snprintf(buf, len, "%s runs %s, release %s does not list it", json_str(d, "module", "?"), runs, release);
   return buf;
 }
 
 static void print_status(const cJSON* r) {
   const cJSON* rel = cJSON_GetObjectItemCaseSensitive(r, "release");
-  printf("release     %s %s\n", str(rel, "name", "?"), str(rel, "version", "?"));
+  printf("release     %s %s\n", json_str(rel, "name", "?"), json_str(rel, "version", "?"));
   const cJSON* d;
   char line[512];
   cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(r, "drift"))
-    printf("drift       %s\n", drift_text(d, str(rel, "version", "?"), line, sizeof(line)));
-  printf("home        %s (pid %.0f)\n", str(r, "home", "?"), num(r, "os_pid"));
-  printf("uptime      %.1f s\n", num(r, "uptime_ms") / 1000.0);
-  printf("schedulers  %.0f\n", num(r, "schedulers"));
-  printf("actors      %.0f\n", num(r, "actors"));
+    printf("drift       %s\n", drift_text(d, json_str(rel, "version", "?"), line, sizeof(line)));
+  printf("home        %s (pid %.0f)\n", json_str(r, "home", "?"), json_num(r, "os_pid"));
+  printf("uptime      %.1f s\n", json_num(r, "uptime_ms") / 1000.0);
+  printf("schedulers  %.0f\n", json_num(r, "schedulers"));
+  printf("actors      %.0f\n", json_num(r, "actors"));
   const cJSON* s;
   cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r, "scheduler_load"))
-    printf("  sched %-3.0f %5.1f%% busy, run queue %.0f\n", num(s, "id"), num(s, "utilisation") * 100,
-           num(s, "run_queue"));
+    printf("  sched %-3.0f %5.1f%% busy, run queue %.0f\n", json_num(s, "id"), json_num(s, "utilisation") * 100,
+           json_num(s, "run_queue"));
   const cJSON* alarms = cJSON_GetObjectItemCaseSensitive(r, "alarms");
   printf("alarms      %d\n", cJSON_GetArraySize(alarms));
   const cJSON* al;
@@ -158,20 +150,20 @@ static void print_status(const cJSON* r) {
   }
   const cJSON* crash = cJSON_GetObjectItemCaseSensitive(r, "last_crash");
   if (crash) /* until a release is committed (README, Crash reports) */
-    printf("last crash  %s; report: %s\n", str(crash, "summary", "?"), str(crash, "path", "?"));
+    printf("last crash  %s; report: %s\n", json_str(crash, "summary", "?"), json_str(crash, "path", "?"));
   printf("modules\n");
   const cJSON* m;
   cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r, "modules")) {
     char cur[192] = "-", old[192] = "-";
-    if (str(m, "current", NULL))
-      snprintf(cur, sizeof(cur), "%s (rev %.0f, %.0f actors)", str(m, "current_label", str(m, "current", "")),
-               num(m, "current_revision"),
-               num(m, "current_actors"));
-    if (str(m, "old", NULL))
-      snprintf(old, sizeof(old), "%s (rev %.0f, %.0f actors)", str(m, "old_label", str(m, "old", "")),
-               num(m, "old_revision"),
-               num(m, "old_actors"));
-    printf("  %-12s current %-32s old %s\n", str(m, "name", "?"), cur, old);
+    if (json_str(m, "current", NULL))
+      snprintf(cur, sizeof(cur), "%s (rev %.0f, %.0f actors)", json_str(m, "current_label", json_str(m, "current", "")),
+               json_num(m, "current_revision"),
+               json_num(m, "current_actors"));
+    if (json_str(m, "old", NULL))
+      snprintf(old, sizeof(old), "%s (rev %.0f, %.0f actors)", json_str(m, "old_label", json_str(m, "old", "")),
+               json_num(m, "old_revision"),
+               json_num(m, "old_actors"));
+    printf("  %-12s current %-32s old %s\n", json_str(m, "name", "?"), cur, old);
   }
 }
 
@@ -192,7 +184,7 @@ static int cmd_status(const opts_t* o) {
 static int cmd_stop(const opts_t* o) {
   cJSON* r = NULL;
   if (call_as(o, "stop", "status", NULL, &r)) return 1;
-  pid_t pid = (pid_t)num(r, "os_pid");
+  pid_t pid = (pid_t)json_num(r, "os_pid");
   cJSON_Delete(r);
   if (pid <= 0) return fail("stop: the container's status names no os_pid to wait for%s%s", "", "");
   proc_exit_t w;
@@ -201,7 +193,7 @@ static int cmd_stop(const opts_t* o) {
     proc_exit_close(&w);
     return 1;
   }
-  pid_t replied = (pid_t)num(r, "os_pid");
+  pid_t replied = (pid_t)json_num(r, "os_pid");
   if (replied > 0 && replied != pid) { /* another container took the home in between */
     proc_exit_close(&w);
     proc_exit_watch(&w, pid = replied);
@@ -237,14 +229,14 @@ static int cmd_load(const opts_t* o) {
   if (o->json) {
     print_json(r);
   } else {
-    const char* from = str(r, "from", NULL);
+    const char* from = json_str(r, "from", NULL);
     char was[192] = "new module";
-    if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", str(r, "from_label", from), num(r, "from_revision"));
-    printf("%s %s -> %s (rev %.0f): %s%s, %.0f actors, pause %.2f ms, total %.2f ms\n", str(r, "module", "?"), was,
-           str(r, "to_label", str(r, "to", "?")), num(r, "revision"), str(r, "mode", "?"),
-           strcmp(str(r, "direction", "up"), "down") == 0 && strcmp(str(r, "mode", ""), "code_change") == 0 ? " down"
+    if (from) snprintf(was, sizeof(was), "%s (rev %.0f)", json_str(r, "from_label", from), json_num(r, "from_revision"));
+    printf("%s %s -> %s (rev %.0f): %s%s, %.0f actors, pause %.2f ms, total %.2f ms\n", json_str(r, "module", "?"), was,
+           json_str(r, "to_label", json_str(r, "to", "?")), json_num(r, "revision"), json_str(r, "mode", "?"),
+           strcmp(json_str(r, "direction", "up"), "down") == 0 && strcmp(json_str(r, "mode", ""), "code_change") == 0 ? " down"
                                                                                                            : "",
-           num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
+           json_num(r, "actors"), json_num(r, "pause_ms"), json_num(r, "total_ms"));
   }
   cJSON_Delete(r);
   return 0;
@@ -264,10 +256,10 @@ static int cmd_purge(const opts_t* o) {
   if (o->json)
     print_json(r);
   else if (o->unload)
-    printf("%s: unloaded %s%s%s\n", o->pos[0], str(r, "unloaded", "nothing current"),
-           str(r, "purged", NULL) ? " and old " : "", str(r, "purged", ""));
-  else if (str(r, "purged", NULL))
-    printf("%s: purged %s\n", o->pos[0], str(r, "purged", ""));
+    printf("%s: unloaded %s%s%s\n", o->pos[0], json_str(r, "unloaded", "nothing current"),
+           json_str(r, "purged", NULL) ? " and old " : "", json_str(r, "purged", ""));
+  else if (json_str(r, "purged", NULL))
+    printf("%s: purged %s\n", o->pos[0], json_str(r, "purged", ""));
   else
     printf("%s: no old version to purge\n", o->pos[0]);
   cJSON_Delete(r);
@@ -288,7 +280,7 @@ static int cmd_ps(const opts_t* o) {
     const cJSON* a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "actors")) vt_actor_line(stdout, a);
     int shown = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "actors"));
-    if (num(r, "total") > shown) printf("... %d of %.0f shown (--limit N)\n", shown, num(r, "total"));
+    if (json_num(r, "total") > shown) printf("... %d of %.0f shown (--limit N)\n", shown, json_num(r, "total"));
   }
   cJSON_Delete(r);
   return 0;
@@ -315,22 +307,22 @@ static void print_indented(const char* text, bool json) {
  * it: JSON indented, other text as is, "-" for none. */
 static void print_actor(const cJSON* r) {
   const cJSON* name = cJSON_GetObjectItemCaseSensitive(r, "name");
-  printf("pid:        %s\n", str(r, "pid", "?"));
+  printf("pid:        %s\n", json_str(r, "pid", "?"));
   printf("name:       %s\n", cJSON_IsString(name) ? name->valuestring : "-");
-  printf("module:     %s %s (rev %.0f)\n", str(r, "module", "?"), str(r, "label", str(r, "vsn", "?")),
-         num(r, "revision"));
-  printf("status:     %s\n", str(r, "status", "?"));
-  printf("scheduler:  %.0f\n", num(r, "scheduler"));
-  printf("messages:   %.0f\n", num(r, "messages"));
+  printf("module:     %s %s (rev %.0f)\n", json_str(r, "module", "?"), json_str(r, "label", json_str(r, "vsn", "?")),
+         json_num(r, "revision"));
+  printf("status:     %s\n", json_str(r, "status", "?"));
+  printf("scheduler:  %.0f\n", json_num(r, "scheduler"));
+  printf("messages:   %.0f\n", json_num(r, "messages"));
   char b[16], t[16];
-  printf("mailbox:    %.0f\n", num(r, "mailbox"));
-  printf("memory:     %s\n", vt_bytes(num(r, "memory"), b, sizeof(b)));
-  printf("time:       %s\n", vt_ms(num(r, "time_ms"), t, sizeof(t)));
-  if (str(r, "callback", NULL))
-    printf("callback:   %s, for %s\n", str(r, "callback", ""), vt_ms(num(r, "callback_ms"), t, sizeof(t)));
+  printf("mailbox:    %.0f\n", json_num(r, "mailbox"));
+  printf("memory:     %s\n", vt_bytes(json_num(r, "memory"), b, sizeof(b)));
+  printf("time:       %s\n", vt_ms(json_num(r, "time_ms"), t, sizeof(t)));
+  if (json_str(r, "callback", NULL))
+    printf("callback:   %s, for %s\n", json_str(r, "callback", ""), vt_ms(json_num(r, "callback_ms"), t, sizeof(t)));
   else
     printf("callback:   -\n");
-  const char* unread = str(r, "state_error", NULL);
+  const char* unread = json_str(r, "state_error", NULL);
   if (unread) {
     printf("state:      not read: %s\n", unread);
     return;
@@ -343,7 +335,7 @@ static void print_actor(const cJSON* r) {
     const cJSON* e;
     int n = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, sets[k])) {
-      printf("%s%s", n++ ? " " : "", cJSON_IsString(e) ? e->valuestring : str(e, "pid", "?"));
+      printf("%s%s", n++ ? " " : "", cJSON_IsString(e) ? e->valuestring : json_str(e, "pid", "?"));
     }
     printf("%s\n", n ? "" : "-");
   }
@@ -351,7 +343,7 @@ static void print_actor(const cJSON* r) {
   const cJSON* tm;
   int nt = 0;
   cJSON_ArrayForEach(tm, cJSON_GetObjectItemCaseSensitive(r, "timers"))
-    printf("%sdue in %s", nt++ ? ", " : "", vt_ms(num(tm, "due_in_ms"), t, sizeof(t)));
+    printf("%sdue in %s", nt++ ? ", " : "", vt_ms(json_num(tm, "due_in_ms"), t, sizeof(t)));
   printf("%s\n", nt ? "" : "-");
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(r, "state");
   if (cJSON_IsString(state)) {
@@ -383,7 +375,7 @@ static int cmd_inspect(const opts_t* o) {
 /* A change the container made whose record may not survive a power loss
  * (its "warning"): done, so the exit status is 0, but said on stderr. */
 static void print_warning(const cJSON* r) {
-  const char* w = str(r, "warning", NULL);
+  const char* w = json_str(r, "warning", NULL);
   if (w) fprintf(stderr, "molt: warning: %s\n", w);
 }
 
@@ -392,7 +384,7 @@ static int print_release_state(const opts_t* o, cJSON* r) {
   if (o->json)
     print_json(r);
   else
-    printf("%s %s: %s\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+    printf("%s %s: %s\n", json_str(r, "name", "?"), json_str(r, "version", "?"), json_str(r, "state", "?"));
   print_warning(r);
   cJSON_Delete(r);
   return 0;
@@ -422,14 +414,14 @@ static int cmd_releases(const opts_t* o) {
     const cJSON* rel;
     cJSON_ArrayForEach(rel, r) {
       char order[32] = ""; /* #N: the order it became permanent in, which rollback walks back */
-      if (num(rel, "permanent_order") > 0) snprintf(order, sizeof(order), "  #%.0f", num(rel, "permanent_order"));
-      printf("%-10s %-10s %-10s%s%s%s\n", str(rel, "name", "?"), str(rel, "version", "?"), str(rel, "state", "?"),
+      if (json_num(rel, "permanent_order") > 0) snprintf(order, sizeof(order), "  #%.0f", json_num(rel, "permanent_order"));
+      printf("%-10s %-10s %-10s%s%s%s\n", json_str(rel, "name", "?"), json_str(rel, "version", "?"), json_str(rel, "state", "?"),
              order, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "running")) ? "  (running)" : "",
              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rel, "rollback_target")) ? "  (rollback goes here)" : "");
       const cJSON* d;
       char line[512];
       cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(rel, "drift"))
-        printf("           differs: %s\n", drift_text(d, str(rel, "version", "?"), line, sizeof(line)));
+        printf("           differs: %s\n", drift_text(d, json_str(rel, "version", "?"), line, sizeof(line)));
     }
   }
   cJSON_Delete(r);
@@ -444,7 +436,7 @@ static int cmd_remove(const opts_t* o) {
   if (o->json)
     print_json(r);
   else
-    printf("%s %s: removed (was %s)\n", str(r, "name", "?"), str(r, "version", "?"), str(r, "state", "?"));
+    printf("%s %s: removed (was %s)\n", json_str(r, "name", "?"), json_str(r, "version", "?"), json_str(r, "state", "?"));
   cJSON_Delete(r);
   return 0;
 }
@@ -453,13 +445,13 @@ static int print_change(const opts_t* o, cJSON* r, const char* verb) {
   if (o->json) {
     print_json(r);
   } else {
-    printf("%s", str(r, "plan", ""));
-    if (str(r, "state", NULL)) /* absent for --check: the plan only */
-      printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, str(r, "from", "?"),
-             str(r, "to", "?"), str(r, "state", "?"), num(r, "actors"), num(r, "pause_ms"), num(r, "total_ms"));
+    printf("%s", json_str(r, "plan", ""));
+    if (json_str(r, "state", NULL)) /* absent for --check: the plan only */
+      printf("%s %s -> %s: %s, %.0f actors switched, pause %.2f ms, total %.2f ms\n", verb, json_str(r, "from", "?"),
+             json_str(r, "to", "?"), json_str(r, "state", "?"), json_num(r, "actors"), json_num(r, "pause_ms"), json_num(r, "total_ms"));
     const cJSON* win = cJSON_GetObjectItemCaseSensitive(r, "window");
     if (win)
-      printf("window %.0f ms: no crash of the changed modules%s\n", num(win, "ms"),
+      printf("window %.0f ms: no crash of the changed modules%s\n", json_num(win, "ms"),
              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(win, "committed")) ? "; committed" : "");
   }
   print_warning(r);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "json_get.h"
 #include "molt/errno.h"
 #include "vitals_text.h"
 
@@ -30,15 +31,6 @@ static volatile sig_atomic_t quit_signal;
 
 static void on_signal(int sig) { quit_signal = sig; }
 
-static const char* str(const cJSON* o, const char* key, const char* def) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double num(const cJSON* o, const char* key) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 static const cJSON* item(const cJSON* o, const char* key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
@@ -95,26 +87,26 @@ static void print_rate(FILE* f, double r) {
 }
 
 static void draw(FILE* f, const cJSON* r, const prev_t* p, const char* eol) {
-  double dt = p->time_ms ? (num(r, "time_ms") - p->time_ms) / 1000 : 0;
-  double total_rate = dt > 0 ? (num(r, "messages") - p->messages) / dt : -1;
-  fprintf(f, "molt top: %.0f actors, ", num(r, "actors"));
+  double dt = p->time_ms ? (json_num(r, "time_ms") - p->time_ms) / 1000 : 0;
+  double total_rate = dt > 0 ? (json_num(r, "messages") - p->messages) / dt : -1;
+  fprintf(f, "molt top: %.0f actors, ", json_num(r, "actors"));
   if (total_rate >= 0)
     fprintf(f, "%.0f msgs/s", total_rate);
   else
     fprintf(f, "- msgs/s");
-  fprintf(f, ", sample %.1f ms%s%s", num(r, "scan_ms"), eol, eol);
+  fprintf(f, ", sample %.1f ms%s%s", json_num(r, "scan_ms"), eol, eol);
 
   fprintf(f, "SCHED   UTIL  RUNQ  %s", eol);
   const cJSON* s;
   cJSON_ArrayForEach(s, item(r, "schedulers")) {
     char key[32];
-    snprintf(key, sizeof(key), "sched %.0f", num(s, "id"));
+    snprintf(key, sizeof(key), "sched %.0f", json_num(s, "id"));
     /* Over the interval between our samples when we have two; else the
      * container's last second. */
-    double busy = rate(p, key, num(s, "busy_ms"), dt, true);
-    double util = busy >= 0 ? busy / 1000 : num(s, "utilisation");
+    double busy = rate(p, key, json_num(s, "busy_ms"), dt, true);
+    double util = busy >= 0 ? busy / 1000 : json_num(s, "utilisation");
     if (util > 1) util = 1;
-    fprintf(f, "%5.0f %5.1f%% %5.0f%s", num(s, "id"), util * 100, num(s, "run_queue"), eol);
+    fprintf(f, "%5.0f %5.1f%% %5.0f%s", json_num(s, "id"), util * 100, json_num(s, "run_queue"), eol);
   }
 
   const cJSON* alarms = item(r, "alarms");
@@ -130,11 +122,11 @@ static void draw(FILE* f, const cJSON* r, const prev_t* p, const char* eol) {
   const cJSON* m;
   cJSON_ArrayForEach(m, item(r, "modules")) {
     char mem[16], time[16], key[80];
-    snprintf(key, sizeof(key), "module %s", str(m, "module", "?"));
-    fprintf(f, "%-16s %8.0f ", str(m, "module", "?"), num(m, "actors"));
-    print_rate(f, rate(p, key, num(m, "messages"), dt, false));
-    fprintf(f, " %9.0f %9.0f %8s %8s%s", num(m, "mailbox"), num(m, "max_mailbox"),
-            vt_bytes(num(m, "memory"), mem, sizeof(mem)), vt_ms(num(m, "time_ms"), time, sizeof(time)), eol);
+    snprintf(key, sizeof(key), "module %s", json_str(m, "module", "?"));
+    fprintf(f, "%-16s %8.0f ", json_str(m, "module", "?"), json_num(m, "actors"));
+    print_rate(f, rate(p, key, json_num(m, "messages"), dt, false));
+    fprintf(f, " %9.0f %9.0f %8s %8s%s", json_num(m, "mailbox"), json_num(m, "max_mailbox"),
+            vt_bytes(json_num(m, "memory"), mem, sizeof(mem)), vt_ms(json_num(m, "time_ms"), time, sizeof(time)), eol);
   }
 
   static const char* const keys[] = {"mailbox", "memory", "time", "messages"};
@@ -146,37 +138,37 @@ static void draw(FILE* f, const cJSON* r, const prev_t* p, const char* eol) {
             "MEMORY", "TIME", "CALLBACK", eol);
     cJSON_ArrayForEach(a, item(tops, keys[k])) {
       char mem[16], time[16], cb[48] = "-", since[16], key[64];
-      snprintf(key, sizeof(key), "actor %s", str(a, "pid", "?"));
-      if (str(a, "callback", NULL))
-        snprintf(cb, sizeof(cb), "%s %s", str(a, "callback", ""), vt_ms(num(a, "callback_ms"), since, sizeof(since)));
-      fprintf(f, "%-12s %-14s %9.0f ", str(a, "pid", "?"), str(a, "module", "?"), num(a, "mailbox"));
-      print_rate(f, rate(p, key, num(a, "messages"), dt, false));
-      fprintf(f, " %8s %8s  %s%s", vt_bytes(num(a, "memory"), mem, sizeof(mem)),
-              vt_ms(num(a, "time_ms"), time, sizeof(time)), cb, eol);
+      snprintf(key, sizeof(key), "actor %s", json_str(a, "pid", "?"));
+      if (json_str(a, "callback", NULL))
+        snprintf(cb, sizeof(cb), "%s %s", json_str(a, "callback", ""), vt_ms(json_num(a, "callback_ms"), since, sizeof(since)));
+      fprintf(f, "%-12s %-14s %9.0f ", json_str(a, "pid", "?"), json_str(a, "module", "?"), json_num(a, "mailbox"));
+      print_rate(f, rate(p, key, json_num(a, "messages"), dt, false));
+      fprintf(f, " %8s %8s  %s%s", vt_bytes(json_num(a, "memory"), mem, sizeof(mem)),
+              vt_ms(json_num(a, "time_ms"), time, sizeof(time)), cb, eol);
     }
   }
 }
 
 static void keep(prev_t* p, const cJSON* r) {
   p->n = 0;
-  p->time_ms = num(r, "time_ms");
-  p->messages = num(r, "messages");
+  p->time_ms = json_num(r, "time_ms");
+  p->messages = json_num(r, "messages");
   const cJSON* x;
   cJSON_ArrayForEach(x, item(r, "schedulers")) {
     char key[32];
-    snprintf(key, sizeof(key), "sched %.0f", num(x, "id"));
-    remember(p, key, 0, num(x, "busy_ms"));
+    snprintf(key, sizeof(key), "sched %.0f", json_num(x, "id"));
+    remember(p, key, 0, json_num(x, "busy_ms"));
   }
   cJSON_ArrayForEach(x, item(r, "modules")) {
     char key[80];
-    snprintf(key, sizeof(key), "module %s", str(x, "module", "?"));
-    remember(p, key, num(x, "messages"), 0);
+    snprintf(key, sizeof(key), "module %s", json_str(x, "module", "?"));
+    remember(p, key, json_num(x, "messages"), 0);
   }
   const cJSON* list;
   cJSON_ArrayForEach(list, item(r, "top")) cJSON_ArrayForEach(x, list) {
     char key[64];
-    snprintf(key, sizeof(key), "actor %s", str(x, "pid", "?"));
-    if (prev_of(p, key, false) < 0) remember(p, key, num(x, "messages"), 0);
+    snprintf(key, sizeof(key), "actor %s", json_str(x, "pid", "?"));
+    if (prev_of(p, key, false) < 0) remember(p, key, json_num(x, "messages"), 0);
   }
 }
 

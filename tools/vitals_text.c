@@ -3,15 +3,8 @@
 
 #include <stdbool.h>
 
-static const char* str(const cJSON* o, const char* key, const char* def) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : def;
-}
+#include "json_get.h"
 
-static double num(const cJSON* o, const char* key) {
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 const char* vt_bytes(double b, char* buf, size_t len) {
   static const char units[] = "BKMGT";
@@ -46,18 +39,18 @@ void vt_actor_header(FILE* f) {
 
 void vt_actor_line(FILE* f, const cJSON* a) {
   char mem[16], time[16], cb[48] = "-", since[16];
-  if (str(a, "callback", NULL))
-    snprintf(cb, sizeof(cb), "%s %s", str(a, "callback", ""), vt_ms(num(a, "callback_ms"), since, sizeof(since)));
-  fprintf(f, "%-12s %-12s %-10s %-9s %10.0f %8.0f %8s %8s %5.0f  %-16s %s\n", str(a, "pid", "?"),
-          str(a, "module", "?"), str(a, "label", str(a, "vsn", "?")), str(a, "status", "?"), num(a, "messages"),
-          num(a, "mailbox"), vt_bytes(num(a, "memory"), mem, sizeof(mem)), vt_ms(num(a, "time_ms"), time, sizeof(time)),
-          num(a, "scheduler"), cb, str(a, "name", "-"));
+  if (json_str(a, "callback", NULL))
+    snprintf(cb, sizeof(cb), "%s %s", json_str(a, "callback", ""), vt_ms(json_num(a, "callback_ms"), since, sizeof(since)));
+  fprintf(f, "%-12s %-12s %-10s %-9s %10.0f %8.0f %8s %8s %5.0f  %-16s %s\n", json_str(a, "pid", "?"),
+          json_str(a, "module", "?"), json_str(a, "label", json_str(a, "vsn", "?")), json_str(a, "status", "?"), json_num(a, "messages"),
+          json_num(a, "mailbox"), vt_bytes(json_num(a, "memory"), mem, sizeof(mem)), vt_ms(json_num(a, "time_ms"), time, sizeof(time)),
+          json_num(a, "scheduler"), cb, json_str(a, "name", "-"));
 }
 
 void vt_alarm_line(FILE* f, const cJSON* a) {
   char since[16];
-  const char* module = str(a, "module", NULL);
-  fprintf(f, "%s %s%s%s%s: %.0f over %.0f, for %s\n", str(a, "alarm", "?"), str(a, "subject", "?"), module ? " (" : "",
-          module ? module : "", module ? ")" : "", num(a, "value"), num(a, "limit"),
-          vt_ms(num(a, "since_ms"), since, sizeof(since)));
+  const char* module = json_str(a, "module", NULL);
+  fprintf(f, "%s %s%s%s%s: %.0f over %.0f, for %s\n", json_str(a, "alarm", "?"), json_str(a, "subject", "?"), module ? " (" : "",
+          module ? module : "", module ? ")" : "", json_num(a, "value"), json_num(a, "limit"),
+          vt_ms(json_num(a, "since_ms"), since, sizeof(since)));
 }

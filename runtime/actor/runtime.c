@@ -30,6 +30,14 @@ const char* molt__pid_str(molt_pid_t pid, char* buf, size_t len) {
   return buf;
 }
 
+molt_pid_t molt__pid_parse(const char* s) {
+  unsigned idx, gen;
+  char end;
+  if (sscanf(s, "<%u.%u%c", &idx, &gen, &end) == 3 && end == '>') return MOLT__PID(idx, gen);
+  if (sscanf(s, "%u.%u%c", &idx, &gen, &end) == 2) return MOLT__PID(idx, gen);
+  return MOLT_PID_NONE;
+}
+
 static void kill_here(void* arg) { molt__actor_kill_all_here(); }
 
 typedef struct {

@@ -53,5 +53,8 @@ int molt__runtime_wait_exit(molt_pid_t pid, uint64_t timeout_ms);
 
 /* "<index.gen>", as Erlang prints pids. buf >= 24 bytes. */
 const char* molt__pid_str(molt_pid_t pid, char* buf, size_t len);
+/* The pid in s, as molt__pid_str writes it (or without the brackets), or
+ * MOLT_PID_NONE. */
+molt_pid_t molt__pid_parse(const char* s);
 
 #endif

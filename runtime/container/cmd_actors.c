@@ -127,14 +127,6 @@ static void inspect_here(molt_actor_t* a, void* arg) {
   *result = o;
 }
 
-static molt_pid_t parse_pid(const char* s) {
-  unsigned idx, gen;
-  char end;
-  if (sscanf(s, "<%u.%u%c", &idx, &gen, &end) == 3 && end == '>') return MOLT__PID(idx, gen);
-  if (sscanf(s, "%u.%u%c", &idx, &gen, &end) == 2) return MOLT__PID(idx, gen);
-  return MOLT_PID_NONE;
-}
-
 /* pid's figures as ps shows them, or NULL if it is not alive. */
 static cJSON* figures_of(molt_pid_t pid) {
   molt_actor_t* a = molt__actor_slot(pid);
@@ -161,7 +153,7 @@ static cJSON* figures_of(molt_pid_t pid) {
 static void inspect_work(molt_job_t* j) {
   const char* who = cJSON_GetObjectItemCaseSensitive(j->args, "actor")->valuestring;
   char pid_text[24];
-  molt_pid_t pid = parse_pid(who);
+  molt_pid_t pid = molt__pid_parse(who);
   if (pid == MOLT_PID_NONE) pid = molt_whereis(who);
   if (pid == MOLT_PID_NONE) {
     j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ESRCH, "no actor named or numbered \"%.64s\"", who);

@@ -20,14 +20,6 @@
  * while "more" is true. */
 #define READ_BATCH 256
 
-static molt_pid_t parse_pid(const char* s) {
-  unsigned idx, gen;
-  char end;
-  if (sscanf(s, "<%u.%u%c", &idx, &gen, &end) == 3 && end == '>') return MOLT__PID(idx, gen);
-  if (sscanf(s, "%u.%u%c", &idx, &gen, &end) == 2) return MOLT__PID(idx, gen);
-  return MOLT_PID_NONE;
-}
-
 static double number_arg(const cJSON* args, const char* key, double def) {
   const cJSON* v = cJSON_GetObjectItemCaseSensitive(args, key);
   return cJSON_IsNumber(v) ? v->valuedouble : def;
@@ -44,7 +36,7 @@ static void start_work(molt_job_t* j) {
     return;
   }
   if (cJSON_IsString(actor)) {
-    spec.pid = parse_pid(actor->valuestring);
+    spec.pid = molt__pid_parse(actor->valuestring);
     if (spec.pid == MOLT_PID_NONE) spec.pid = molt_whereis(actor->valuestring);
     if (spec.pid == MOLT_PID_NONE) {
       j->rc = molt__errmsg_set(j->err, sizeof(j->err), MOLT_ESRCH, "no actor named or numbered \"%.64s\"",
