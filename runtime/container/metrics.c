@@ -52,7 +52,7 @@ static void scheduler_metrics(molt_metrics_w* w) {
     snprintf(id, sizeof id, "%u", i);
     /* Written by its scheduler on every turn; a relaxed load is the
      * figure of a moment ago, which is what a scrape is. */
-    uint64_t turns = __atomic_load_n(&molt__rt.scheds[i].turns, __ATOMIC_RELAXED);
+    uint64_t turns = atomic_load_explicit(&molt__rt.scheds[i].turns, memory_order_relaxed);
     molt__metrics_sample(w, "molt_scheduler_turns_total", (double)turns, "scheduler", id, NULL);
   }
   /* The vitals each scheduler publishes (actor/vitals.h): its busy time,
@@ -113,7 +113,7 @@ static void walk_actor(molt_actor_t* a, void* arg) {
   uint8_t st = atomic_load_explicit(&a->status, memory_order_relaxed);
   if (st != MOLT__RUNNING && st != MOLT__SUSPENDED) return;
   k->live++;
-  k->handled += __atomic_load_n(&a->handled, __ATOMIC_RELAXED);
+  k->handled += atomic_load_explicit(&a->handled, memory_order_relaxed);
   uint32_t mbox = atomic_load_explicit(&a->mbox_len, memory_order_relaxed);
   size_t b = 0;
   while (b < MAILBOX_BUCKETS && mbox > mailbox_bounds[b]) b++;
