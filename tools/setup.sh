@@ -16,8 +16,9 @@ case "${1:-}" in
 esac
 
 # strace: the tests inject I/O faults into a real container with it.
-# prometheus: its promtool checks what /metrics serves (metrics_test).
-tools/packages.sh setup strace prometheus
+# prometheus: its promtool checks what /metrics serves, and curl fetches it
+# (metrics_test).
+tools/packages.sh setup strace prometheus curl
 
 cmake -S . -B "$dir" -DMOLT_SANITIZE="$sanitize" >/dev/null
 cmake --build "$dir" -j"$(nproc)" >/dev/null
