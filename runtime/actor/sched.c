@@ -29,9 +29,7 @@
  * upgrade's freeze, a stop) cut the batch short. */
 #define POLL_NS 100000
 
-static __thread molt_sched_t* current;
-
-molt_sched_t* molt__sched_current(void) { return current; }
+__thread molt_sched_t* molt__sched_here;
 
 /* Owner-only counters that other threads read: a relaxed load and store,
  * not a read-modify-write (no lock prefix on the turn's path). */
@@ -279,7 +277,7 @@ static void on_runner(uv_idle_t* h) {
 }
 
 void molt__sched_enqueue(molt_sched_t* s, molt_actor_t* a) {
-  if (s == current) {
+  if (s == molt__sched_here) {
     runq_push(s, a);
     uv_idle_start(&s->runner, on_runner); /* no-op while already active */
     return;
@@ -349,7 +347,7 @@ static void run_sync(void* p) {
 }
 
 int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg) {
-  if (current == s) {
+  if (molt__sched_here == s) {
     fn(arg);
     return 0;
   }
@@ -364,13 +362,13 @@ int molt__sched_call(molt_sched_t* s, void (*fn)(void*), void* arg) {
 
 static void thread_main(void* arg) {
   molt_sched_t* s = arg;
-  current = s;
+  molt__sched_here = s;
   molt__altstack_start(); /* for the crash handler, on a stack overflow */
   molt__msg_cache_begin();
   uv_run(&s->loop, UV_RUN_DEFAULT);
   molt__msg_cache_end();
   molt__altstack_stop();
-  current = NULL;
+  molt__sched_here = NULL;
 }
 
 static void init_locks(molt_sched_t* s) {

@@ -115,8 +115,10 @@ static inline bool molt__sched_progressed(molt_sched_t* s, uint_fast64_t* last) 
   return moved || !active;
 }
 
-/* The calling thread's scheduler, or NULL off the scheduler threads. */
-molt_sched_t* molt__sched_current(void);
+/* The calling thread's scheduler, or NULL off the scheduler threads: a
+ * thread-local load, inline because every send counts on it. */
+extern __thread molt_sched_t* molt__sched_here;
+static inline molt_sched_t* molt__sched_current(void) { return molt__sched_here; }
 
 /* Add d to one of s's figures: s's own thread only (a relaxed load and
  * store, no read-modify-write), read relaxed by any. */
