@@ -125,24 +125,17 @@ Test(rehearsal, a_clean_load_is_rehearsed_and_goes_through) {
  * with its state. Without the rehearsal the upgrade goes, and then its
  * rollback fails. */
 static void bundle_fx(const char* vsn, const char* slow_vsn, const char* extra) {
-  char *text = NULL, *out = NULL, name[64];
-  char upgrade[512] = "";
+  char modules[256], paths[512] = "";
+  snprintf(modules, sizeof(modules), "{\"name\": \"slow\", \"vsn\": \"%s\", \"file\": \"slow-%s.so\"}", slow_vsn,
+           slow_vsn);
   if (extra)
-    snprintf(upgrade, sizeof(upgrade),
+    snprintf(paths, sizeof(paths),
              ", \"upgrade\": [{\"from\": \"1.0.0\", \"steps\": [{\"op\": \"update\", \"module\": \"slow\"}]}], "
              "\"downgrade\": [{\"to\": \"1.0.0\", \"steps\": [{\"op\": \"update\", \"module\": \"slow\", "
              "\"extra\": \"%s\"}]}]",
              extra);
-  cr_assert_geq(asprintf(&text,
-                         "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"slow\", \"vsn\": \"%s\", "
-                         "\"file\": \"slow-%s.so\"}], \"supervisor\": {\"name\": \"fx_sup\", \"children\": "
-                         "[{\"id\": \"slow\", \"module\": \"slow\"}]}%s}\n",
-                         vsn, slow_vsn, slow_vsn, upgrade),
-                0);
-  snprintf(name, sizeof(name), "fx-%s", vsn);
-  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
-  free(out);
-  free(text);
+  ct_bundle_fx(vsn, modules, "{\"name\": \"fx_sup\", \"children\": [{\"id\": \"slow\", \"module\": \"slow\"}]}",
+               paths);
 }
 
 static void release_refused(const char* vsn, const char* want) {

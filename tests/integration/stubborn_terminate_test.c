@@ -28,25 +28,19 @@ static double now_ms(void) {
 /* Bundle fx <vsn> into <home>/fx-<vsn>: counter 1.0.0 and, with_stubborn,
  * a stubborn child whose terminate holds on for TERMINATE_MS. */
 static void bundle_fx(const char* vsn, bool with_stubborn) {
-  char *text = NULL, *out = NULL, name[64];
-  cr_assert_geq(asprintf(&text,
-                         "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"counter\", "
-                         "\"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\"}%s], \"supervisor\": "
-                         "{\"name\": \"fx_sup\", \"strategy\": \"one_for_one\", \"intensity\": 5, "
-                         "\"period_ms\": 1000, \"children\": [{\"id\": \"counter\", \"module\": \"counter\", "
-                         "\"shutdown_ms\": 500, \"args\": {\"name\": \"counter\"}}%s]}}\n",
-                         vsn,
-                         with_stubborn ? ", {\"name\": \"stubborn\", \"vsn\": \"1.0.0\", \"file\": "
-                                         "\"stubborn-1.0.0.so\"}"
-                                       : "",
-                         with_stubborn ? ", {\"id\": \"stubborn\", \"module\": \"stubborn\", \"shutdown_ms\": "
-                                         "300, \"args\": {\"terminate_ms\": 8000}}"
-                                       : ""),
-                0);
-  snprintf(name, sizeof(name), "fx-%s", vsn);
-  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
-  free(out);
-  free(text);
+  char sup[1024];
+  snprintf(sup, sizeof(sup),
+           "{\"name\": \"fx_sup\", \"strategy\": \"one_for_one\", \"intensity\": 5, \"period_ms\": 1000, "
+           "\"children\": [{\"id\": \"counter\", \"module\": \"counter\", \"shutdown_ms\": 500, \"args\": "
+           "{\"name\": \"counter\"}}%s]}",
+           with_stubborn ? ", {\"id\": \"stubborn\", \"module\": \"stubborn\", \"shutdown_ms\": 300, \"args\": "
+                           "{\"terminate_ms\": 8000}}"
+                         : "");
+  ct_bundle_fx(vsn,
+               with_stubborn ? "{\"name\": \"counter\", \"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\"}, "
+                               "{\"name\": \"stubborn\", \"vsn\": \"1.0.0\", \"file\": \"stubborn-1.0.0.so\"}"
+                             : "{\"name\": \"counter\", \"vsn\": \"1.0.0\", \"file\": \"counter-1.0.0.so\"}",
+               sup, NULL);
 }
 
 static void start_fx(void) {

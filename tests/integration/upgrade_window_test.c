@@ -19,21 +19,15 @@ TestSuite(upgrade_window, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
  * 300 ms after each start (under a supervisor patient enough not to give
  * up within the test). */
 static void bundle_fx(const char* vsn, const char* counter_vsn, bool crasher) {
-  char *text = NULL, *out = NULL, name[64];
-  cr_assert_geq(asprintf(&text,
-                         "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [{\"name\": \"counter\", \"vsn\": "
-                         "\"%s\", \"file\": \"counter-%s.so\"}%s], \"supervisor\": {\"name\": \"fx_sup\", "
-                         "\"strategy\": \"one_for_one\", \"intensity\": 100, \"period_ms\": 60000, \"children\": "
-                         "[{\"id\": \"counter\", \"module\": \"counter\", \"args\": {\"name\": \"counter\"}}%s]}}\n",
-                         vsn, counter_vsn, counter_vsn,
-                         crasher ? ", {\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}" : "",
-                         crasher ? ", {\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": 300}}"
-                                 : ""),
-                0);
-  snprintf(name, sizeof(name), "fx-%s", vsn);
-  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
-  free(out);
-  free(text);
+  char modules[512], sup[512];
+  snprintf(modules, sizeof(modules), "{\"name\": \"counter\", \"vsn\": \"%s\", \"file\": \"counter-%s.so\"}%s",
+           counter_vsn, counter_vsn,
+           crasher ? ", {\"name\": \"crasher\", \"vsn\": \"1.0.0\", \"file\": \"crasher-1.0.0.so\"}" : "");
+  snprintf(sup, sizeof(sup),
+           "{\"name\": \"fx_sup\", \"strategy\": \"one_for_one\", \"intensity\": 100, \"period_ms\": 60000, "
+           "\"children\": [{\"id\": \"counter\", \"module\": \"counter\", \"args\": {\"name\": \"counter\"}}%s]}",
+           crasher ? ", {\"id\": \"crasher\", \"module\": \"crasher\", \"args\": {\"after_ms\": 300}}" : "");
+  ct_bundle_fx(vsn, modules, sup, NULL);
 }
 
 static void start_fx(void) {

@@ -233,6 +233,17 @@ int ct_bundle(const char* name, const char* text, const char* module_dir, char**
   return rc;
 }
 
+void ct_bundle_fx(const char* vsn, const char* modules, const char* sup, const char* more) {
+  char *text = NULL, *out = NULL, name[64];
+  cr_assert_geq(asprintf(&text, "{\"name\": \"fx\", \"version\": \"%s\", \"modules\": [%s], \"supervisor\": %s%s}\n",
+                         vsn, modules, sup, more ? more : ""),
+                0);
+  snprintf(name, sizeof(name), "fx-%s", vsn);
+  cr_assert_eq(ct_bundle(name, text, NULL, &out), 0, "%s", out);
+  free(out);
+  free(text);
+}
+
 pid_t ct_strace(const char* trace, const char* inject) {
   cJSON* st = ct_json("status");
   int os_pid = (int)cJSON_GetObjectItem(st, "os_pid")->valuedouble;

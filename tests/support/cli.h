@@ -56,6 +56,12 @@ int ct_molt(const char* args, char** out);
  * *out unless out is NULL. */
 int ct_bundle(const char* name, const char* text, const char* module_dir, char** out);
 
+/* Bundle release "fx" <vsn> into <home>/fx-<vsn> from its manifest's
+ * parts: modules, the entries of its "modules" array; sup, its
+ * "supervisor" object; more, further members (", \"upgrade\": [...]") or
+ * NULL. Module files from <home>/mods (ct_mods_add); asserts it bundles. */
+void ct_bundle_fx(const char* vsn, const char* modules, const char* sup, const char* more);
+
 /* strace attached to every thread of the running container, with the
  * given -e options (trace=..., inject=...: fault injection into the real
  * process); returns once it is attached. ct_strace_stop detaches it.
