@@ -22,17 +22,6 @@
 #define SUP_GRACE_MS 1500
 #define POLL_MS 50
 
-/* The longest shutdown_ms of any worker in the tree. */
-static uint32_t longest_shutdown(const molt_sup_spec_t* sup) {
-  uint32_t longest = 0;
-  for (size_t i = 0; sup && i < sup->nchildren; i++) {
-    const molt_child_spec_t* k = &sup->children[i];
-    uint32_t ms = k->sup ? longest_shutdown(k->sup) : k->shutdown_ms;
-    if (ms > longest) longest = ms;
-  }
-  return longest;
-}
-
 /* Per scheduler: its beats at the last look, and since when it has not
  * made progress. */
 typedef struct {
@@ -53,7 +42,8 @@ static int stuck_scheduler(watch_t* w, uint64_t now_ns, uint64_t limit_ms) {
 
 bool molt__tree_stop(molt_pid_t root, const molt_sup_spec_t* tree, uint32_t timeout_ms) {
   if (molt__runtime_exit(root, MOLT_EXIT_SHUTDOWN) != 0) return false;
-  uint64_t limit_ms = (uint64_t)longest_shutdown(tree) + SUP_GRACE_MS;
+  int64_t longest = molt__sup_spec_longest_shutdown(tree, NULL);
+  uint64_t limit_ms = (uint64_t)(longest > 0 ? longest : 0) + SUP_GRACE_MS;
   uint64_t t0 = molt__now_ns();
   watch_t w[molt__rt.nsched];
   for (unsigned i = 0; i < molt__rt.nsched; i++) w[i] = (watch_t){0, t0};

@@ -182,19 +182,6 @@ static void reverse_changes(const changes_t* f, changes_t* back) {
   back->n = f->n;
 }
 
-/* The longest shutdown_ms the tree gives a child running module, or -1
- * if no child of it does (its actors, if any, are strays). */
-static int64_t longest_shutdown(const molt_sup_spec_t* sup, const char* module) {
-  int64_t longest = -1;
-  for (size_t i = 0; sup && i < sup->nchildren; i++) {
-    const molt_child_spec_t* k = &sup->children[i];
-    int64_t ms = k->sup ? longest_shutdown(k->sup, module)
-                        : (k->module && strcmp(k->module, module) == 0 ? (int64_t)k->shutdown_ms : -1);
-    if (ms > longest) longest = ms;
-  }
-  return longest;
-}
-
 /* The supervisor kills a child still there shutdown_ms after its stop,
  * and goes on without it SUP_ABANDON_MS later: the dropped module's
  * children have left by then, or are stuck in a callback (a terminate
@@ -210,7 +197,7 @@ static void purge_dropped(const molt_sup_spec_t* tree, const char* module) {
     molt__log_error("release: %s", err);
     return;
   }
-  int64_t children_ms = longest_shutdown(tree, module);
+  int64_t children_ms = molt__sup_spec_longest_shutdown(tree, module);
   int64_t grace_ms = children_ms < 0 ? PURGE_GRACE_MS : children_ms + SUP_ABANDON_MS;
   for (int64_t waited = 0; waited < grace_ms; waited += 10) {
     if (molt__code_purge(module, false, NULL, 0) == 0) return;

@@ -2,6 +2,8 @@
  * manifest its spec came from, so it keeps its own copy. Not the actor. */
 #include "sup_spec.h"
 
+#include <string.h>
+
 #include "alloc.h"
 
 static void free_child_spec(molt_child_spec_t* c) {
@@ -48,4 +50,15 @@ molt_sup_spec_t* molt__sup_spec_copy(const molt_sup_spec_t* from) {
 fail:
   molt__sup_spec_free(s);
   return NULL;
+}
+
+int64_t molt__sup_spec_longest_shutdown(const molt_sup_spec_t* s, const char* module) {
+  int64_t longest = -1;
+  for (size_t i = 0; s && i < s->nchildren; i++) {
+    const molt_child_spec_t* k = &s->children[i];
+    int64_t ms = k->sup ? molt__sup_spec_longest_shutdown(k->sup, module)
+                        : (!module || (k->module && strcmp(k->module, module) == 0) ? (int64_t)k->shutdown_ms : -1);
+    if (ms > longest) longest = ms;
+  }
+  return longest;
 }

@@ -40,4 +40,8 @@ molt_sup_spec_t* molt__sup_spec_copy(const molt_sup_spec_t* from);
 /* Free a copy; NULL is fine. */
 void molt__sup_spec_free(molt_sup_spec_t* s);
 
+/* The longest shutdown_ms the tree under s gives a worker running module
+ * (NULL: any worker), or -1 if it has none. */
+int64_t molt__sup_spec_longest_shutdown(const molt_sup_spec_t* s, const char* module);
+
 #endif
