@@ -30,7 +30,17 @@ typedef struct molt__tcp_slot {
   _Atomic uint32_t gen;
   uint32_t index;
   struct molt_sched* _Atomic sched; /* the loop the socket lives on */
+  /* The scheduler its owner runs on: a connection moves there (tcp_move.c)
+   * so that its I/O runs where its owner does. */
+  struct molt_sched* _Atomic home;
   _Atomic molt_pid_t owner;
+  /* The incarnation's generation (high half) and the writes its owners
+   * have issued (low half): each write's place in line, so the socket
+   * writes them in order even when some reach it by way of the loop it
+   * has just left (tcp_move.c). The generation makes a writer holding a
+   * handle that died under it fail instead of taking a number in the next
+   * incarnation's line. */
+  _Atomic uint64_t wseq;
   /* Bytes accepted by molt_tcp_write and not yet written or dropped. The
    * writer adds before queueing and the loop subtracts exactly that much
    * when the write ends, even if the slot has been reused meanwhile, so
@@ -50,6 +60,11 @@ molt__tcp_slot_t* molt__tcp_slot_new(struct molt_sched* s);
  * thread of the slot's scheduler, the only one that frees it. */
 molt__tcp_slot_t* molt__tcp_slot_get(molt_tcp_t h);
 molt_tcp_t molt__tcp_handle(const molt__tcp_slot_t* slot);
+/* Take the next place in slot's write line for handle h: 0 and *seq, or
+ * MOLT_ENOTCONN if h is no longer the slot's incarnation. */
+int molt__tcp_slot_next_write(molt__tcp_slot_t* slot, molt_tcp_t h, uint32_t* seq);
+/* Give back the place seq that h's last write took and never used. */
+void molt__tcp_slot_give_back(molt__tcp_slot_t* slot, molt_tcp_t h, uint32_t seq);
 /* Retire a slot: its handle is dead from now on. Loop thread only. */
 void molt__tcp_slot_free(molt__tcp_slot_t* slot);
 void molt__tcp_table_foreach(void (*fn)(molt__tcp_slot_t* slot, void* arg), void* arg);
@@ -63,6 +78,9 @@ void molt__tcp_table_close(void);
 void molt__tcp_request_close(molt_tcp_t h);
 /* The owner handled h's DATA message in flight: read and deliver more. */
 void molt__tcp_consumed(molt_tcp_t h);
+/* a, the owner of h, runs on another scheduler than h's socket: move the
+ * socket there. On a's thread. */
+void molt__tcp_follow_owner(molt_tcp_t h, struct molt_sched* home);
 /* The scheduler s is stopping: close every socket on its loop now, with
  * no flushing. On s's thread, before the loop's last run. */
 void molt__tcp_close_all_here(struct molt_sched* s);

@@ -12,6 +12,7 @@
 static void on_handle_closed(uv_handle_t* h) {
   sock_t* s = h->data;
   if (--s->handles) return;
+  molt__tcp_drop_held(s);
   molt__free(s->rbuf);
   if (s->slot) molt__tcp_slot_free(s->slot);
   molt__free(s);
@@ -37,7 +38,9 @@ void molt__tcp_begin_close(sock_t* s, bool graceful) {
   }
   s->closing = true;
   atomic_store(&s->slot->state, MOLT__TCP_CLOSING);
-  if (!s->started) return; /* a listener its actor has yet to start: see start_in_actor */
+  /* A listener its actor has yet to start (start_in_actor) or a
+   * connection on its way to another loop (tcp_move.c): it closes there. */
+  if (!s->started) return;
   if (s->reading) {
     uv_read_stop((uv_stream_t*)&s->tcp);
     s->reading = false;
@@ -56,9 +59,17 @@ void molt__tcp_begin_close(sock_t* s, bool graceful) {
   molt__tcp_really_close(s);
 }
 
+/* Close once every write issued before has been: some may still be on
+ * their way from a loop the socket has left. */
 void molt__tcp_task_close(void* arg) {
-  sock_t* s = molt__tcp_here(arg_handle(arg));
-  if (s) molt__tcp_begin_close(s, true);
+  bool followed;
+  sock_t* s = molt__tcp_here(arg_handle(arg), molt__tcp_task_close, arg, &followed);
+  if (!s) return;
+  s->close_wanted = true;
+  if (s->listener)
+    molt__tcp_begin_close(s, true);
+  else
+    molt__tcp_issue_writes(s);
 }
 
 void molt__tcp_request_close(molt_tcp_t h) {
@@ -71,7 +82,7 @@ void molt__tcp_request_close(molt_tcp_t h) {
 }
 
 static void close_here(molt__tcp_slot_t* slot, void* arg) {
-  if (atomic_load(&slot->sched) != arg || atomic_load(&slot->state) == MOLT__TCP_FREE) return;
+  if (atomic_load(&slot->sched) != arg || atomic_load(&slot->state) == MOLT__TCP_FREE || !slot->sock) return;
   molt__tcp_begin_close(slot->sock, false);
 }
 

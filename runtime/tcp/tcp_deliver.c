@@ -26,10 +26,16 @@ void molt__tcp_peaks_reset(void) {
   atomic_store(&molt__tcp_peak_rbuf, 0);
 }
 
-sock_t* molt__tcp_here(molt_tcp_t h) {
+sock_t* molt__tcp_here(molt_tcp_t h, void (*task)(void*), void* arg, bool* followed) {
+  *followed = false;
   molt__tcp_slot_t* slot = molt__tcp_slot_get(h);
-  if (!slot || atomic_load(&slot->sched) != molt__sched_current()) return NULL;
-  return slot->sock;
+  if (!slot) return NULL;
+  molt_sched_t* where = atomic_load(&slot->sched);
+  if (where == molt__sched_current()) return slot->sock;
+  /* The socket moved on (tcp_move.c) after the task was posted: follow it.
+   * At a stop the task may run off every loop; then it is dropped. */
+  if (molt__sched_current() && molt__sched_post(where, task, arg) == 0) *followed = true;
+  return NULL;
 }
 
 int molt__tcp_run_on(molt__tcp_slot_t* slot, void (*fn)(void*), void* arg) {

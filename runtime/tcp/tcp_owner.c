@@ -79,9 +79,13 @@ static void adopt_here(molt_actor_t* a, void* arg) {
   if (!a) {
     /* The new owner is gone; nobody else will close the socket. */
     if (owns(ad->h, ad->owner)) molt__tcp_request_close(ad->h);
-  } else if (owns(ad->h, ad->owner) && molt__tcp_own(a, ad->h) != 0) {
-    molt__log_error("tcp: out of memory recording a socket's owner; closing it");
-    molt__tcp_request_close(ad->h);
+  } else if (owns(ad->h, ad->owner)) {
+    if (molt__tcp_own(a, ad->h) != 0) {
+      molt__log_error("tcp: out of memory recording a socket's owner; closing it");
+      molt__tcp_request_close(ad->h);
+    } else {
+      molt__tcp_follow_owner(ad->h, a->sched);
+    }
   }
   molt__free(ad);
 }

@@ -38,7 +38,7 @@ void molt__tcp_update_reading(sock_t* s) {
     s->write_paused = true;
   else if (q < MOLT_TCP_WRITE_LOW)
     s->write_paused = false;
-  bool want = !s->closing && !s->peer_done && s->rlen < MOLT_TCP_RECV_HIGH && !s->write_paused;
+  bool want = !s->closing && !s->moving && !s->peer_done && s->rlen < MOLT_TCP_RECV_HIGH && !s->write_paused;
   if (want && !s->reading) {
     int rc = uv_read_start((uv_stream_t*)&s->tcp, on_alloc, on_read);
     if (rc) {
@@ -53,10 +53,11 @@ void molt__tcp_update_reading(sock_t* s) {
 }
 
 static void task_consumed(void* arg) {
-  sock_t* s = molt__tcp_here(arg_handle(arg));
+  bool followed;
+  sock_t* s = molt__tcp_here(arg_handle(arg), task_consumed, arg, &followed);
   if (!s) return;
   s->in_flight = false;
-  molt__tcp_pump(s);
+  if (s->started) molt__tcp_pump(s);
 }
 
 void molt__tcp_consumed(molt_tcp_t h) {

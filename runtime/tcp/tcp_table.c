@@ -73,9 +73,26 @@ molt__tcp_slot_t* molt__tcp_slot_new(struct molt_sched* s) {
   atomic_store(&slot->owner, MOLT_PID_NONE);
   atomic_store(&slot->port, 0);
   atomic_store(&slot->sched, s);
+  atomic_store(&slot->home, s);
+  atomic_store(&slot->wseq, (uint64_t)atomic_load(&slot->gen) << 32);
   /* Last: a lookup that sees OPEN sees the fields above. */
   atomic_store_explicit(&slot->state, MOLT__TCP_OPEN, memory_order_release);
   return slot;
+}
+
+int molt__tcp_slot_next_write(molt__tcp_slot_t* slot, molt_tcp_t h, uint32_t* seq) {
+  uint64_t v = atomic_load_explicit(&slot->wseq, memory_order_relaxed);
+  do {
+    if (v >> 32 != h >> 32) return MOLT_ENOTCONN;
+  } while (!atomic_compare_exchange_weak(&slot->wseq, &v, (v & ~0xffffffffull) | (uint32_t)(v + 1)));
+  *seq = (uint32_t)v;
+  return 0;
+}
+
+void molt__tcp_slot_give_back(molt__tcp_slot_t* slot, molt_tcp_t h, uint32_t seq) {
+  uint64_t gen = (uint64_t)(h >> 32) << 32;
+  uint64_t taken = gen | (uint32_t)(seq + 1);
+  atomic_compare_exchange_strong(&slot->wseq, &taken, gen | seq);
 }
 
 void molt__tcp_slot_free(molt__tcp_slot_t* slot) {

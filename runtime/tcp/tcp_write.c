@@ -1,23 +1,25 @@
 /* tcp_write.c: molt_tcp_write, molt_tcp_close and molt_tcp_port, the
  * calls an owner makes from any scheduler: a write is copied, counted
- * against the write queue's cap, and posted to the socket's loop. Not
- * reading (tcp_read.c). */
+ * against the write queue's cap, given its place in line and run on the
+ * socket's loop, at once when that is the caller's. Not reading
+ * (tcp_read.c). */
 #include <string.h>
 
 #include "alloc.h"
 #include "log.h"
 #include "tcp_sock.h"
 
-typedef struct {
-  uv_write_t req;
-  molt__tcp_slot_t* slot;
-  molt_tcp_t h;
-  size_t size;
-  char data[];
-} wreq_t;
 static void wreq_drop(wreq_t* w) {
   atomic_fetch_sub(&w->slot->queued, w->size);
   molt__free(w);
+}
+
+void molt__tcp_drop_held(sock_t* s) {
+  while (s->held) {
+    wreq_t* w = s->held;
+    s->held = w->next;
+    wreq_drop(w);
+  }
 }
 
 static void on_written(uv_write_t* req, int status) {
@@ -33,12 +35,12 @@ static void on_written(uv_write_t* req, int status) {
     molt__tcp_write_failed(s, status);
   else
     molt__tcp_pump(s);
+  if (s->moving && s->writes == 0) molt__tcp_move_on(s);
 }
 
-static void task_write(void* arg) {
-  wreq_t* w = arg;
-  sock_t* s = molt__tcp_here(w->h);
-  if (!s || s->closing) {
+static void issue(sock_t* s, wreq_t* w) {
+  s->next_seq++;
+  if (s->closing) {
     wreq_drop(w);
     return;
   }
@@ -50,7 +52,47 @@ static void task_write(void* arg) {
     return;
   }
   s->writes++;
+}
+
+/* Writes normally arrive in order and leave at once; only around a move
+ * may one arrive ahead of its turn. Places wrap at 2^32: compare them by
+ * their distance from the next to issue. */
+static void hold(sock_t* s, wreq_t* w) {
+  wreq_t** at = &s->held;
+  while (*at && (uint32_t)((*at)->seq - s->next_seq) < (uint32_t)(w->seq - s->next_seq)) at = &(*at)->next;
+  w->next = *at;
+  *at = w;
+}
+
+/* Every write the owners issued before the close has been: the socket
+ * may close (the close itself still lets them reach the peer). */
+static bool writes_all_issued(sock_t* s) { return s->next_seq == (uint32_t)atomic_load(&s->slot->wseq); }
+
+void molt__tcp_issue_writes(sock_t* s) {
+  if (!s->started || s->moving) return;
+  while (s->held && s->held->seq == s->next_seq) {
+    wreq_t* w = s->held;
+    s->held = w->next;
+    issue(s, w);
+  }
+  if (s->close_wanted && !s->closing && writes_all_issued(s)) {
+    molt__tcp_begin_close(s, true);
+    return;
+  }
   molt__tcp_update_reading(s);
+}
+
+static void task_write(void* arg) {
+  wreq_t* w = arg;
+  bool followed;
+  sock_t* s = molt__tcp_here(w->h, task_write, w, &followed);
+  if (followed) return;
+  if (!s || s->closing) {
+    wreq_drop(w);
+    return;
+  }
+  hold(s, w);
+  molt__tcp_issue_writes(s);
 }
 
 int molt__tcp_owned_slot(molt_tcp_t h, molt__tcp_slot_t** out) {
@@ -84,9 +126,21 @@ int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
   w->slot = slot;
   w->h = conn;
   w->size = size;
+  w->next = NULL;
   memcpy(w->data, data, size);
+  rc = molt__tcp_slot_next_write(slot, conn, &w->seq);
+  if (rc) {
+    wreq_drop(w);
+    return rc;
+  }
+  uint32_t seq = w->seq;
   rc = molt__tcp_run_on(slot, task_write, w);
-  if (rc) wreq_drop(w);
+  if (rc) {
+    /* A place in line that no write fills would hold back every later
+     * one: give it back. Only the owner takes places, so it is the last. */
+    wreq_drop(w);
+    molt__tcp_slot_give_back(slot, conn, seq);
+  }
   return rc;
 }
 

@@ -144,6 +144,15 @@ static int echo_common(bool handoff, int64_t* echoed, const molt_msg_t* m, trans
         probe(m->ref);
         return MOLT_OK;
       }
+      if (m->size == 5 && memcmp(m->data, "where", 5) == 0) {
+        /* The scheduler the socket lives on, and the owner's. */
+        molt__tcp_slot_t* slot = molt__tcp_slot_get(m->ref);
+        char line[32];
+        int n = snprintf(line, sizeof(line), "%u %u\n", slot ? atomic_load(&slot->sched)->id : 99u,
+                         molt__sched_current()->id);
+        molt_tcp_write(m->ref, line, (size_t)n);
+        return MOLT_OK;
+      }
       if (m->size == 3 && memcmp(m->data, "who", 3) == 0) {
         char pid[32];
         int n = snprintf(pid, sizeof(pid), "%llu\n", (unsigned long long)molt_self());
@@ -391,6 +400,44 @@ Test(tcp, a_handed_over_connection_outlives_the_acceptor_on_another_scheduler) {
     cr_expect(tc_roundtrip(fds[i], "still here", "still here"), "conn %d died with the acceptor", i);
     close(fds[i]);
   }
+}
+
+/* A connection's I/O runs where its owner does: handing it to an actor
+ * on another scheduler moves the socket there (tcp_move.c), and bytes
+ * sent while it moves arrive, in order, all of them. */
+Test(tcp, a_handed_over_socket_moves_to_its_owners_scheduler_and_loses_nothing) {
+  rt_spawn("echo", "{\"handoff\":1}");
+  int port = atomic_load(&g_port);
+  enum { CONNS = 16 };
+  int fds[CONNS], moved = 0;
+  for (int i = 0; i < CONNS; i++) {
+    fds[i] = tc_connect(port);
+    cr_assert(fds[i] >= 0);
+    char msg[64];
+    for (int k = 0; k < 20; k++) { /* a stream across the move */
+      int n = snprintf(msg, sizeof(msg), "c%d-k%d;", i, k);
+      cr_assert(tc_send(fds[i], msg, (size_t)n));
+    }
+  }
+  for (int i = 0; i < CONNS; i++) {
+    char want[64 * 20] = "", got[64 * 20];
+    size_t len = 0;
+    for (int k = 0; k < 20; k++) len += (size_t)snprintf(want + len, sizeof(want) - len, "c%d-k%d;", i, k);
+    cr_assert(tc_recv(fds[i], got, len));
+    cr_expect(memcmp(got, want, len) == 0, "conn %d: %.*s", i, (int)len, got);
+    char line[32] = "";
+    cr_assert(tc_send(fds[i], "where", 5));
+    size_t n = 0;
+    while (n < sizeof(line) - 1 && tc_recv(fds[i], line + n, 1) && line[n] != '\n') n++;
+    unsigned sock_sched = 0, owner_sched = 0;
+    cr_assert_eq(sscanf(line, "%u %u", &sock_sched, &owner_sched), 2, "%s", line);
+    cr_expect_eq(sock_sched, owner_sched, "conn %d: the socket lives on scheduler %u, its owner on %u", i,
+                 sock_sched, owner_sched);
+    moved += owner_sched != 0;
+  }
+  /* The acceptor runs on scheduler 0; workers spread over both. */
+  cr_expect(moved > 0, "no worker ran on another scheduler than the acceptor's");
+  for (int i = 0; i < CONNS; i++) close(fds[i]);
 }
 
 Test(tcp, a_worker_death_closes_only_its_connection) {
