@@ -5,6 +5,9 @@
  *
  *   {"id": "echo", "module": "echo", "args": {"port": 7000}}
  *
+ * "max_conns" caps the connections open at once (molt_tcp_max_conns;
+ * default: the runtime's, from the descriptor limit).
+ *
  * From 1.1.0 a chunk that is exactly "vsn\n" is answered with the
  * version instead of being echoed. */
 #include <stdio.h>
@@ -33,6 +36,8 @@ static int echo_init(const molt_args_t* args, void** state) {
     molt_free(e);
     return rc;
   }
+  int64_t max_conns = molt_args_int(args, "max_conns", 0);
+  if (max_conns > 0) molt_tcp_max_conns(e->listener, max_conns > UINT32_MAX ? UINT32_MAX : (uint32_t)max_conns);
   e->port = molt_tcp_port(e->listener);
   molt_log("listening on %s:%d", address, e->port);
   *state = e;

@@ -49,6 +49,14 @@ typedef struct molt__tcp_slot {
   _Atomic int port;
   _Atomic uint8_t state; /* molt__tcp_state_t */
   _Atomic bool listener;
+  /* A connection: the listener that accepted it, whose count of open
+   * connections it is in until its slot is freed. */
+  molt_tcp_t from;
+  /* A listener: its open connections and their cap (tcp_accept.c), and
+   * whether a pause of its accepting has been logged and when. */
+  _Atomic uint32_t conns, max_conns;
+  _Atomic bool pause_logged;
+  _Atomic uint64_t pause_logged_ns;
   struct molt__tcp_sock* sock;
   struct molt__tcp_slot* next_free;
 } molt__tcp_slot_t;
@@ -81,6 +89,9 @@ void molt__tcp_consumed(molt_tcp_t h);
 /* a, the owner of h, runs on another scheduler than h's socket: move the
  * socket there. On a's thread. */
 void molt__tcp_follow_owner(molt_tcp_t h, struct molt_sched* home);
+/* The default cap on a listener's open connections: the descriptor limit
+ * less a reserve for the control socket, module loads and files. */
+uint32_t molt__tcp_default_max_conns(void);
 /* The scheduler s is stopping: close every socket on its loop now, with
  * no flushing. On s's thread, before the loop's last run. */
 void molt__tcp_close_all_here(struct molt_sched* s);

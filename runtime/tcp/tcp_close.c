@@ -1,6 +1,8 @@
 /* tcp_close.c: closing a socket on its loop, gracefully (queued writes
  * get LINGER_MS to reach the peer) or at once, and every socket of a
  * stopping scheduler. Not who asks for a close (tcp_owner.c, the API). */
+#include <sys/socket.h>
+
 #include "alloc.h"
 #include "log.h"
 #include "tcp_sock.h"
@@ -41,6 +43,14 @@ void molt__tcp_begin_close(sock_t* s, bool graceful) {
   /* A listener its actor has yet to start (start_in_actor) or a
    * connection on its way to another loop (tcp_move.c): it closes there. */
   if (!s->started) return;
+  if (s->listener) {
+    /* Shutting the listening socket down stops it listening in every
+     * duplicate at once: a connect from now on is refused, not left in a
+     * backlog nobody accepts from. */
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t*)&s->tcp, &fd) == 0) shutdown(fd, SHUT_RD);
+    molt__tcp_stop_accepting(s->h);
+  }
   if (s->reading) {
     uv_read_stop((uv_stream_t*)&s->tcp);
     s->reading = false;
@@ -86,4 +96,7 @@ static void close_here(molt__tcp_slot_t* slot, void* arg) {
   molt__tcp_begin_close(slot->sock, false);
 }
 
-void molt__tcp_close_all_here(molt_sched_t* s) { molt__tcp_table_foreach(close_here, s); }
+void molt__tcp_close_all_here(molt_sched_t* s) {
+  molt__tcp_close_acceptors_here();
+  molt__tcp_table_foreach(close_here, s);
+}

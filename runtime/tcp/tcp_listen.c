@@ -45,18 +45,21 @@ static int open_listen_fd(const char* address, int port, int* fd_out, int* port_
   return 0;
 }
 
+/* The listener's own handle holds the listening socket (and closes it);
+ * the acceptors on every scheduler watch duplicates of it. */
 static int listener_start(sock_t* s, molt_sched_t* sched) {
   uv_tcp_init(&sched->loop, &s->tcp);
   s->tcp.data = s;
   s->handles = 1;
   s->started = true;
-  int rc = uv_tcp_open(&s->tcp, s->fd);
-  if (rc)
-    close(s->fd);
-  else
-    rc = uv_listen((uv_stream_t*)&s->tcp, BACKLOG, molt__tcp_on_connection);
+  int fd = s->fd;
   s->fd = -1;
-  return rc;
+  int rc = uv_tcp_open(&s->tcp, fd);
+  if (rc) {
+    close(fd);
+    return rc;
+  }
+  return molt__tcp_accept_everywhere(s, fd);
 }
 
 static void discard_unstarted(sock_t* s) {
@@ -95,6 +98,7 @@ static sock_t* listener_new(molt_actor_t* a, int fd, int port) {
   atomic_store(&slot->listener, true);
   atomic_store(&slot->owner, molt__actor_pid(a));
   atomic_store(&slot->port, port);
+  atomic_store(&slot->max_conns, molt__tcp_default_max_conns());
   return s;
 }
 

@@ -93,8 +93,10 @@ void molt__tcp_move_on(sock_t* s) {
   molt__tcp_slot_t* slot = s->slot;
   molt_sched_t* home = atomic_load(&slot->home);
   if (s->closing) return;
-  if (home == molt__sched_current()) {
-    stay(s); /* handed back meanwhile */
+  /* Handed back meanwhile, or the owner's scheduler is stopping (and may
+   * take no more tasks): the socket stays. */
+  if (home == molt__sched_current() || atomic_load(&home->stopping)) {
+    stay(s);
     return;
   }
   uv_os_fd_t fd;
@@ -130,6 +132,6 @@ void molt__tcp_follow_owner(molt_tcp_t h, molt_sched_t* home) {
   if (!slot || atomic_load(&slot->listener)) return;
   atomic_store(&slot->home, home);
   molt_sched_t* where = atomic_load(&slot->sched);
-  if (where != home && molt__sched_post(where, task_move, handle_arg(h)) != 0)
+  if (where != home && !atomic_load(&where->stopping) && molt__sched_post(where, task_move, handle_arg(h)) != 0)
     molt__log_error("tcp: out of memory: a connection stays on scheduler %u", where->id);
 }

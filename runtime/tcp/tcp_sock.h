@@ -119,7 +119,14 @@ void molt__tcp_really_close(sock_t* s);
 /* A task: begin a graceful close of the handle in arg. */
 void molt__tcp_task_close(void* arg);
 
-/* Accepting (tcp_accept.c): a listener's connection callback. */
-void molt__tcp_on_connection(uv_stream_t* server, int status);
+/* Accepting (tcp_accept.c). */
+/* Start accepting l's connections on every scheduler, each on its own
+ * duplicate of the listening socket fd. 0 or a negative errno. */
+int molt__tcp_accept_everywhere(sock_t* l, int fd);
+/* l is closing: every scheduler's acceptor of it closes. Its socket has
+ * been shut down already, so none accepts meanwhile. */
+void molt__tcp_stop_accepting(molt_tcp_t listener);
+/* A stopping scheduler: close the acceptors on the calling loop. */
+void molt__tcp_close_acceptors_here(void);
 
 #endif

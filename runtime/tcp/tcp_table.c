@@ -72,6 +72,11 @@ molt__tcp_slot_t* molt__tcp_slot_new(struct molt_sched* s) {
   atomic_store(&slot->listener, false);
   atomic_store(&slot->owner, MOLT_PID_NONE);
   atomic_store(&slot->port, 0);
+  slot->from = MOLT_TCP_NONE;
+  atomic_store(&slot->conns, 0);
+  atomic_store(&slot->max_conns, 0);
+  atomic_store(&slot->pause_logged, false);
+  atomic_store(&slot->pause_logged_ns, 0);
   atomic_store(&slot->sched, s);
   atomic_store(&slot->home, s);
   atomic_store(&slot->wseq, (uint64_t)atomic_load(&slot->gen) << 32);
@@ -96,6 +101,15 @@ void molt__tcp_slot_give_back(molt__tcp_slot_t* slot, molt_tcp_t h, uint32_t seq
 }
 
 void molt__tcp_slot_free(molt__tcp_slot_t* slot) {
+  /* One connection fewer for its listener's cap, if that listener lives.
+   * Never below zero: should the listener's slot be reused between the
+   * lookup and the count, the next listener's count must not wrap. */
+  molt__tcp_slot_t* from = slot->from ? molt__tcp_slot_get(slot->from) : NULL;
+  if (from) {
+    uint32_t n = atomic_load(&from->conns);
+    while (n && !atomic_compare_exchange_weak(&from->conns, &n, n - 1)) {
+    }
+  }
   atomic_store(&slot->state, MOLT__TCP_FREE);
   atomic_store(&slot->owner, MOLT_PID_NONE);
   uint32_t next = atomic_load(&slot->gen) + 1;

@@ -1,8 +1,11 @@
 /* control_emfile_test.c: a container whose fd table is full still answers
  * every `molt` command, with the reason, and logs the condition once when
  * it begins and once when it ends (issue 14, point 11). The table is
- * filled the way it fills in production: by TCP connections to a module's
- * listener (echo), under a low RLIMIT_NOFILE given to the container. */
+ * filled by TCP connections to a module's listener (echo), under a low
+ * RLIMIT_NOFILE given to the container, with the listener's cap lifted
+ * (max_conns) so that the cap, which would keep descriptors in reserve,
+ * does not stop them first: the listener pauses on EMFILE instead, and
+ * says so, once. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -55,18 +58,23 @@ static int connect_to(int port) {
   return fd;
 }
 
-/* molt dev running echo, started with a soft fd limit of CONTAINER_NOFILE
- * (the test's own limit is restored once it has started). */
+/* A release running echo with no cap, started with a soft fd limit of
+ * CONTAINER_NOFILE (the test's own limit is restored once it has
+ * started). */
 static long start_echo_with_few_fds(void) {
   struct rlimit was, low;
   cr_assert_eq(getrlimit(RLIMIT_NOFILE, &was), 0);
   low = was;
   low.rlim_cur = CONTAINER_NOFILE;
+  ct_mods_add(MOLT_MODULE_DIR "/echo-1.0.0.so");
+  ct_bundle_fx("1.0.0", "{\"name\": \"echo\", \"vsn\": \"1.0.0\", \"file\": \"echo-1.0.0.so\"}",
+               "{\"name\": \"fx_sup\", \"children\": [{\"id\": \"echo\", \"module\": \"echo\", "
+               "\"args\": {\"max_conns\": 100000}}]}",
+               NULL);
+  char rel[4200];
+  snprintf(rel, sizeof(rel), "%s/fx-1.0.0", ct_home);
   cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-  char wdir[4200];
-  snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
-  cr_assert_eq(mkdir(wdir, 0700), 0);
-  ct_start_dev("--module", MOLT_MODULE_DIR "/echo-1.0.0.so", "--watch", wdir, (char*)NULL);
+  ct_start(rel);
   cr_assert_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
   cJSON* st = ct_json("status");
   long pid = (long)cJSON_GetObjectItem(st, "os_pid")->valuedouble;
@@ -105,6 +113,10 @@ Test(control_emfile, a_full_fd_table_is_answered_and_logged_once) {
     free(out);
   }
   cr_expect_eq(ct_log_count("control: cannot accept a command: Too many open files"), 1, "%s", ct_log);
+  /* The listener paused rather than accept and drop, and said so once
+   * (at most every 5 s). */
+  cr_expect(ct_wait_log("accept paused: ", 2000), "%s", ct_log);
+  cr_expect_leq(ct_log_count("accept paused: "), 2, "%s", ct_log);
 
   for (int i = 0; i < n; i++) close(fds[i]);
   free(fds);
@@ -113,4 +125,11 @@ Test(control_emfile, a_full_fd_table_is_answered_and_logged_once) {
   cr_expect(ct_wait_log("control: accepting commands again; 3 refused while the fd table was full", 5000), "%s",
             ct_log);
   cr_expect_eq(ct_log_count("control: cannot accept a command"), 1, "%s", ct_log);
+  /* The listener accepts again: a new client is echoed. */
+  int fd = connect_to(port);
+  cr_assert_geq(fd, 0);
+  char buf[8] = "";
+  cr_expect(write(fd, "again", 5) == 5 && read(fd, buf, 5) == 5 && memcmp(buf, "again", 5) == 0, "no echo");
+  close(fd);
+  cr_expect(ct_wait_log("accept resumed", 5000), "%s", ct_log);
 }

@@ -64,6 +64,16 @@ typedef struct molt_tcp_accept {
  * another socket error. May be called from init. */
 int molt_tcp_listen(const char* address, int port, molt_tcp_t* listener);
 
+/* Cap the connections listener keeps open at once (0: the default, the
+ * descriptor limit less a reserve of a tenth, at least 64, for the
+ * control socket, module loads and files). At the cap, or when the
+ * process has no descriptor left, the listener stops accepting: new
+ * connections wait in the kernel's backlog, the pause is logged ("accept
+ * paused", at most once every 5 s), and accepting resumes by itself when
+ * connections close. Returns 0, MOLT_EINVAL (not a listener),
+ * MOLT_ENOTCONN, MOLT_EPERM (the caller is not the owner). */
+int molt_tcp_max_conns(molt_tcp_t listener, uint32_t max_conns);
+
 /* The local port of a listener or connection, or a negative MOLT_E*
  * (MOLT_ENOTCONN for a closed handle). Any thread. */
 int molt_tcp_port(molt_tcp_t handle);

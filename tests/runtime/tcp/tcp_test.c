@@ -55,6 +55,8 @@ static int echo_init(const molt_args_t* args, void** state) {
       molt_free(e);
       return rc;
     }
+    int64_t max_conns = molt_args_int(args, "max_conns", 0);
+    if (max_conns) rt_note("max_conns=%s", molt_err_name(molt_tcp_max_conns(e->listener, (uint32_t)max_conns)));
     atomic_store(&g_port, molt_tcp_port(e->listener));
     int i = atomic_fetch_add(&g_nports, 1);
     if (i < 8) atomic_store(&g_ports[i], molt_tcp_port(e->listener));
@@ -438,6 +440,101 @@ Test(tcp, a_handed_over_socket_moves_to_its_owners_scheduler_and_loses_nothing) 
   /* The acceptor runs on scheduler 0; workers spread over both. */
   cr_expect(moved > 0, "no worker ran on another scheduler than the acceptor's");
   for (int i = 0; i < CONNS; i++) close(fds[i]);
+}
+
+/* Each client sends "hi-<i>" at once, connected or only queued. */
+static void connect_and_greet(int port, int* fds, int n) {
+  for (int i = 0; i < n; i++) {
+    fds[i] = tc_connect(port); /* completes in the backlog: the kernel answers, not molt */
+    cr_assert(fds[i] >= 0, "connect %d", i);
+    char msg[16];
+    snprintf(msg, sizeof(msg), "hi-%02d", i);
+    cr_assert(tc_send(fds[i], msg, 5));
+  }
+}
+
+static bool greeted_back(int fd, int i) {
+  char want[16], got[16];
+  snprintf(want, sizeof(want), "hi-%02d", i);
+  return tc_recv(fd, got, 5) && memcmp(got, want, 5) == 0;
+}
+
+/* At its cap a listener stops accepting: the connections past it wait in
+ * the backlog, nothing is accepted and dropped, and each is served, in
+ * order, as soon as an open one closes. */
+Test(tcp, at_its_cap_a_listener_pauses_and_serves_the_waiting_ones_as_room_frees) {
+  int port = start_echo("{\"max_conns\":4}");
+  cr_assert_eq(rt_count("max_conns=OK"), 1, "%s", rt_notes());
+  enum { N = 10 };
+  int fds[N];
+  connect_and_greet(port, fds, N);
+  for (int i = 0; i < 4; i++) cr_expect(greeted_back(fds[i], i), "conn %d", i);
+  usleep(400 * 1000); /* room for a wrong accept to happen */
+  cr_expect_eq(atomic_load(&g_accepts), 4, "accepted past the cap of 4");
+  for (int i = 4; i < N; i++) {
+    close(fds[i - 4]); /* one leaves: the next waiting one is served */
+    cr_expect(greeted_back(fds[i], i), "conn %d was not served after a place freed", i);
+  }
+  cr_expect_eq(atomic_load(&g_accepts), N);
+  for (int i = N - 4; i < N; i++) close(fds[i]);
+}
+
+/* A client process: N connections greeting at once, each must be
+ * greeted back; the count that were, as its exit status. */
+static void greeting_client(int port, int n, int first_spare, int last_spare) {
+  for (int fd = first_spare; fd <= last_spare; fd++) close(fd);
+  int ok = 0, fds[64];
+  for (int i = 0; i < n; i++) {
+    fds[i] = tc_connect(port);
+    char msg[16];
+    snprintf(msg, sizeof(msg), "hi-%02d", i);
+    if (fds[i] < 0 || !tc_send(fds[i], msg, 5)) _exit(100 + i);
+  }
+  for (int i = 0; i < n; i++) {
+    char want[16], got[16];
+    snprintf(want, sizeof(want), "hi-%02d", i);
+    struct timeval tv = {20, 0};
+    setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ok += tc_recv(fds[i], got, 5) && memcmp(got, want, 5) == 0;
+  }
+  _exit(ok);
+}
+
+/* With no descriptor left the listener pauses too (libuv's own accept
+ * would accept and close the waiting connections), and every waiting
+ * connection is served once descriptors free up. The container is this
+ * process, so its table is filled with spare descriptors. */
+Test(tcp, out_of_descriptors_a_listener_pauses_and_drops_nobody) {
+  int port = start_echo("{\"max_conns\":100000}");
+  struct rlimit was, low;
+  getrlimit(RLIMIT_NOFILE, &was);
+  int probe = dup(0);
+  close(probe);
+  low = was;
+  low.rlim_cur = (rlim_t)probe + 64; /* a small table, so filling it is quick */
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+  int first = -1, last = -1, fd;
+  while ((fd = dup(0)) >= 0) {
+    if (first < 0) first = fd;
+    last = fd;
+  }
+  cr_assert(first >= 0 && last - first > 8);
+  for (int i = 0; i < 3; i++) close(last--); /* room for three connections */
+  enum { N = 12 };
+  pid_t child = fork();
+  if (child == 0) greeting_client(port, N, first, last);
+  cr_assert(at_least(&g_accepts, 1, 5000), "nothing accepted");
+  usleep(500 * 1000);
+  int paused_at = atomic_load(&g_accepts);
+  cr_expect_lt(paused_at, N, "every connection accepted with no descriptor left");
+  for (fd = first; fd <= last; fd++) close(fd);
+  setrlimit(RLIMIT_NOFILE, &was);
+  cr_expect(at_least(&g_accepts, N, 10000), "accepted %d of %d once descriptors freed up", atomic_load(&g_accepts),
+            N);
+  int status = 0;
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == N, "%d of %d connections were served (paused at %d)",
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1, N, paused_at);
 }
 
 Test(tcp, a_worker_death_closes_only_its_connection) {
