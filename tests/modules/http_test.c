@@ -253,7 +253,8 @@ Test(http, a_connection_keeps_its_half_read_request_across_code_changes) {
 /* A 1.x state as a connection holds it while a request waits for the
  * store with more requests pipelined behind it. */
 static http_core_t* waiting_state(const molt_version_t* v1) {
-  http_core_t* c = mu_init(v1, "{\"conn\":12345}");
+  /* No timer: init runs on the test thread here, outside any actor. */
+  http_core_t* c = mu_init(v1, "{\"conn\":12345,\"idle_timeout_ms\":0}");
   c->wait_ref = 77;
   c->wait_put = true;
   snprintf(c->wait_key, sizeof(c->wait_key), "abc");
