@@ -67,9 +67,12 @@ static inline http_idle_verdict_t http_idle_tick(http_core_t* c, const molt_msg_
   /* A request waiting for the store is the store's delay, not the
    * client's: the idle time counts from its answer. */
   if (c->wait_ref) c->last_active_ms = now;
+  /* Whole milliseconds, truncated: an idle time read as exactly the
+   * timeout may be most of a millisecond short of it. One more keeps the
+   * promise that a timeout never comes early. */
   uint64_t idle = now - c->last_active_ms;
-  if (idle < c->idle_timeout_ms) {
-    http_idle_arm(c, c->idle_timeout_ms - idle);
+  if (idle <= c->idle_timeout_ms) {
+    http_idle_arm(c, c->idle_timeout_ms - idle + 1);
     return HTTP_IDLE_WAIT;
   }
   return http_idle_mid_request(c) ? HTTP_IDLE_TIMEOUT : HTTP_IDLE_CLOSE;

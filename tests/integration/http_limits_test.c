@@ -42,11 +42,17 @@ static int free_port(void) {
   return ntohs(sa.sin_port);
 }
 
-static uint64_t now_ms(void) {
+/* Microseconds: whole milliseconds would lose up to one at each end, and
+ * the lower bounds are exact. */
+static uint64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
+
+static uint64_t ms_since(uint64_t since_us) { return (now_us() - since_us) / 1000; }
+
+static uint64_t us(int ms) { return (uint64_t)ms * 1000; }
 
 /* Release "lim" <vsn>: the counter and http of that version, http on port
  * with the limits. */
@@ -107,15 +113,15 @@ static bool read_to_eof(int fd, char* buf, size_t len) {
   return true;
 }
 
-/* fd, which has sent a request's beginning at since, gets a 408 from vsn
- * and then EOF, no sooner than idle_ms after since. */
+/* fd, which last sent bytes (a request's beginning) after since (a
+ * now_us()), gets a 408 from vsn and then EOF, no sooner than idle_ms
+ * after since. */
 static void expect_408(int fd, uint64_t since, int idle_ms, const char* vsn) {
   char got[4096], want[64];
   cr_assert(read_to_eof(fd, got, sizeof(got)), "no EOF within %d ms", LATE_MS);
-  uint64_t waited = now_ms() - since;
-  cr_expect_geq(waited, (uint64_t)idle_ms, "timed out after %llu ms, before %d", (unsigned long long)waited,
-                idle_ms);
-  cr_expect_leq(waited, (uint64_t)idle_ms + LATE_MS);
+  uint64_t waited = now_us() - since;
+  cr_expect_geq(waited, us(idle_ms), "timed out after %llu us, before %d ms", (unsigned long long)waited, idle_ms);
+  cr_expect_leq(waited, us(idle_ms + LATE_MS));
   cr_expect_eq(strncmp(got, "HTTP/1.1 408 Request Timeout\r\n", 30), 0, "%s", got);
   cr_expect(strstr(got, "\r\nConnection: close\r\n"), "%s", got);
   cr_expect(strstr(got, "\r\nContent-Length: 0\r\n"), "%s", got);
@@ -124,13 +130,13 @@ static void expect_408(int fd, uint64_t since, int idle_ms, const char* vsn) {
   cr_expect(strstr(got, "\r\n\r\n") && strstr(got, "\r\n\r\n")[4] == '\0', "bytes after the 408: %s", got);
 }
 
-/* An idle keep-alive fd, last active at since, is closed without a byte,
- * no sooner than idle_ms after. */
+/* An idle keep-alive fd, whose last bytes or connect came after since (a
+ * now_us()), is closed without a byte, no sooner than idle_ms after. */
 static void expect_silent_close(int fd, uint64_t since, int idle_ms) {
   char got[4096];
   cr_assert(read_to_eof(fd, got, sizeof(got)), "no EOF within %d ms", LATE_MS);
-  uint64_t waited = now_ms() - since;
-  cr_expect_geq(waited, (uint64_t)idle_ms, "closed after %llu ms, before %d", (unsigned long long)waited, idle_ms);
+  uint64_t waited = now_us() - since;
+  cr_expect_geq(waited, us(idle_ms), "closed after %llu us, before %d ms", (unsigned long long)waited, idle_ms);
   cr_expect_str_eq(got, "", "an idle connection got bytes");
 }
 
@@ -169,7 +175,7 @@ static void expect_431_after_200(int fd, const char* vsn) {
 Test(http_limits, a_half_sent_request_gets_408_then_eof) {
   start(IDLE_MS, false);
   int head = conn(), body = conn();
-  uint64_t t0 = now_ms();
+  uint64_t t0 = now_us();
   cr_assert(hc_send(head, "GET / HTTP/1.1\r\nHost: x\r\n"));
   cr_assert(hc_send(body, "PUT /keys/half HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n12"));
   expect_408(head, t0, IDLE_MS, "1.0.0");
@@ -186,25 +192,25 @@ Test(http_limits, a_half_sent_request_gets_408_then_eof) {
 Test(http_limits, an_idle_keep_alive_connection_is_closed_without_a_byte) {
   start(IDLE_MS, false);
   int fd = conn();
+  uint64_t t0 = now_us(); /* before the request: its arrival starts the idle time */
   cr_assert_eq(hc_ask(fd, HC_GET("/")).status, 200);
-  uint64_t t0 = now_ms();
   expect_silent_close(fd, t0, IDLE_MS);
   close(fd);
   /* One that never sent a byte too. */
+  t0 = now_us();
   fd = conn();
-  expect_silent_close(fd, now_ms(), IDLE_MS);
+  expect_silent_close(fd, t0, IDLE_MS);
   close(fd);
 }
 
 Test(http_limits, a_busy_connection_is_never_timed_out) {
   start(IDLE_MS, false);
   int fd = conn();
-  uint64_t until = now_ms() + 4 * IDLE_MS;
+  uint64_t start = now_us();
   int n = 0;
-  while (now_ms() < until) {
+  while (ms_since(start) < 4 * IDLE_MS) {
     hc_answer_t a = hc_ask(fd, HC_GET("/stats"));
-    cr_assert_eq(a.status, 200, "request %d, %llu ms before the end, not answered", n,
-                 (unsigned long long)(until - now_ms()));
+    cr_assert_eq(a.status, 200, "request %d, %llu ms in, not answered", n, (unsigned long long)ms_since(start));
     n++;
     usleep(150000);
   }
@@ -243,10 +249,10 @@ static void expect_limits_across(const char* change, const char* vsn) {
   cr_assert_eq(hc_ask(old, HC_GET("/")).status, 200);
   cr_assert(hc_send(half, "GET / HTTP/1.1\r\n"));
   cr_assert_eq(ct_json_ok(change), 0, "molt %s failed", change);
-  uint64_t t0 = now_ms();
+  uint64_t t0 = now_us();
   cr_assert(hc_send(half, "Host: x\r\n")); /* progress: the timer set before the change must see it */
+  uint64_t t1 = now_us();
   int fresh = conn(), idle = conn();
-  uint64_t t1 = now_ms();
   expect_431_after_200(old, vsn);
   expect_431_after_200(fresh, vsn);
   expect_408(half, t0, CHANGE_IDLE_MS, vsn);
