@@ -10,13 +10,31 @@
  * environment variable that, when set, overrides "port": the demo release
  * fixes a port for people and lets tests and scripts choose their own),
  * "store" (registered name of the counter keeping the keys, default
- * "counter"). A connection actor gets {"conn": handle, "store": name}. */
+ * "counter"), and the limits each connection is held to:
+ * "idle_timeout_ms" (default 60000; 0: none), how long a connection may
+ * go without receiving a byte (408 mid-request, else a silent close), and
+ * "max_header_bytes" (default 8192; 0: only libhttp-parser's own 80 KiB),
+ * how many bytes of URL, header names and values one request may have
+ * (431). A connection actor gets {"conn": handle, "store": name,
+ * "idle_timeout_ms": ms, "max_header_bytes": n}: the listener's values. */
 #ifndef DEMO_HTTP_COMMON_H
 #define DEMO_HTTP_COMMON_H
 
 #include <stdlib.h>
 
 #include "http_conn.h"
+
+#define HTTP_IDLE_TIMEOUT_MS_DEFAULT 60000
+#define HTTP_MAX_HEADER_BYTES_DEFAULT 8192
+
+/* The limits, a negative value read as the default: the listener's from
+ * the manifest, a connection's from the listener. */
+static inline void http_read_limits(http_core_t* c, const molt_args_t* args) {
+  int64_t idle = molt_args_int(args, "idle_timeout_ms", HTTP_IDLE_TIMEOUT_MS_DEFAULT);
+  int64_t head = molt_args_int(args, "max_header_bytes", HTTP_MAX_HEADER_BYTES_DEFAULT);
+  c->idle_timeout_ms = (uint64_t)(idle < 0 ? HTTP_IDLE_TIMEOUT_MS_DEFAULT : idle);
+  c->max_header_bytes = (uint64_t)(head < 0 ? HTTP_MAX_HEADER_BYTES_DEFAULT : head);
+}
 
 static inline int http_listen(http_core_t* c, const molt_args_t* args) {
   const char* address = molt_args_str(args, "address", "127.0.0.1");
@@ -40,11 +58,13 @@ static inline int http_init_state(const molt_args_t* args, size_t size, void** s
   http_core_t* c = molt_calloc(1, size);
   if (!c) return MOLT_ENOMEM;
   snprintf(c->store, sizeof(c->store), "%s", molt_args_str(args, "store", "counter"));
+  http_read_limits(c, args);
   int64_t conn = molt_args_int(args, "conn", 0);
   if (conn) {
     c->role = HTTP_ROLE_CONN;
     c->sock = (molt_tcp_t)conn;
     http_parser_init(&c->parser, HTTP_REQUEST);
+    http_idle_start(c);
   } else {
     int rc = http_listen(c, args);
     if (rc) {
@@ -59,8 +79,10 @@ static inline int http_init_state(const molt_args_t* args, size_t size, void** s
 /* A new connection gets an actor of its own, which then owns it; the
  * current version serves it, whichever that is. */
 static inline void http_hand_over(http_core_t* c, const molt_msg_t* m) {
-  char args[MOLT_NAME_MAX + 64];
-  snprintf(args, sizeof(args), "{\"conn\":%llu,\"store\":\"%s\"}", (unsigned long long)m->ref, c->store);
+  char args[MOLT_NAME_MAX + 160];
+  snprintf(args, sizeof(args), "{\"conn\":%llu,\"store\":\"%s\",\"idle_timeout_ms\":%llu,\"max_header_bytes\":%llu}",
+           (unsigned long long)m->ref, c->store, (unsigned long long)c->idle_timeout_ms,
+           (unsigned long long)c->max_header_bytes);
   molt_pid_t pid;
   int rc = molt_spawn_opt("http", args, MOLT_SPAWN_ANY, &pid, NULL);
   if (rc == 0) rc = molt_tcp_controlling(m->ref, pid);

@@ -11,6 +11,16 @@
  *   other paths       404; other methods on /keys 405; a bad key or body 400
  *   malformed         400, then the connection is closed
  *   store down        503
+ *   head too large    431, then closed: the URL, header names and values
+ *                     of one request add up past max_header_bytes
+ *   half a request    408, then closed: a request begun but not complete
+ *                     (head or body) and nothing received for
+ *                     idle_timeout_ms (http_idle.h)
+ *   idle between requests for idle_timeout_ms: closed without an answer
+ *                     (a 408 there would race the client's next request)
+ *
+ * A request waiting for the store is not idle. Answers before a 431 or
+ * 408 on the same connection go out first, in order.
  *
  * Every answer carries X-Molt-Version: <vsn>, so a client can tell which
  * code answered. */
@@ -22,6 +32,7 @@
 #include <stdlib.h>
 
 #include "../counter/counter_common.h"
+#include "http_idle.h"
 #include "http_state.h"
 
 typedef enum { HTTP_ANS_ROOT, HTTP_ANS_STATS, HTTP_ANS_KEY } http_answer_kind_t;
@@ -182,11 +193,29 @@ static inline int http_on_message_begin(http_parser* p) {
   c->url_len = 0;
   c->body_len = 0;
   c->body_too_long = false;
+  c->in_request = true;
+  c->head_bytes = 0;
   return 0;
+}
+
+/* len more bytes of the request's head (URL, a header's name or value).
+ * Past max_header_bytes the callback fails, which stops the parser there;
+ * http_feed answers 431. */
+static inline int http_count_head(http_core_t* c, size_t len) {
+  c->head_bytes += len;
+  if (!c->max_header_bytes || c->head_bytes <= c->max_header_bytes) return 0;
+  c->head_too_big = true;
+  return 1;
+}
+
+static inline int http_on_header_part(http_parser* p, const char* at, size_t len) {
+  (void)at;
+  return http_count_head(http_core(p->data), len);
 }
 
 static inline int http_on_url(http_parser* p, const char* at, size_t len) {
   http_core_t* c = http_core(p->data);
+  if (http_count_head(c, len)) return 1;
   size_t room = HTTP_URL_MAX - 1 - c->url_len;
   if (len > room) len = room; /* a longer URL is answered as its prefix: 404 */
   memcpy(c->url + c->url_len, at, len);
@@ -208,6 +237,7 @@ static inline int http_on_body(http_parser* p, const char* at, size_t len) {
 static inline int http_on_message_complete(http_parser* p) {
   http_call_t* k = p->data;
   http_core_t* c = http_core(k);
+  c->in_request = false;
   c->url[c->url_len] = '\0';
   bool keep = http_should_keep_alive(p) != 0;
   if (strncmp(c->url, "/keys/", 6) == 0) {
@@ -227,6 +257,8 @@ static inline int http_on_message_complete(http_parser* p) {
 static const http_parser_settings http_settings = {
     .on_message_begin = http_on_message_begin,
     .on_url = http_on_url,
+    .on_header_field = http_on_header_part,
+    .on_header_value = http_on_header_part,
     .on_body = http_on_body,
     .on_message_complete = http_on_message_complete,
 };
@@ -264,6 +296,12 @@ static inline int http_feed(http_call_t* k, const char* data, size_t len) {
   enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
   if (c->close_after) return MOLT_STOP;
   if (err == HPE_PAUSED && c->wait_ref) return http_feed(k, data + done, len - done);
+  /* Our own count, or the parser's (its compiled-in limit, 80 KiB in
+   * Debian's build, for a max_header_bytes of 0 or above it). */
+  if (c->head_too_big || err == HPE_HEADER_OVERFLOW) {
+    http_respond_text(k, 431, "Request Header Fields Too Large", "request header fields too large", false);
+    return MOLT_STOP;
+  }
   if (err != HPE_OK || done != len) {
     char text[96];
     snprintf(text, sizeof(text), "bad request: %s", http_errno_name(err));
@@ -307,6 +345,21 @@ static inline int http_conn_stored(http_call_t* k, const counter_value_t* v) {
   return http_finish(k, rc);
 }
 
+/* The idle timer fired: nothing yet, a silent close between requests, or
+ * a 408 for a request left half-sent. */
+static inline int http_conn_idle(http_call_t* k, const molt_msg_t* m) {
+  switch (http_idle_tick(http_core(k), m)) {
+    case HTTP_IDLE_WAIT:
+      return MOLT_OK;
+    case HTTP_IDLE_CLOSE:
+      return http_finish(k, MOLT_STOP);
+    case HTTP_IDLE_TIMEOUT:
+      http_respond(k, 408, "Request Timeout", "", 0, false);
+      return http_finish(k, MOLT_STOP);
+  }
+  return MOLT_OK;
+}
+
 /* One message to a connection actor. */
 static inline int http_conn_handle(http_call_t* k, const molt_msg_t* m) {
   http_core_t* c = http_core(k);
@@ -314,18 +367,24 @@ static inline int http_conn_handle(http_call_t* k, const molt_msg_t* m) {
     case MOLT_MSG_TCP_DATA:
       if (m->ref != c->sock) return MOLT_OK;
       if (k->ops->received) k->ops->received(k->state, m->size);
+      http_idle_touch(c);
       return http_finish(k, http_feed(k, m->data, m->size));
     case MOLT_MSG_TCP_CLOSED:
       return MOLT_STOP; /* the client went away */
     case MOLT_MSG_USER:
-      if (m->tag == COUNTER_VALUE && c->wait_ref && m->ref == c->wait_ref && m->size == sizeof(counter_value_t))
+      if (m->tag == HTTP_IDLE_TICK) return http_conn_idle(k, m);
+      if (m->tag == COUNTER_VALUE && c->wait_ref && m->ref == c->wait_ref && m->size == sizeof(counter_value_t)) {
+        http_idle_touch(c);
         return http_conn_stored(k, m->data);
+      }
       return MOLT_OK;
     case MOLT_MSG_DOWN:
       if (m->ref != c->store_mon) return MOLT_OK;
       c->store_pid = MOLT_PID_NONE;
       c->store_mon = 0;
-      return c->wait_ref ? http_conn_stored(k, NULL) : MOLT_OK;
+      if (!c->wait_ref) return MOLT_OK;
+      http_idle_touch(c);
+      return http_conn_stored(k, NULL);
   }
   return MOLT_OK;
 }

@@ -6,8 +6,10 @@
  *
  * Everything here is copied by value except the input buffer, so a
  * code_change is a struct copy plus one buffer copy: the parser struct, a
- * URL or body half-read, and a request waiting for the key store all carry
- * over to the new code. Static inline: each image has its own copy. */
+ * URL or body half-read, a request waiting for the key store, and the
+ * token of the pending idle timer (the timer itself is the actor's, not
+ * the version's) all carry over to the new code. Static inline: each
+ * image has its own copy. */
 #ifndef DEMO_HTTP_STATE_H
 #define DEMO_HTTP_STATE_H
 
@@ -54,6 +56,22 @@ typedef struct {
   uint64_t store_mon;
   char* inbuf;
   size_t in_len, in_cap;
+
+  /* The limits (http_common.h): the listener keeps them to hand on to
+   * each connection actor, which enforces them. */
+  uint64_t idle_timeout_ms;  /* 0: no idle timeout */
+  uint64_t max_header_bytes; /* URL, header names and values of one request; 0: the parser's own limit */
+
+  /* The idle timeout (http_idle.h): when bytes last came (or the store
+   * last answered), and the token of the one pending timer (0: none). */
+  uint64_t last_active_ms;
+  uint64_t idle_token;
+  /* The request being parsed, as the limits see it: between its first
+   * byte and its last (a request the timeout answers with 408), and its
+   * URL and header bytes so far (past max_header_bytes: 431). */
+  bool in_request;
+  bool head_too_big;
+  uint64_t head_bytes;
 } http_core_t;
 
 /* A copy of from into to for code_change: shares no memory with from

@@ -166,6 +166,37 @@ Test(http, keys_without_a_store_get_503_and_the_connection_goes_on) {
   close(fd);
 }
 
+/* A request waiting for the store is the store's delay: the idle timeout
+ * leaves it alone (here the store, a heartbeat under the store's name,
+ * never answers), while an idle connection to the same listener is
+ * closed. */
+Test(http, a_request_waiting_for_the_store_is_not_idle) {
+  mu_load("heartbeat", "1.0.0");
+  rt_spawn("heartbeat", "{\"name\":\"silent\"}");
+  int p = free_port();
+  char args[160];
+  snprintf(args, sizeof(args), "{\"port\":%d,\"store\":\"silent\",\"idle_timeout_ms\":300}", p);
+  rt_spawn("http", args);
+  int waiting = -1;
+  for (int i = 0; i < 200 && waiting < 0; i++) {
+    waiting = tc_connect(p);
+    if (waiting < 0) usleep(10000);
+  }
+  cr_assert(waiting >= 0);
+  int idle = tc_connect(p);
+  cr_assert(idle >= 0);
+  cr_assert(hc_send(waiting, GET("/keys/x")));
+  cr_expect(tc_closed_by_peer(idle), "the idle connection was not closed");
+  struct timeval tv = {1, 500000}; /* five timeouts */
+  setsockopt(waiting, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char c;
+  ssize_t r = recv(waiting, &c, 1, 0);
+  cr_expect(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), "recv %zd (errno %d): timed out while waiting", r,
+            errno);
+  close(idle);
+  close(waiting);
+}
+
 /* Make build/modules/http-<vsn>.so current under the running actors, as
  * `molt load` does: a soft load or code_change (down: back to vsn). */
 static void live_load(const char* vsn, bool down) {
@@ -222,7 +253,8 @@ Test(http, a_connection_keeps_its_half_read_request_across_code_changes) {
 /* A 1.x state as a connection holds it while a request waits for the
  * store with more requests pipelined behind it. */
 static http_core_t* waiting_state(const molt_version_t* v1) {
-  http_core_t* c = mu_init(v1, "{\"conn\":12345}");
+  /* No timer: init runs on the test thread here, outside any actor. */
+  http_core_t* c = mu_init(v1, "{\"conn\":12345,\"idle_timeout_ms\":0}");
   c->wait_ref = 77;
   c->wait_put = true;
   snprintf(c->wait_key, sizeof(c->wait_key), "abc");
@@ -231,6 +263,12 @@ static http_core_t* waiting_state(const molt_version_t* v1) {
   c->in_len = 16;
   c->in_cap = 32;
   c->requests = 9;
+  c->idle_timeout_ms = 1234;
+  c->max_header_bytes = 567;
+  c->last_active_ms = 42;
+  c->idle_token = 99;
+  c->in_request = true;
+  c->head_bytes = 89;
   return c;
 }
 
@@ -251,6 +289,14 @@ Test(http_code_change, copies_a_waiting_request_and_its_input_both_ways) {
   cr_expect_neq(c->inbuf, old->inbuf, "the new state shares the input buffer");
   cr_expect_eq(memcmp(c->inbuf, "GET / HTTP/1.1\r\n", 16), 0);
   cr_expect_eq(old->in_len, 16, "code_change touched the old state");
+  /* The limits and the pending idle timer's token: a timer set by the old
+   * code is answered by the new. */
+  cr_expect_eq(c->idle_timeout_ms, 1234);
+  cr_expect_eq(c->max_header_bytes, 567);
+  cr_expect_eq(c->last_active_ms, 42);
+  cr_expect_eq(c->idle_token, 99);
+  cr_expect(c->in_request);
+  cr_expect_eq(c->head_bytes, 89);
 
   void* down = NULL;
   cr_assert_eq(v2->code_change(MOLT_DOWN, "1.1.0", 1, up, NULL, &down), 0);
@@ -258,6 +304,9 @@ Test(http_code_change, copies_a_waiting_request_and_its_input_both_ways) {
   cr_expect_eq(d->wait_ref, 77);
   cr_expect_neq(d->inbuf, c->inbuf);
   cr_expect_eq(memcmp(d->inbuf, "GET / HTTP/1.1\r\n", 16), 0);
+  cr_expect_eq(d->idle_token, 99);
+  cr_expect_eq(d->max_header_bytes, 567);
+  cr_expect(d->in_request);
 
   void* none = NULL;
   cr_expect_eq(v2->code_change(MOLT_UP, "0.9.0", 3, old, NULL, &none), MOLT_EINVAL);
