@@ -225,7 +225,9 @@ for c in $levels; do
     "$(ratio "${rps[steady:molt:$c]}" "${rps[steady:nginx:$c]}") | ${p99[steady:molt:$c]} | ${p99[steady:nginx:$c]} |"
 done
 for c in $up_levels; do
-  echo "| $cycles upgrade/rollback cycles | $c | ${up_rps[$c]} | - | ${up_ratio[$c]} of molt steady | - | - |"
+  r=${up_ratio[$c]}
+  [ "$r" = - ] || r="$r of molt steady"
+  echo "| $cycles upgrade/rollback cycles | $c | ${up_rps[$c]} | - | $r | - | - |"
 done
 if [ "$hogs" -gt 0 ]; then
   for c in $hog_levels; do

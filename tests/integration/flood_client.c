@@ -3,13 +3,15 @@
  * It is the client side only: it judges nothing about the server.
  *
  *   flood_client --port P [--count N] [--sources K] [--settle-ms MS]
+ *   flood_client --check [--count N]
  *
  * Raises its own RLIMIT_NOFILE (soft and hard) to N + 1000. Where it may
  * not (no CAP_SYS_RESOURCE, as in a container that runs as root without
  * it), it spreads the N connections over as many worker processes as its
  * hard limit needs, each within that limit, and sums their figures: the
  * same flood from the server's side. It exits 77 with a "flood: cannot"
- * line only if that needs more than MAX_WORKERS processes.
+ * line only if that needs more than MAX_WORKERS processes. --check does
+ * only that much, exiting 0 or 77, and opens nothing.
  * Opens N nonblocking connections, the i-th bound to source address
  * 127.0.0.(2 + i % K) with IP_BIND_ADDRESS_NO_PORT, so the port is chosen
  * at connect() for the whole 4-tuple and N = 100,000 does not run out of
@@ -337,8 +339,15 @@ static int coordinate(int share) {
 }
 
 int main(int argc, char** argv) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
+  bool check = false;
+  for (int i = 1; i < argc; i += 2) {
+    if (strcmp(argv[i], "--check") == 0) {
+      check = true;
+      i--;
+    } else if (i + 1 == argc) {
+      fprintf(stderr, "flood_client: %s needs a value\n", argv[i]);
+      return 2;
+    } else if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--count") == 0) count = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--sources") == 0) sources = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--settle-ms") == 0) settle_ms = atoi(argv[i + 1]);
@@ -347,8 +356,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (check) port = 1;
   if (port <= 0 || port > 65535 || count <= 0 || sources < 1 || sources > 250) {
-    fprintf(stderr, "usage: flood_client --port P [--count N] [--sources K] [--settle-ms MS]\n");
+    fprintf(stderr, "usage: flood_client --port P [--count N] [--sources K] [--settle-ms MS] | --check [--count N]\n");
     return 2;
   }
   struct rlimit rl = {.rlim_cur = (rlim_t)count + 1000, .rlim_max = (rlim_t)count + 1000};
@@ -369,6 +379,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "flood_client: cannot raise RLIMIT_NOFILE to %d (%s): %d processes of at most %d\n",
             count + 1000, strerror(err), (count + share - 1) / share, share);
   }
+  if (check) return 0;
   signal(SIGPIPE, SIG_IGN);
   return coordinate(share);
 }

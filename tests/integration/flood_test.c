@@ -232,6 +232,15 @@ static int get_status(int fd) { return hc_ask(fd, HC_GET("/")).status; }
 
 Test(flood, a_hundred_thousand_attempts_against_twenty_thousand_descriptors) {
   signal(SIGPIPE, SIG_IGN);
+  /* Whether the client can open its connections at all, before there is
+   * a container to clean up: Criterion's skip does not run .fini. */
+  char* out = NULL;
+  char check[512];
+  snprintf(check, sizeof(check), "'%s' --check --count %d 2>/dev/null", MOLT_FLOOD_CLIENT, ATTEMPTS);
+  int rc = tu_run(check, &out);
+  if (rc == 77) cr_skip("%s", out);
+  cr_assert_eq(rc, 0, "flood_client --check: %d: %s", rc, out);
+  free(out);
   int port = free_port();
   start_container(port);
   cJSON* st = ct_json("status");
@@ -257,7 +266,7 @@ Test(flood, a_hundred_thousand_attempts_against_twenty_thousand_descriptors) {
   start_client(port);
   char line[512];
   cr_assert(client_line(line, sizeof(line), 40000), "no report from the flood client: %s", line);
-  if (strstr(line, "cannot raise")) cr_skip("%s", line);
+  cr_assert(!strstr(line, "cannot raise"), "%s", line);
   cr_log_info("%s", line);
   cr_expect_eq(field(line, "attempted="), ATTEMPTS, "%s", line);
   cr_expect_gt(field(line, "established="), 0, "%s", line);
@@ -304,7 +313,7 @@ Test(flood, a_hundred_thousand_attempts_against_twenty_thousand_descriptors) {
     cr_expect_eq(get_status(fresh), 200, "a new connection after the flood was not served");
     close(fresh);
   }
-  char* out = NULL;
+  out = NULL;
   cr_expect_eq(ct_molt("stop", &out), 0, "%s", out);
   free(out);
   cr_expect_eq(ct_wait_exit(20000), 0, "the container did not stop cleanly");
