@@ -1,41 +1,79 @@
 #!/usr/bin/env bash
-# bench-http.sh [CYCLES] [SECS] [CONNS] [INTERVAL]: the demo HTTP service's
-# zero-drop proof and its figures. Runs the demo release (upgraded to
-# 1.1.0 and committed) in a temporary home and drives it with
-# molt-http-load (CONNS keep-alive connections, every answer checked,
-# one request in ten a PUT to a key):
-#   1. steady: SECS seconds, no upgrades;
-#   2. upgrades: CYCLES times `molt upgrade 2.0.0` then `molt rollback`
-#      (code_change up and down of the counter and of every http
-#      connection actor), one release change every INTERVAL seconds, the
-#      load tool told when each one starts and ends (SIGUSR1/SIGUSR2) so it
-#      reports latency during and outside them;
-#   3. the increments proof: after `molt stop`, what the counter counted
-#      equals what the drivers sent plus the PUTs the load tool saw
-#      answered.
-# If wrk and nginx are installed (Debian: nginx-light wrk), the same run
-# also measures molt with wrk, steady and across as many cycles as fit in
-# its SECS (at most CYCLES release changes), and the
-# nginx anchor (../shared/anchors/nginx, copied to a scratch directory):
-# the same tool on both sides. Defaults: 100 10 64 0.1.
+# bench-http.sh [CYCLES] [SECS] [LEVELS] [INTERVAL]: the demo HTTP service
+# and the nginx anchor side by side, and molt's zero-drop proof, in one run
+# whose output pastes into the README as it is.
+#
+# molt runs the demo release (upgraded to 1.1.0 and committed) in a
+# temporary home; nginx runs the anchor's configuration
+# (../shared/anchors/nginx/run.sh: 2 workers, a fixed 200) in a scratch
+# directory. The client on both is the anchor's: wrk -t2, keep-alive,
+# --latency, SECS seconds a row. In order:
+#   1. steady: at each connection count of LEVELS, molt then nginx;
+#   2. upgrades: molt-http-load (every answer checked, one request in ten
+#      a PUT) while CYCLES x (`molt upgrade 2.0.0`; `molt rollback`) run,
+#      one release change every INTERVAL s; then wrk on molt at each count
+#      of UPGRADE_LEVELS while the same CYCLES cycles run again (wrk's
+#      duration: what molt-http-load's cycles took, plus 1 s), with the
+#      failed requests split by kind (non-2xx, connect, read, write,
+#      timeout) and the rate's ratio to molt's steady row at that count;
+#   3. with HOGS CPU hogs (`yes >/dev/null`, killed afterwards and on exit):
+#      the steady rows again at each count of HOG_LEVELS, molt then nginx;
+#   4. the increments proof: after `molt stop`, what the counter counted
+#      equals what the drivers sent plus the PUTs molt-http-load saw
+#      answered (wrk sends only GET /, which counts nothing);
+#   5. a markdown summary: molt/nginx per row.
+# Rows: `system conns reqs_per_s p99_ms socket_errors non2xx` (upgrade rows
+# add cycles, the socket errors by kind and the ratio to steady).
+#
+# Arguments (or the environment variable in brackets), defaults in ():
+#   CYCLES   [BENCH_CYCLES]   upgrade/rollback cycles (100)
+#   SECS     [BENCH_SECS]     seconds per steady row (10)
+#   LEVELS   [BENCH_LEVELS]   steady connection counts, "64 256 1024" or
+#                             "64,256,1024" (64 256 1024)
+#   INTERVAL [BENCH_INTERVAL] seconds between release changes (0.1)
+#   [BENCH_UPGRADE_LEVELS]    counts for the wrk upgrade rows (64 1024);
+#                             each must be in LEVELS for its ratio
+#   [BENCH_HOG_LEVELS]        counts for the rows under hogs (64 1024)
+#   [BENCH_HOGS]              CPU hogs (2); 0 skips those rows
+#   [MOLT_HTTP_PORT]          molt's port (18480); nginx's [BENCH_NGINX_PORT] (18081)
+# Defaults take about 5 minutes on 2 cores. A quick check of the script:
+#   tools/bench-http.sh 4 2 "64 256"
+# Needs wrk and nginx (Debian: apt-get install wrk nginx-light).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cycles=${1:-100} secs=${2:-10} conns=${3:-64} interval=${4:-0.1}
+cmdline=tools/bench-http.sh; [ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
+cycles=${1:-${BENCH_CYCLES:-100}} secs=${2:-${BENCH_SECS:-10}}
+levels=${3:-${BENCH_LEVELS:-64 256 1024}} interval=${4:-${BENCH_INTERVAL:-0.1}}
+up_levels=${BENCH_UPGRADE_LEVELS:-64 1024} hog_levels=${BENCH_HOG_LEVELS:-64 1024} hogs=${BENCH_HOGS:-2}
+levels=${levels//,/ } up_levels=${up_levels//,/ } hog_levels=${hog_levels//,/ }
+port=${MOLT_HTTP_PORT:-18480} nport=${BENCH_NGINX_PORT:-18081}
 molt=$PWD/build/bin/molt load=$PWD/build/bin/molt-http-load rel=$PWD/build/releases
+for p in wrk nginx; do
+  command -v $p >/dev/null || { echo "bench-http: needs $p (apt-get install wrk nginx-light)" >&2; exit 1; }
+done
 [ -x "$load" ] && [ -d "$rel/demo-2.0.0" ] || cmake --build build -j2 >/dev/null
-port=${MOLT_HTTP_PORT:-18480}
+
 home=$(mktemp -d /tmp/molt-bench-http.XXXXXX)
-log=$home.log
-pid="" lp=""
+log=$home.log ng=$home/nginx
+pid="" lp="" hog_pids=""
 cleanup() {
   [ -n "$lp" ] && kill "$lp" 2>/dev/null
+  [ -n "$hog_pids" ] && kill $hog_pids 2>/dev/null
   [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  [ -f "$ng/nginx.pid" ] && nginx -c "$ng/nginx.conf" -p "$ng" -s quit 2>/dev/null
+  sleep 0.2
   rm -rf "$home" "$log"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 export MOLT_HOME=$home MOLT_HTTP_PORT=$port
 
-echo "bench-http: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "# $cmdline"
+echo "# $(date '+%Y-%m-%d %H:%M %Z'), commit $(git rev-parse --short HEAD), $(nproc) cores," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# wrk -t2 -d${secs}s --latency, keep-alive; steady at $levels; $cycles upgrade/rollback cycles, one change" \
+  "every ${interval}s; $hogs CPU hogs at $hog_levels"
+
 "$molt" run --release "$rel/demo-1.0.0" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "running release" "$log" 2>/dev/null && break; sleep 0.1; done
@@ -45,11 +83,54 @@ grep -q "listening on 127.0.0.1:$port" "$log" || { cat "$log"; exit 1; }
 "$molt" upgrade 1.1.0 >/dev/null
 "$molt" commit >/dev/null
 
-echo "== steady: $conns connections, $secs s, http 1.1.0"
-"$load" --port "$port" --conns "$conns" --threads 2 --secs "$secs" --put-every 10 --versions 1.1.0 \
-  | tee "$home/steady.txt" || true
+# The nginx anchor's server, as its run.sh writes it.
+mkdir -p "$ng/logs"
+cat >"$ng/nginx.conf" <<CONF
+worker_processes 2;
+pid $ng/nginx.pid;
+error_log $ng/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server { listen 127.0.0.1:$nport; location / { return 200 "v1\n"; } }
+}
+CONF
+nginx -c "$ng/nginx.conf" -p "$ng"
+sleep 0.5
 
-# One release change with the load tool told about it; $1: the command.
+declare -A rps p99
+# wrk's output -> "reqs_per_s p99_ms connect read write timeout non2xx requests"
+wrk_fields() {
+  python3 - "$1" <<'PY'
+import re,sys
+t=open(sys.argv[1]).read()
+req=re.search(r'(\d+) requests in',t)
+rps=re.search(r'Requests/sec:\s*([\d.]+)',t)
+m=re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)',t)
+e=list(map(int,m.groups())) if m else [0,0,0,0]
+n=re.search(r'Non-2xx or 3xx responses: (\d+)',t)
+p=re.search(r'99%\s+([\d.]+)(us|ms|s)\b',t)
+p99=float(p.group(1))*{'us':1e-3,'ms':1,'s':1e3}[p.group(2)] if p else float('nan')
+print(f"{float(rps.group(1)) if rps else 0:.0f} {p99:.2f} {e[0]} {e[1]} {e[2]} {e[3]} {int(n.group(1)) if n else 0} {int(req.group(1)) if req else 0}")
+PY
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "-"}'; }
+url() { [ "$1" = molt ] && echo "http://127.0.0.1:$port/" || echo "http://127.0.0.1:$nport/"; }
+
+# One steady row; $1 section, $2 system, $3 connections.
+row() {
+  local r p c rd w t n
+  wrk -t2 -c"$3" -d"${secs}s" --latency "$(url "$2")" >"$home/wrk.txt" 2>&1 || true
+  read -r r p c rd w t n _ < <(wrk_fields "$home/wrk.txt")
+  rps[$1:$2:$3]=$r p99[$1:$2:$3]=$p
+  printf '%-6s %6s %10s %8s %14s %7s\n' "$2" "$3" "$r" "$p" "$((c + rd + w + t))" "$n"
+}
+header() { printf '%-6s %6s %10s %8s %14s %7s\n' system conns reqs_per_s p99_ms socket_errors non2xx; }
+
+# One release change, molt-http-load told about it when it runs; $@: the command.
+ok=0 bad=0
 change() {
   [ -z "$lp" ] || kill -USR1 "$lp"
   if "$molt" "$@" >/dev/null 2>"$home/err"; then ok=$((ok + 1)); else bad=$((bad + 1)); cat "$home/err"; fi
@@ -57,12 +138,22 @@ change() {
   sleep "$interval"
 }
 
-echo "== upgrades: $cycles x (molt upgrade 2.0.0; molt rollback), one every $interval s, under the same load"
-"$load" --port "$port" --conns "$conns" --threads 2 --secs 3600 --put-every 10 --versions 1.1.0,2.0.0 \
+echo
+echo "== steady, $secs s a row"
+header
+for c in $levels; do
+  row steady molt "$c"
+  row steady nginx "$c"
+done
+
+echo
+echo "== upgrades: $cycles x (molt upgrade 2.0.0; molt rollback), one change every ${interval}s"
+first=${levels%% *}
+"$load" --port "$port" --conns "$first" --threads 2 --secs 3600 --put-every 10 --versions 1.1.0,2.0.0 \
   >"$home/load.txt" &
 lp=$!
 sleep 1
-ok=0 bad=0 t0=$(date +%s.%N)
+t0=$(date +%s.%N)
 for _ in $(seq "$cycles"); do
   change upgrade 2.0.0
   change rollback
@@ -72,49 +163,77 @@ sleep 1
 kill -TERM "$lp"
 wait "$lp" && rc=0 || rc=$?
 lp=""
+cycle_secs=$(awk "BEGIN {printf \"%.1f\", $t1 - $t0}")
+echo "molt-http-load, $first connections, every answer checked (exit $rc):"
 cat "$home/load.txt"
-echo "cycles=$cycles release_changes_ok=$ok release_changes_failed=$bad changes_secs=$(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") load_exit=$rc"
-
-wrk_line() { # wrk's output file -> one line, as the nginx anchor prints it
-  python3 - "$1" "$2" "$3" <<'PY'
-import re,sys
-t=open(sys.argv[1]).read()
-req=int(re.search(r'(\d+) requests in',t).group(1))
-rps=float(re.search(r'Requests/sec:\s*([\d.]+)',t).group(1))
-m=re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)',t)
-err=sum(map(int,m.groups())) if m else 0
-non2xx=re.search(r'Non-2xx or 3xx responses: (\d+)',t); err+=int(non2xx.group(1)) if non2xx else 0
-p=re.search(r'99%\s+([\d.]+)(us|ms|s)\b',t); p99=float(p.group(1))*{'us':1e-3,'ms':1,'s':1e3}[p.group(2)] if p else float('nan')
-print(f"molt-wrk http conns={sys.argv[2]} reloads={sys.argv[3]} reqs_per_s={rps:.0f} requests={req} socket_errors={err} p99_ms={p99:.2f}")
-PY
-}
-
-if command -v wrk >/dev/null && command -v nginx >/dev/null; then
-  echo "== wrk (the nginx anchor's client) on molt: steady, then upgrade/rollback cycles (at most $cycles changes) while it runs"
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/" >"$home/wrk.txt" 2>&1
-  wrk_line "$home/wrk.txt" "$conns" 0
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/" >"$home/wrk.txt" 2>&1 &
+echo "release_changes_ok=$ok release_changes_failed=$bad changes_secs=$cycle_secs"
+wsecs=$(awk "BEGIN {printf \"%d\", $t1 - $t0 + 1.999}")
+declare -A up_rps up_ratio
+printf '%-6s %6s %6s %10s %8s %7s %7s %5s %5s %7s %s\n' system conns cycles reqs_per_s p99_ms non2xx connect read \
+  write timeout ratio_to_steady
+for c in $up_levels; do
+  wrk -t2 -c"$c" -d"${wsecs}s" --latency "$(url molt)" >"$home/wrk.txt" 2>&1 &
   w=$! n=0 ok=0 bad=0
   sleep 0.5
-  while kill -0 $w 2>/dev/null && [ $n -lt "$cycles" ]; do change upgrade 2.0.0; change rollback; n=$((n + 2)); done
-  wait $w
-  wrk_line "$home/wrk.txt" "$conns" "$n"
-  echo "release_changes_ok=$ok release_changes_failed=$bad"
+  while kill -0 $w 2>/dev/null && [ $n -lt "$cycles" ]; do
+    change upgrade 2.0.0
+    change rollback
+    n=$((n + 1))
+  done
+  wait $w || true
+  read -r r p con rd wr to non _ < <(wrk_fields "$home/wrk.txt")
+  base=${rps[steady:molt:$c]:-}
+  ratio=$(ratio "$r" "$base")
+  up_rps[$c]=$r up_ratio[$c]=$ratio
+  printf '%-6s %6s %6s %10s %8s %7s %7s %5s %5s %7s %s\n' molt "$c" "$n" "$r" "$p" "$non" "$con" "$rd" "$wr" "$to" \
+    "$ratio"
+  [ "$bad" = 0 ] || echo "  ($bad release changes failed)"
+done
+
+if [ "$hogs" -gt 0 ]; then
+  echo
+  echo "== with $hogs CPU hogs (yes >/dev/null), $secs s a row"
+  for _ in $(seq "$hogs"); do
+    yes >/dev/null &
+    hog_pids="$hog_pids $!"
+  done
+  header
+  for c in $hog_levels; do
+    row hogs molt "$c"
+    row hogs nginx "$c"
+  done
+  kill $hog_pids 2>/dev/null || true
+  wait $hog_pids 2>/dev/null || true
+  hog_pids=""
 fi
 
 "$molt" stop >/dev/null
 wait "$pid" || true
 pid=""
 sent=$(grep -o 'driver: terminating .*sent [0-9]*' "$log" | grep -o '[0-9]*$' | awk '{s += $1} END {print s + 0}')
-counted=$(grep -o 'counter: terminating .*total [0-9]*' "$log" | grep -o '[0-9]*$')
-puts=$(cat "$home/steady.txt" "$home/load.txt" | grep -o ' puts=[0-9]*' | cut -d= -f2 | awk '{s += $1} END {print s + 0}')
-echo "== increments: the counter counted $counted; the drivers sent $sent and molt-http-load's PUTs answered $puts (wrk sends none); lost: $((sent + puts - counted))"
+counted=$(grep -o 'counter: terminating .*total [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+puts=$(grep -o ' puts=[0-9]*' "$home/load.txt" | cut -d= -f2 | awk '{s += $1} END {print s + 0}')
+echo
+echo "== increments: the counter counted $counted; the drivers sent $sent and molt-http-load's PUTs answered $puts" \
+  "(wrk sends none); lost: $((sent + puts - counted))"
 
-if command -v wrk >/dev/null && command -v nginx >/dev/null; then
-  echo "== the nginx anchor, same machine, same run (../shared/anchors/nginx/run.sh $conns $secs)"
-  scratch=$(mktemp -d)
-  cp -r "${MOLT_ANCHORS:-$PWD/../shared/anchors}" "$scratch/anchors"
-  "$scratch/anchors/nginx/run.sh" "$conns" "$secs" 18081 || true
-  rm -rf "$scratch"
+echo
+echo "| row | conns | molt req/s | nginx req/s | molt/nginx | molt p99 ms | nginx p99 ms |"
+echo "|---|---|---|---|---|---|---|"
+for c in $levels; do
+  echo "| steady | $c | ${rps[steady:molt:$c]} | ${rps[steady:nginx:$c]} |" \
+    "$(ratio "${rps[steady:molt:$c]}" "${rps[steady:nginx:$c]}") | ${p99[steady:molt:$c]} | ${p99[steady:nginx:$c]} |"
+done
+for c in $up_levels; do
+  r=${up_ratio[$c]}
+  [ "$r" = - ] || r="$r of molt steady"
+  echo "| $cycles upgrade/rollback cycles | $c | ${up_rps[$c]} | - | $r | - | - |"
+done
+if [ "$hogs" -gt 0 ]; then
+  for c in $hog_levels; do
+    echo "| $hogs CPU hogs | $c | ${rps[hogs:molt:$c]} | ${rps[hogs:nginx:$c]} |" \
+      "$(ratio "${rps[hogs:molt:$c]}" "${rps[hogs:nginx:$c]}") | ${p99[hogs:molt:$c]} | ${p99[hogs:nginx:$c]} |"
+  done
 fi
-echo "bench-http: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -2,12 +2,14 @@
 #include "cli.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,12 +18,14 @@
 
 char* ct_home;
 char ct_log[4096];
+long ct_nofile;
 static pid_t container = -1;
 
 void ct_setup(void) {
   ct_home = tu_mkdtemp("molt-it");
   cr_assert(ct_home);
   snprintf(ct_log, sizeof(ct_log), "%s.log", ct_home);
+  ct_nofile = 0;
   /* The demo release's http listener reads its port from here when set
    * ("port_env"): 0 takes any free port, so containers of tests running
    * side by side never fight over the demo's fixed one. A test that
@@ -55,6 +59,13 @@ pid_t ct_spawn(const char* const* argv) {
     int fd = open(ct_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
+    if (ct_nofile > 0) {
+      struct rlimit rl = {.rlim_cur = (rlim_t)ct_nofile, .rlim_max = (rlim_t)ct_nofile};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        dprintf(2, "ct_spawn: cannot set RLIMIT_NOFILE to %ld: %s\n", ct_nofile, strerror(errno));
+        _exit(126);
+      }
+    }
     execv(MOLT_BIN, (char* const*)argv);
     _exit(127);
   }

@@ -18,6 +18,12 @@ extern char ct_log[4096];
 void ct_setup(void);
 void ct_teardown(void);
 
+/* When > 0, the containers ct_spawn (so ct_start, ct_launch, ct_start_run
+ * and ct_start_dev) starts run with RLIMIT_NOFILE soft and hard set to
+ * it, applied in the child before exec so the runtime sees it from its
+ * first call; the test's own limit is untouched. ct_setup resets it to 0. */
+extern long ct_nofile;
+
 /* Start `molt run --release release --schedulers 2` (release NULL: the
  * home's permanent one) and wait until it serves; the test fails if it
  * does not within 10 s. The log is appended to across restarts. */
