@@ -10,7 +10,9 @@
  * environment variable that, when set, overrides "port": the demo release
  * fixes a port for people and lets tests and scripts choose their own),
  * "store" (registered name of the counter keeping the keys, default
- * "counter"), and the limits each connection is held to:
+ * "counter"), "max_conns" (the connections open at once, past which
+ * accepting pauses; default: the runtime's, from the descriptor limit,
+ * see molt_tcp_max_conns), and the limits each connection is held to:
  * "idle_timeout_ms" (default 60000; 0: none), how long a connection may
  * go without receiving a byte (408 mid-request, else a silent close), and
  * "max_header_bytes" (default 8192; 0: only libhttp-parser's own 80 KiB),
@@ -47,6 +49,8 @@ static inline int http_listen(http_core_t* c, const molt_args_t* args) {
     molt_log("cannot listen on %s:%lld: %s", address, (long long)port, molt_strerror(rc));
     return rc;
   }
+  int64_t max_conns = molt_args_int(args, "max_conns", 0);
+  if (max_conns > 0) molt_tcp_max_conns(c->sock, max_conns > UINT32_MAX ? UINT32_MAX : (uint32_t)max_conns);
   c->role = HTTP_ROLE_LISTENER;
   c->port = molt_tcp_port(c->sock);
   molt_log("listening on %s:%d", address, c->port);
