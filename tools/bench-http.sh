@@ -35,6 +35,8 @@
 #                             each must be in LEVELS for its ratio
 #   [BENCH_HOG_LEVELS]        counts for the rows under hogs (64 1024)
 #   [BENCH_HOGS]              CPU hogs (2); 0 skips those rows
+#   [MOLT_BUILD]              the build directory to run molt from (build;
+#                             the README's figures: a RelWithDebInfo build)
 #   [MOLT_HTTP_PORT]          molt's port (18480); nginx's [BENCH_NGINX_PORT] (18081)
 # Defaults take about 5 minutes on 2 cores. A quick check of the script:
 #   tools/bench-http.sh 4 2 "64 256"
@@ -47,11 +49,12 @@ levels=${3:-${BENCH_LEVELS:-64 256 1024}} interval=${4:-${BENCH_INTERVAL:-0.1}}
 up_levels=${BENCH_UPGRADE_LEVELS:-64 1024} hog_levels=${BENCH_HOG_LEVELS:-64 1024} hogs=${BENCH_HOGS:-2}
 levels=${levels//,/ } up_levels=${up_levels//,/ } hog_levels=${hog_levels//,/ }
 port=${MOLT_HTTP_PORT:-18480} nport=${BENCH_NGINX_PORT:-18081}
-molt=$PWD/build/bin/molt load=$PWD/build/bin/molt-http-load rel=$PWD/build/releases
+bdir=${MOLT_BUILD:-build}
+molt=$PWD/$bdir/bin/molt load=$PWD/$bdir/bin/molt-http-load rel=$PWD/$bdir/releases
 for p in wrk nginx; do
   command -v $p >/dev/null || { echo "bench-http: needs $p (apt-get install wrk nginx-light)" >&2; exit 1; }
 done
-[ -x "$load" ] && [ -d "$rel/demo-2.0.0" ] || cmake --build build -j2 >/dev/null
+[ -x "$load" ] && [ -d "$rel/demo-2.0.0" ] || cmake --build "$bdir" -j2 >/dev/null
 
 home=$(mktemp -d /tmp/molt-bench-http.XXXXXX)
 log=$home.log ng=$home/nginx

@@ -88,8 +88,17 @@ static void run_tasks(molt_sched_t* s) {
  * on different schedulers that answer each other would pay that on every
  * message; the BEAM's schedulers spin before sleeping for the same reason.
  * The spin is bounded, so an idle container burns nothing and a busy one at
- * most this much per lull; I/O and timers wait at most this much longer. */
+ * most this much per lull.
+ *
+ * It adapts, as an adaptive mutex does: a spin that found work doubles the
+ * next, one that found none halves it, between SPIN_MIN_NS and SPIN_NS.
+ * Work that comes from other schedulers (actors answering each other)
+ * keeps it long; work that comes from sockets and timers, which a spin
+ * does not see, brings it down to a glance within a few lulls: the loop
+ * then polls I/O at once instead of 50 us later, and the core goes to
+ * whoever else needs it (the HTTP service's clients, on a small machine). */
 #define SPIN_NS 50000
+#define SPIN_MIN_NS 2000
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -108,12 +117,13 @@ static bool work_arrived(molt_sched_t* s) {
  * it ended (within 64 relaxes of its end), for the busy time, which
  * leaves spins out as the BEAM's scheduler utilisation does. */
 static bool spin_for_work(molt_sched_t* s, uint64_t* began, uint64_t* ended) {
-  uint64_t now = molt__now_ns(), until = now + SPIN_NS;
+  uint64_t now = molt__now_ns(), until = now + s->spin_ns;
   *began = now;
   for (;;) {
     for (int i = 0; i < 64; i++) {
       if (work_arrived(s)) {
         *ended = now;
+        s->spin_ns = s->spin_ns >= SPIN_NS / 2 ? SPIN_NS : s->spin_ns * 2;
         return true;
       }
       cpu_relax();
@@ -121,6 +131,7 @@ static bool spin_for_work(molt_sched_t* s, uint64_t* began, uint64_t* ended) {
     now = molt__now_ns();
     if (now > until) {
       *ended = now;
+      s->spin_ns = s->spin_ns <= 2 * SPIN_MIN_NS ? SPIN_MIN_NS : s->spin_ns / 2;
       return false;
     }
   }
@@ -388,6 +399,7 @@ static void destroy_locks(molt_sched_t* s) {
 int molt__sched_start(molt_sched_t* s, unsigned id, char* err, size_t errlen) {
   memset(s, 0, sizeof(*s));
   s->id = id;
+  s->spin_ns = SPIN_NS;
   molt__mpsc_init(&s->inbound);
   atomic_init(&s->sleeping, true);
   atomic_init(&s->gate, MOLT__GATE_PARKED);

@@ -32,6 +32,7 @@ typedef struct molt_sched {
   alignas(64) molt_mpsc_t inbound; /* actors made runnable by other threads */
   alignas(64) molt_actor_t* runq_head;
   molt_actor_t* runq_tail;
+  uint32_t spin_ns; /* how long the next lull spins for work (sched.c); this thread's */
   /* The figures top, status and alarms read from other threads
    * (vitals.h), written only by this thread with relaxed stores: */
   _Atomic uint64_t turns;            /* actor turns run */
