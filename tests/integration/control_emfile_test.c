@@ -26,19 +26,6 @@ TestSuite(control_emfile, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
 #define CONTAINER_NOFILE 128
 #define MAX_CLIENTS 400
 
-static int open_fds(long pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-  DIR* d = opendir(path);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent* e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 static int echo_port(void) {
   char* log = tu_read_file(ct_log, NULL);
   const char* at = log ? strstr(log, "listening on 127.0.0.1:") : NULL;
@@ -87,14 +74,14 @@ static long start_echo_with_few_fds(void) {
 static int* fill_fd_table(long pid, int port, int* n) {
   int* fds = calloc(MAX_CLIENTS, sizeof(*fds));
   *n = 0;
-  while (*n < MAX_CLIENTS && open_fds(pid) < CONTAINER_NOFILE) {
+  while (*n < MAX_CLIENTS && tu_open_fds(pid) < CONTAINER_NOFILE) {
     int fd = connect_to(port);
     cr_assert_geq(fd, 0, "connect to echo on port %d", port);
     fds[(*n)++] = fd;
-    for (int i = 0; i < 50 && open_fds(pid) < CONTAINER_NOFILE && open_fds(pid) < 40 + *n; i++) usleep(1000);
+    for (int i = 0; i < 50 && tu_open_fds(pid) < CONTAINER_NOFILE && tu_open_fds(pid) < 40 + *n; i++) usleep(1000);
   }
-  cr_assert_geq(open_fds(pid), CONTAINER_NOFILE, "the container's table did not fill: %d fds after %d clients",
-                open_fds(pid), *n);
+  cr_assert_geq(tu_open_fds(pid), CONTAINER_NOFILE, "the container's table did not fill: %d fds after %d clients",
+                tu_open_fds(pid), *n);
   return fds;
 }
 
@@ -120,7 +107,7 @@ Test(control_emfile, a_full_fd_table_is_answered_and_logged_once) {
 
   for (int i = 0; i < n; i++) close(fds[i]);
   free(fds);
-  for (int i = 0; i < 500 && open_fds(pid) > CONTAINER_NOFILE - 8; i++) usleep(10000);
+  for (int i = 0; i < 500 && tu_open_fds(pid) > CONTAINER_NOFILE - 8; i++) usleep(10000);
   cr_expect_eq(ct_molt("status", NULL), 0, "status once the clients left");
   cr_expect(ct_wait_log("control: accepting commands again; 3 refused while the fd table was full", 5000), "%s",
             ct_log);

@@ -63,19 +63,6 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int open_fds(long pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-  DIR* d = opendir(path);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent* e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 /* Alive and not a zombie. */
 static bool alive(long pid) {
   char path[64], buf[512];
@@ -87,17 +74,6 @@ static bool alive(long pid) {
   buf[n] = '\0';
   const char* p = strrchr(buf, ')');
   return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  cr_assert(bind(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  close(fd);
-  return ntohs(sa.sin_port);
 }
 
 /* A release of its own: the counter and the demo's http service on port,
@@ -206,10 +182,10 @@ static void stop_client(void) {
 /* The fd count once it has stopped moving for a second (at most
  * timeout_ms). */
 static int settled_fds(long pid, int timeout_ms) {
-  int last = open_fds(pid), same_for = 0;
+  int last = tu_open_fds(pid), same_for = 0;
   for (int waited = 0; waited < timeout_ms && same_for < 1000; waited += 100) {
     usleep(100000);
-    int n = open_fds(pid);
+    int n = tu_open_fds(pid);
     same_for = n == last ? same_for + 100 : 0;
     last = n;
   }
@@ -241,7 +217,7 @@ Test(flood, a_hundred_thousand_attempts_against_twenty_thousand_descriptors) {
   if (rc == 77) cr_skip("%s", out);
   cr_assert_eq(rc, 0, "flood_client --check: %d: %s", rc, out);
   free(out);
-  int port = free_port();
+  int port = tu_free_port();
   start_container(port);
   cJSON* st = ct_json("status");
   long pid = (long)cJSON_GetObjectItem(st, "os_pid")->valuedouble;
@@ -296,10 +272,10 @@ Test(flood, a_hundred_thousand_attempts_against_twenty_thousand_descriptors) {
 
   stop_client();
   close(held);
-  int after = open_fds(pid);
+  int after = tu_open_fds(pid);
   for (int i = 0; i < 300 && after > baseline + FD_SLACK; i++) {
     usleep(100000);
-    after = open_fds(pid);
+    after = tu_open_fds(pid);
   }
   cr_log_info("flood: %d fds in the container after the clients left (baseline %d)", after, baseline);
   cr_expect_leq(after, baseline + FD_SLACK, "fds did not return to the baseline %d: %d", baseline, after);

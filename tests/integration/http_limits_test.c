@@ -31,17 +31,6 @@ TestSuite(http_limits, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
 
 static int port;
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  cr_assert(bind(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 /* Microseconds: whole milliseconds would lose up to one at each end, and
  * the lower bounds are exact. */
 static uint64_t now_us(void) {
@@ -76,7 +65,7 @@ static void bundle(const char* vsn, int idle_ms) {
 /* lim 1.0.0 running, 2.0.0 unpacked when upgrades are to come. */
 static void start(int idle_ms, bool with_upgrade) {
   signal(SIGPIPE, SIG_IGN);
-  port = free_port();
+  port = tu_free_port();
   bundle("1.0.0", idle_ms);
   char path[4096], needle[64];
   snprintf(path, sizeof(path), "%s/lim-1.0.0", ct_home);

@@ -27,21 +27,10 @@
 
 static int port;
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  cr_assert(bind(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 /* The demo, 1.0.0 running with 1.1.0 and 2.0.0 unpacked, http on port. */
 static void start_demo(void) {
   signal(SIGPIPE, SIG_IGN);
-  port = free_port();
+  port = tu_free_port();
   char p[16], needle[64];
   snprintf(p, sizeof(p), "%d", port);
   setenv("MOLT_HTTP_PORT", p, 1); /* after ct_setup's 0: this test talks to it */

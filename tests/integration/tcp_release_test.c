@@ -16,18 +16,6 @@
 
 TestSuite(tcp_release, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
 
-/* A port nobody listens on right now (the OS's choice, released again). */
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  cr_assert(bind(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 /* Bundle echo <vsn> as release "echo" <vsn>, listening on port. */
 static void bundle(const char* vsn, int port, char* out, size_t len) {
   char src[1024], cmd[4096], json[1024];
@@ -50,7 +38,7 @@ static void bundle(const char* vsn, int port, char* out, size_t len) {
 
 Test(tcp_release, connections_survive_an_upgrade_and_a_rollback) {
   signal(SIGPIPE, SIG_IGN);
-  int port = free_port();
+  int port = tu_free_port();
   char b1[1024], b2[1024], cmd[1200];
   bundle("1.0.0", port, b1, sizeof(b1));
   bundle("1.1.0", port, b2, sizeof(b2));

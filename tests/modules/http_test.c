@@ -15,21 +15,11 @@
 #include "modules_util.h"
 #include "runtime.h"
 #include "httpclient.h"
+#include "testutil.h"
 
 #include "../../modules/http/http_state.h"
 
 static int port;
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  cr_assert(bind(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
 
 static void listen_on(int p, const char* store) {
   char args[128];
@@ -43,7 +33,7 @@ static void setup(void) {
   mu_load("counter", "1.1.0");
   mu_load("http", "1.0.0");
   rt_spawn("counter", "{\"name\":\"counter\"}");
-  port = free_port();
+  port = tu_free_port();
   listen_on(port, "counter");
 }
 
@@ -152,7 +142,7 @@ Test(http, keys_count_per_key_across_connections) {
 }
 
 Test(http, keys_without_a_store_get_503_and_the_connection_goes_on) {
-  int p = free_port();
+  int p = tu_free_port();
   listen_on(p, "nobody");
   int fd = -1;
   for (int i = 0; i < 200 && fd < 0; i++) { /* the listener is spawned: give it a moment */
@@ -173,7 +163,7 @@ Test(http, keys_without_a_store_get_503_and_the_connection_goes_on) {
 Test(http, a_request_waiting_for_the_store_is_not_idle) {
   mu_load("heartbeat", "1.0.0");
   rt_spawn("heartbeat", "{\"name\":\"silent\"}");
-  int p = free_port();
+  int p = tu_free_port();
   char args[160];
   snprintf(args, sizeof(args), "{\"port\":%d,\"store\":\"silent\",\"idle_timeout_ms\":300}", p);
   rt_spawn("http", args);
