@@ -58,6 +58,19 @@ int molt__tcp_deliver(sock_t* s, uint32_t kind, const void* data, size_t size, i
 
 static void push(sock_t* s);
 
+/* May the owner get DATA now? Not while one is in flight, and, while the
+ * peer is not reading our answers, not at all: the owner would only
+ * answer into the queue. */
+static bool may_deliver(const sock_t* s) {
+  return !s->in_flight && !s->closing && !(s->write_paused && !s->write_failed);
+}
+
+bool molt__tcp_deliver_now(sock_t* s, const char* data, size_t n) {
+  if (s->rlen || !may_deliver(s) || molt__tcp_deliver(s, MOLT_MSG_TCP_DATA, data, n, 0) != 0) return false;
+  s->in_flight = true;
+  return true;
+}
+
 /* Deliver what may be delivered, and read if reading is allowed. */
 void molt__tcp_pump(sock_t* s) {
   molt__tcp_update_reading(s);
@@ -69,9 +82,7 @@ void molt__tcp_pump(sock_t* s) {
  * in flight, else nothing; once the peer is done and every byte has been
  * handled, CLOSED, and the socket goes. */
 static void push(sock_t* s) {
-  /* While the peer is not reading our answers, the owner gets no more
-   * requests either: it would only answer them into the queue. */
-  if (s->in_flight || s->closing || (s->write_paused && !s->write_failed)) return;
+  if (!may_deliver(s)) return;
   if (s->rlen) {
     if (molt__tcp_deliver(s, MOLT_MSG_TCP_DATA, s->rbuf, s->rlen, 0) != 0) {
       s->peer_done = true;

@@ -92,6 +92,9 @@ int molt__tcp_run_on(molt__tcp_slot_t* slot, void (*fn)(void*), void* arg);
 int molt__tcp_deliver(sock_t* s, uint32_t kind, const void* data, size_t size, int reason);
 /* Deliver what may be delivered, and read if reading is allowed. */
 void molt__tcp_pump(sock_t* s);
+/* n bytes just read: deliver them as DATA at once if the owner may have
+ * them now and none are waiting (true), else false: the caller keeps them. */
+bool molt__tcp_deliver_now(sock_t* s, const char* data, size_t n);
 /* Writing failed: the peer is gone. */
 void molt__tcp_write_failed(sock_t* s, int err);
 /* The peer side is finished (EOF or an error, reason). */

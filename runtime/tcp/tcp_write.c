@@ -38,13 +38,34 @@ static void on_written(uv_write_t* req, int status) {
   if (s->moving && s->writes == 0) molt__tcp_move_on(s);
 }
 
+/* With nothing queued in libuv, the write is tried at once: an answer
+ * that fits the socket's buffer, the usual case, costs one write(2) and
+ * no completion round, whose bookkeeping costs libuv an epoll_ctl per
+ * write. What does not fit is queued as before. */
+static size_t try_now(sock_t* s, wreq_t* w) {
+  if (s->writes) return 0;
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->size);
+  int n = uv_try_write((uv_stream_t*)&s->tcp, &buf, 1);
+  if (n >= 0) return (size_t)n;
+  if (n != UV_EAGAIN) {
+    molt__tcp_write_failed(s, n);
+    return w->size; /* the peer is gone: nothing more to write */
+  }
+  return 0;
+}
+
 static void issue(sock_t* s, wreq_t* w) {
   s->next_seq++;
   if (s->closing) {
     wreq_drop(w);
     return;
   }
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->size);
+  size_t done = try_now(s, w);
+  if (done == w->size || s->closing) {
+    wreq_drop(w);
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(w->data + done, (unsigned)(w->size - done));
   int rc = uv_write(&w->req, (uv_stream_t*)&s->tcp, &buf, 1, on_written);
   if (rc) {
     wreq_drop(w);
@@ -105,6 +126,28 @@ int molt__tcp_owned_slot(molt_tcp_t h, molt__tcp_slot_t** out) {
   return 0;
 }
 
+/* The owner runs on the socket's loop and nothing waits before this
+ * write: write from the caller's buffer at once, with no copy. How much
+ * went out, or -1 when the write must take the queued way. */
+static ssize_t write_directly(molt__tcp_slot_t* slot, molt_tcp_t conn, const void* data, size_t size) {
+  if (atomic_load_explicit(&slot->sched, memory_order_relaxed) != molt__sched_current()) return -1;
+  sock_t* s = slot->sock;
+  if (!s || !s->started || s->moving || s->closing || s->held || s->writes) return -1;
+  /* Writes on their way here from a loop the socket left go first. */
+  if ((uint32_t)atomic_load(&slot->wseq) != s->next_seq) return -1;
+  uint32_t seq;
+  if (molt__tcp_slot_next_write(slot, conn, &seq) != 0) return -1; /* a dead handle: the queued way says so */
+  s->next_seq++;
+  uv_buf_t buf = uv_buf_init((char*)data, (unsigned)size);
+  int n = uv_try_write((uv_stream_t*)&s->tcp, &buf, 1);
+  if (n == UV_EAGAIN) n = 0;
+  if (n < 0) {
+    molt__tcp_write_failed(s, n); /* the owner hears of it as CLOSED */
+    return (ssize_t)size;
+  }
+  return n;
+}
+
 int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
   molt__tcp_slot_t* slot;
   int rc = molt__tcp_owned_slot(conn, &slot);
@@ -112,8 +155,14 @@ int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
   if (atomic_load(&slot->listener)) return MOLT_EINVAL;
   if (size == 0) return 0;
   if (!data || size > MOLT_TCP_WRITE_MAX) return size ? MOLT_ENOBUFS : MOLT_EINVAL;
+  ssize_t direct = write_directly(slot, conn, data, size);
+  if (direct == (ssize_t)size) return 0;
+  if (direct > 0) {
+    data = (const char*)data + direct;
+    size -= (size_t)direct;
+  }
   size_t before = atomic_fetch_add(&slot->queued, size);
-  if (before + size > MOLT_TCP_WRITE_MAX) {
+  if (before + size > MOLT_TCP_WRITE_MAX && direct < 0) {
     atomic_fetch_sub(&slot->queued, size);
     return MOLT_ENOBUFS;
   }
@@ -121,6 +170,7 @@ int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
   wreq_t* w = molt__alloc(sizeof(*w) + size);
   if (!w) {
     atomic_fetch_sub(&slot->queued, size);
+    if (direct >= 0) molt__tcp_request_close(conn); /* part of it went out: the stream cannot go on */
     return MOLT_ENOMEM;
   }
   w->slot = slot;
@@ -128,6 +178,13 @@ int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
   w->size = size;
   w->next = NULL;
   memcpy(w->data, data, size);
+  if (direct >= 0) {
+    /* The rest of a write begun at once keeps its place: first in line. */
+    w->seq = slot->sock->next_seq - 1;
+    slot->sock->next_seq--;
+    task_write(w);
+    return 0;
+  }
   rc = molt__tcp_slot_next_write(slot, conn, &w->seq);
   if (rc) {
     wreq_drop(w);
