@@ -35,10 +35,14 @@
 #                             each must be in LEVELS for its ratio
 #   [BENCH_HOG_LEVELS]        counts for the rows under hogs (64 1024)
 #   [BENCH_HOGS]              CPU hogs (2); 0 skips those rows
+#   [BENCH_REPEAT]            runs of each steady and hog pair, molt and
+#                             nginx alternately; the table shows medians (3):
+#                             this machine's speed drifts by 10-20% between
+#                             minutes, more than one pair can tell apart
 #   [MOLT_BUILD]              the build directory to run molt from (build;
 #                             the README's figures: a RelWithDebInfo build)
 #   [MOLT_HTTP_PORT]          molt's port (18480); nginx's [BENCH_NGINX_PORT] (18081)
-# Defaults take about 5 minutes on 2 cores. A quick check of the script:
+# Defaults take about 8 minutes on 2 cores. A quick check of the script:
 #   tools/bench-http.sh 4 2 "64 256"
 # Needs wrk and nginx (Debian: apt-get install wrk nginx-light).
 set -euo pipefail
@@ -47,6 +51,7 @@ cmdline=tools/bench-http.sh; [ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 cycles=${1:-${BENCH_CYCLES:-100}} secs=${2:-${BENCH_SECS:-10}}
 levels=${3:-${BENCH_LEVELS:-64 256 1024}} interval=${4:-${BENCH_INTERVAL:-0.1}}
 up_levels=${BENCH_UPGRADE_LEVELS:-64 1024} hog_levels=${BENCH_HOG_LEVELS:-64 1024} hogs=${BENCH_HOGS:-2}
+repeat=${BENCH_REPEAT:-3}
 levels=${levels//,/ } up_levels=${up_levels//,/ } hog_levels=${hog_levels//,/ }
 port=${MOLT_HTTP_PORT:-18480} nport=${BENCH_NGINX_PORT:-18081}
 bdir=${MOLT_BUILD:-build}
@@ -74,7 +79,7 @@ export MOLT_HOME=$home MOLT_HTTP_PORT=$port
 echo "# $cmdline"
 echo "# $(date '+%Y-%m-%d %H:%M %Z'), commit $(git rev-parse --short HEAD), $(nproc) cores," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# wrk -t2 -d${secs}s --latency, keep-alive; steady at $levels; $cycles upgrade/rollback cycles, one change" \
+echo "# wrk -t2 -d${secs}s --latency, keep-alive; steady at $levels, $repeat runs each (medians); $cycles upgrade/rollback cycles, one change" \
   "every ${interval}s; $hogs CPU hogs at $hog_levels"
 
 "$molt" run --release "$rel/demo-1.0.0" >"$log" 2>&1 &
@@ -103,7 +108,7 @@ CONF
 nginx -c "$ng/nginx.conf" -p "$ng"
 sleep 0.5
 
-declare -A rps p99
+declare -A rps p99 runs_r runs_p
 # wrk's output -> "reqs_per_s p99_ms connect read write timeout non2xx requests"
 wrk_fields() {
   python3 - "$1" <<'PY'
@@ -122,13 +127,30 @@ PY
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "-"}'; }
 url() { [ "$1" = molt ] && echo "http://127.0.0.1:$port/" || echo "http://127.0.0.1:$nport/"; }
 
-# One steady row; $1 section, $2 system, $3 connections.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# One steady run; $1 section, $2 system, $3 connections.
 row() {
   local r p c rd w t n
   wrk -t2 -c"$3" -d"${secs}s" --latency "$(url "$2")" >"$home/wrk.txt" 2>&1 || true
   read -r r p c rd w t n _ < <(wrk_fields "$home/wrk.txt")
-  rps[$1:$2:$3]=$r p99[$1:$2:$3]=$p
+  runs_r[$1:$2:$3]+="$r " runs_p[$1:$2:$3]+="$p "
   printf '%-6s %6s %10s %8s %14s %7s\n' "$2" "$3" "$r" "$p" "$((c + rd + w + t))" "$n"
+}
+
+# $repeat runs of molt then nginx at $2 connections, and their medians.
+rows() {
+  local sys k
+  for _ in $(seq "$repeat"); do
+    row "$1" molt "$2"
+    row "$1" nginx "$2"
+  done
+  for sys in molt nginx; do
+    k=$1:$sys:$2
+    # shellcheck disable=SC2086
+    rps[$k]=$(median ${runs_r[$k]}) p99[$k]=$(median ${runs_p[$k]})
+    printf '%-6s %6s %10s %8s   median of %s runs\n' "$sys" "$2" "${rps[$k]}" "${p99[$k]}" "$repeat"
+  done
 }
 header() { printf '%-6s %6s %10s %8s %14s %7s\n' system conns reqs_per_s p99_ms socket_errors non2xx; }
 
@@ -144,10 +166,7 @@ change() {
 echo
 echo "== steady, $secs s a row"
 header
-for c in $levels; do
-  row steady molt "$c"
-  row steady nginx "$c"
-done
+for c in $levels; do rows steady "$c"; done
 
 echo
 echo "== upgrades: $cycles x (molt upgrade 2.0.0; molt rollback), one change every ${interval}s"
@@ -201,10 +220,7 @@ if [ "$hogs" -gt 0 ]; then
     hog_pids="$hog_pids $!"
   done
   header
-  for c in $hog_levels; do
-    row hogs molt "$c"
-    row hogs nginx "$c"
-  done
+  for c in $hog_levels; do rows hogs "$c"; done
   kill $hog_pids 2>/dev/null || true
   wait $hog_pids 2>/dev/null || true
   hog_pids=""
@@ -221,6 +237,7 @@ echo "== increments: the counter counted $counted; the drivers sent $sent and mo
   "(wrk sends none); lost: $((sent + puts - counted))"
 
 echo
+echo "steady and hog rows: medians of $repeat runs each"
 echo "| row | conns | molt req/s | nginx req/s | molt/nginx | molt p99 ms | nginx p99 ms |"
 echo "|---|---|---|---|---|---|---|"
 for c in $levels; do
