@@ -108,7 +108,7 @@ CONF
 nginx -c "$ng/nginx.conf" -p "$ng"
 sleep 0.5
 
-declare -A rps p99 runs_r runs_p
+declare -A rps p99 cpu runs_r runs_p runs_c
 # wrk's output -> "reqs_per_s p99_ms connect read write timeout non2xx requests"
 wrk_fields() {
   python3 - "$1" <<'PY'
@@ -127,15 +127,26 @@ PY
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "-"}'; }
 url() { [ "$1" = molt ] && echo "http://127.0.0.1:$port/" || echo "http://127.0.0.1:$nport/"; }
 
+# The server's processes: molt's container, nginx's workers.
+server_pids() { [ "$1" = molt ] && echo "$pid" || pgrep -P "$(cat "$ng/nginx.pid")" | tr '\n' ' '; }
+# CPU time (user + system, clock ticks) the processes $@ have used.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # One steady run; $1 section, $2 system, $3 connections.
 row() {
-  local r p c rd w t n
+  local r p c rd w t n req pids t0 t1 us
+  pids=$(server_pids "$2")
+  # shellcheck disable=SC2086
+  t0=$(cpu_ticks $pids)
   wrk -t2 -c"$3" -d"${secs}s" --latency "$(url "$2")" >"$home/wrk.txt" 2>&1 || true
-  read -r r p c rd w t n _ < <(wrk_fields "$home/wrk.txt")
-  runs_r[$1:$2:$3]+="$r " runs_p[$1:$2:$3]+="$p "
-  printf '%-6s %6s %10s %8s %14s %7s\n' "$2" "$3" "$r" "$p" "$((c + rd + w + t))" "$n"
+  # shellcheck disable=SC2086
+  t1=$(cpu_ticks $pids)
+  read -r r p c rd w t n req < <(wrk_fields "$home/wrk.txt")
+  us=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$req" 'BEGIN {printf "%.2f", n ? d / hz * 1e6 / n : 0}')
+  runs_r[$1:$2:$3]+="$r " runs_p[$1:$2:$3]+="$p " runs_c[$1:$2:$3]+="$us "
+  printf '%-6s %6s %10s %8s %14s %7s %12s\n' "$2" "$3" "$r" "$p" "$((c + rd + w + t))" "$n" "$us"
 }
 
 # $repeat runs of molt then nginx at $2 connections, and their medians.
@@ -148,11 +159,12 @@ rows() {
   for sys in molt nginx; do
     k=$1:$sys:$2
     # shellcheck disable=SC2086
-    rps[$k]=$(median ${runs_r[$k]}) p99[$k]=$(median ${runs_p[$k]})
-    printf '%-6s %6s %10s %8s   median of %s runs\n' "$sys" "$2" "${rps[$k]}" "${p99[$k]}" "$repeat"
+    rps[$k]=$(median ${runs_r[$k]}) p99[$k]=$(median ${runs_p[$k]}) cpu[$k]=$(median ${runs_c[$k]})
+    printf '%-6s %6s %10s %8s %22s %12s  median of %s runs\n' "$sys" "$2" "${rps[$k]}" "${p99[$k]}" "" "${cpu[$k]}" \
+      "$repeat"
   done
 }
-header() { printf '%-6s %6s %10s %8s %14s %7s\n' system conns reqs_per_s p99_ms socket_errors non2xx; }
+header() { printf '%-6s %6s %10s %8s %14s %7s %12s\n' system conns reqs_per_s p99_ms socket_errors non2xx cpu_us_per_req; }
 
 # One release change, molt-http-load told about it when it runs; $@: the command.
 ok=0 bad=0
@@ -238,21 +250,23 @@ echo "== increments: the counter counted $counted; the drivers sent $sent and mo
 
 echo
 echo "steady and hog rows: medians of $repeat runs each"
-echo "| row | conns | molt req/s | nginx req/s | molt/nginx | molt p99 ms | nginx p99 ms |"
-echo "|---|---|---|---|---|---|---|"
+echo "| row | conns | molt req/s | nginx req/s | molt/nginx | molt p99 ms | nginx p99 ms | molt / nginx CPU µs per request |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in $levels; do
   echo "| steady | $c | ${rps[steady:molt:$c]} | ${rps[steady:nginx:$c]} |" \
-    "$(ratio "${rps[steady:molt:$c]}" "${rps[steady:nginx:$c]}") | ${p99[steady:molt:$c]} | ${p99[steady:nginx:$c]} |"
+    "$(ratio "${rps[steady:molt:$c]}" "${rps[steady:nginx:$c]}") | ${p99[steady:molt:$c]} | ${p99[steady:nginx:$c]} |" \
+    "${cpu[steady:molt:$c]} / ${cpu[steady:nginx:$c]} |"
 done
 for c in $up_levels; do
   r=${up_ratio[$c]}
   [ "$r" = - ] || r="$r of molt steady"
-  echo "| $cycles upgrade/rollback cycles | $c | ${up_rps[$c]} | - | $r | - | - |"
+  echo "| $cycles upgrade/rollback cycles | $c | ${up_rps[$c]} | - | $r | - | - | - |"
 done
 if [ "$hogs" -gt 0 ]; then
   for c in $hog_levels; do
     echo "| $hogs CPU hogs | $c | ${rps[hogs:molt:$c]} | ${rps[hogs:nginx:$c]} |" \
-      "$(ratio "${rps[hogs:molt:$c]}" "${rps[hogs:nginx:$c]}") | ${p99[hogs:molt:$c]} | ${p99[hogs:nginx:$c]} |"
+      "$(ratio "${rps[hogs:molt:$c]}" "${rps[hogs:nginx:$c]}") | ${p99[hogs:molt:$c]} | ${p99[hogs:nginx:$c]} |" \
+      "${cpu[hogs:molt:$c]} / ${cpu[hogs:nginx:$c]} |"
   done
 fi
 echo
