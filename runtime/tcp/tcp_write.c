@@ -130,7 +130,8 @@ int molt__tcp_owned_slot(molt_tcp_t h, molt__tcp_slot_t** out) {
  * write: write from the caller's buffer at once, with no copy. How much
  * went out, or -1 when the write must take the queued way. */
 static ssize_t write_directly(molt__tcp_slot_t* slot, molt_tcp_t conn, const void* data, size_t size) {
-  if (atomic_load_explicit(&slot->sched, memory_order_relaxed) != molt__sched_current()) return -1;
+  /* Acquire: a move sets sock before it says the socket lives here. */
+  if (atomic_load_explicit(&slot->sched, memory_order_acquire) != molt__sched_current()) return -1;
   sock_t* s = slot->sock;
   if (!s || !s->started || s->moving || s->closing || s->held || s->writes) return -1;
   /* Writes on their way here from a loop the socket left go first. */
