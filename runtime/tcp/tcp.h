@@ -105,8 +105,10 @@ int molt__tcp_owned_slot(molt_tcp_t h, molt__tcp_slot_t** out);
  * a's thread (or while a is not yet visible to its scheduler). */
 int molt__tcp_own(molt_actor_t* a, molt_tcp_t h);
 /* Tell owner (any thread) that it now owns h: the record is made on the
- * owner's scheduler, and if the owner is gone h is closed. */
-int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h);
+ * owner's scheduler, and if the owner is gone h is closed. follow: the
+ * socket moves to the owner's scheduler then (a hand-over); else once the
+ * owner has handled h's ACCEPT without handing h on (a fresh connection). */
+int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h, bool follow);
 /* Attach TCP to the actor core (actor/hooks.h): an exiting actor's
  * sockets close, a socket's message follows its owner, a stopping
  * scheduler closes its sockets. Before the runtime starts; again is a

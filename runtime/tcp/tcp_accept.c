@@ -110,7 +110,7 @@ static void adopt_connection(acceptor_t* a, int fd, const struct sockaddr_storag
     molt__tcp_begin_close(c, false);
     return;
   }
-  if (molt__tcp_adopt(owner, c->h) != 0) {
+  if (molt__tcp_adopt(owner, c->h, false) != 0) { /* it follows its owner once the ACCEPT is handled */
     molt__tcp_begin_close(c, false);
     return;
   }

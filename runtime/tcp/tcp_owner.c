@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "hooks.h"
 #include "log.h"
+#include "sched.h"
 #include "tcp.h"
 
 static molt__hooks_t tcp_hooks;
@@ -72,6 +73,7 @@ int molt__tcp_own(molt_actor_t* a, molt_tcp_t h) {
 typedef struct {
   molt_tcp_t h;
   molt_pid_t owner;
+  bool follow; /* move the socket to the owner's scheduler now */
 } adopt_t;
 
 static void adopt_here(molt_actor_t* a, void* arg) {
@@ -83,14 +85,14 @@ static void adopt_here(molt_actor_t* a, void* arg) {
     if (molt__tcp_own(a, ad->h) != 0) {
       molt__log_error("tcp: out of memory recording a socket's owner; closing it");
       molt__tcp_request_close(ad->h);
-    } else {
+    } else if (ad->follow) {
       molt__tcp_follow_owner(ad->h, a->sched);
     }
   }
   molt__free(ad);
 }
 
-int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h) {
+int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h, bool follow) {
   adopt_t* ad = molt__alloc(sizeof(*ad));
   molt__msg_t* m = ad ? molt__msg_call(adopt_here, ad) : NULL;
   if (!m) {
@@ -99,6 +101,7 @@ int molt__tcp_adopt(molt_pid_t owner, molt_tcp_t h) {
   }
   ad->h = h;
   ad->owner = owner;
+  ad->follow = follow;
   /* A dead owner runs adopt_here with NULL, which closes h; a pid that
    * never existed gets nothing run, so the argument is ours to free. */
   if (molt__deliver(owner, m) == MOLT_ESRCH) {
@@ -140,9 +143,17 @@ static bool redirect(molt_actor_t* a, molt__msg_t* m) {
   return false;
 }
 
-/* The owner handled a DATA message: read and deliver more. */
+/* The owner handled a DATA message: read and deliver more. It handled an
+ * ACCEPT: if it kept the connection rather than hand it on, the socket
+ * now follows it to its scheduler. Following only then saves a move
+ * toward a listener that hands every connection to an actor elsewhere. */
 static void done(const molt__msg_t* m) {
-  if (m->pub.kind == MOLT_MSG_TCP_DATA) molt__tcp_consumed(m->pub.ref);
+  if (m->pub.kind == MOLT_MSG_TCP_DATA) {
+    molt__tcp_consumed(m->pub.ref);
+  } else if (m->pub.kind == MOLT_MSG_TCP_ACCEPT && owns(m->pub.ref, m->to)) {
+    molt_sched_t* here = molt__sched_current();
+    if (here) molt__tcp_follow_owner(m->pub.ref, here);
+  }
 }
 
 static molt__hooks_t tcp_hooks = {
@@ -167,7 +178,7 @@ int molt_tcp_controlling(molt_tcp_t handle, molt_pid_t new_owner) {
   molt_actor_t* target = molt__actor_slot(new_owner);
   if (!target || MOLT__PID_GEN(new_owner) > atomic_load(&target->gen)) return MOLT_ESRCH;
   if (!atomic_compare_exchange_strong(&slot->owner, &self, new_owner)) return MOLT_EPERM;
-  rc = molt__tcp_adopt(new_owner, handle);
+  rc = molt__tcp_adopt(new_owner, handle, true);
   if (rc) {
     /* Without the record the socket would outlive its new owner: keep it. */
     atomic_store(&slot->owner, molt_self());

@@ -443,6 +443,29 @@ Test(tcp, a_handed_over_socket_moves_to_its_owners_scheduler_and_loses_nothing) 
   for (int i = 0; i < CONNS; i++) close(fds[i]);
 }
 
+/* Every scheduler accepts, but a connection its acceptor's owner keeps
+ * moves to that owner's scheduler once it has handled the ACCEPT. */
+Test(tcp, a_connection_the_listeners_owner_keeps_lives_on_its_scheduler) {
+  int port = start_echo(NULL);
+  for (int i = 0; i < 16; i++) {
+    int fd = tc_connect(port);
+    cr_assert(fd >= 0);
+    /* The move is asynchronous: a request may be answered before it. */
+    unsigned sock_sched = 0, owner_sched = 1;
+    for (int tries = 0; tries < 100 && sock_sched != owner_sched; tries++) {
+      if (tries) usleep(10 * 1000);
+      char line[32] = "";
+      cr_assert(tc_send(fd, "where", 5));
+      size_t n = 0;
+      while (n < sizeof(line) - 1 && tc_recv(fd, line + n, 1) && line[n] != '\n') n++;
+      cr_assert_eq(sscanf(line, "%u %u", &sock_sched, &owner_sched), 2, "%s", line);
+    }
+    cr_expect_eq(sock_sched, owner_sched, "conn %d: the socket stays on scheduler %u, its owner on %u", i,
+                 sock_sched, owner_sched);
+    close(fd);
+  }
+}
+
 /* Each client sends "hi-<i>" at once, connected or only queued. */
 static void connect_and_greet(int port, int* fds, int n) {
   for (int i = 0; i < n; i++) {
