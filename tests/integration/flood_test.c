@@ -57,12 +57,6 @@ static void flood_fini(void) {
 
 TestSuite(flood, .init = ct_setup, .fini = flood_fini, .timeout = 90);
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Alive and not a zombie. */
 static bool alive(long pid) {
   char path[64], buf[512];
@@ -105,10 +99,10 @@ static void start_container(int port) {
  * timeout_ms; false on timeout or end. */
 static bool client_line(char* buf, size_t len, int timeout_ms) {
   size_t n = 0;
-  double end = now_ms() + timeout_ms;
+  double end = tu_now_ms() + timeout_ms;
   while (n < len - 1) {
     struct pollfd p = {.fd = client_out, .events = POLLIN};
-    int left = (int)(end - now_ms());
+    int left = (int)(end - tu_now_ms());
     if (left <= 0 || poll(&p, 1, left) <= 0) break;
     char c;
     if (read(client_out, &c, 1) != 1) break;
@@ -195,9 +189,9 @@ static int settled_fds(long pid, int timeout_ms) {
 /* `molt <args>` must exit 0 within a second; how long it took. */
 static double timed_molt(const char* args) {
   char* out = NULL;
-  double t = now_ms();
+  double t = tu_now_ms();
   int rc = ct_molt(args, &out);
-  double ms = now_ms() - t;
+  double ms = tu_now_ms() - t;
   cr_expect_eq(rc, 0, "molt %s during the flood: exit %d: %.300s", args, rc, out ? out : "");
   cr_expect_lt(ms, 1000.0, "molt %s took %.0f ms during the flood", args, ms);
   free(out);

@@ -17,12 +17,6 @@
 
 TestSuite(hung_change, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static void expect_running(const char* vsn) {
   cJSON* j = ct_json("inspect slow");
   cr_expect_str_eq(cJSON_GetObjectItem(j, "vsn")->valuestring, vsn);
@@ -35,10 +29,10 @@ Test(hung_change, a_code_change_past_the_deadline_is_answered_and_abandoned_and_
   cr_assert_eq(mkdir(wdir, 0700), 0);
   ct_start_dev("--module", MOLT_FIXTURE_DIR "/slow-1.0.0.so", "--watch", wdir, (char*)NULL);
 
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   char* out = NULL;
   int rc = ct_molt("load --no-rehearsal --extra hang " MOLT_FIXTURE_DIR "/slow-2.0.0.so", &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_eq(rc, 1, "%s", out);
   cr_expect(strstr(out, "did not finish its actors' code_change within 5000 ms; nothing changed, and scheduler"),
             "%s", out);

@@ -16,12 +16,6 @@
 
 TestSuite(module_probe, .init = ct_setup, .fini = ct_teardown, .timeout = 60);
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static long actors(void) {
   cJSON* st = ct_json("status");
   long n = (long)cJSON_GetObjectItem(st, "actors")->valuedouble;
@@ -38,9 +32,9 @@ static void refused(const char* file, const char* reason) {
   cJSON_Delete(c);
   char args[4096], *out = NULL;
   snprintf(args, sizeof args, "load %s/%s", MOLT_FIXTURE_DIR, file);
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   cr_expect_eq(ct_molt(args, &out), 1, "%s: %s", file, out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect(strstr(out, reason), "%s: \"%s\" lacks \"%s\"", file, out, reason);
   cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line: %s", out);
   cr_log_info("%s refused in %.0f ms: %s", file, ms, out);

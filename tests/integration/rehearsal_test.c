@@ -18,12 +18,6 @@
 
 TestSuite(rehearsal, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static void start(void) {
   char wdir[4200];
   snprintf(wdir, sizeof(wdir), "%s/watch", ct_home);
@@ -45,9 +39,9 @@ static void refused(const char* extra, const char* want) {
   char cmd[512];
   snprintf(cmd, sizeof(cmd), "load --extra %s " MOLT_FIXTURE_DIR "/slow-2.0.0.so", extra);
   char* out = NULL;
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   int rc = ct_molt(cmd, &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_eq(rc, 1, "%s: %s", extra, out);
   cr_expect(strstr(out, "rehearsal refused the change: actor <"), "%s: %s", extra, out);
   cr_expect(strstr(out, "(slow 1.0.0 -> 2.0.0)"), "%s: %s", extra, out);
@@ -85,10 +79,10 @@ Test(rehearsal, a_change_whose_round_trip_differs_is_not_refused) {
 
 Test(rehearsal, a_hung_code_change_is_refused_at_the_deadline_and_nothing_froze) {
   start();
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   char* out = NULL;
   int rc = ct_molt("load --extra hang " MOLT_FIXTURE_DIR "/slow-2.0.0.so", &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_eq(rc, 1, "%s", out);
   cr_expect(strstr(out, "rehearsal refused the change: actor <"), "%s", out);
   cr_expect(strstr(out, "(slow 1.0.0 -> 2.0.0): code_change up did not return within 5000 ms"), "%s", out);
@@ -102,9 +96,9 @@ Test(rehearsal, a_hung_code_change_is_refused_at_the_deadline_and_nothing_froze)
 
 Test(rehearsal, a_clean_load_is_rehearsed_and_goes_through) {
   start();
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   cJSON* j = ct_json("load " MOLT_FIXTURE_DIR "/slow-2.0.0.so");
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_str_eq(cJSON_GetObjectItem(j, "mode")->valuestring, "code_change");
   cJSON* r = cJSON_GetObjectItem(j, "rehearsal_ms");
   cr_expect(r != NULL, "no rehearsal_ms: %s", cJSON_PrintUnformatted(j));

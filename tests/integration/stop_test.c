@@ -20,12 +20,6 @@
 
 TestSuite(stop, .init = ct_setup, .fini = ct_teardown, .timeout = 120);
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /* Release "spinner" 1.0.0: two tally children and a spin child whose
  * handler, 100 ms after it starts, spins for spin_ms; started, and
  * spinning. Spawned round robin on two schedulers, the supervisor and the
@@ -71,10 +65,10 @@ static void expect_ended_saying_so(double ms) {
 
 Test(stop, molt_stop_ends_a_container_whose_handler_never_returns) {
   start_spinner(600000);
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   char* out = NULL;
   int rc = ct_molt("stop", &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_eq(rc, 0, "%s", out);
   free(out);
   cr_log_info("molt stop with a handler spinning: returned in %.0f ms", ms);
@@ -83,10 +77,10 @@ Test(stop, molt_stop_ends_a_container_whose_handler_never_returns) {
 
 Test(stop, sigterm_ends_a_container_whose_handler_never_returns) {
   start_spinner(600000);
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   ct_signal(SIGTERM);
   int status = ct_wait_exit(60000);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_expect_eq(status, 0);
   cr_log_info("SIGTERM with a handler spinning: exited in %.0f ms", ms);
   cr_expect(ct_log_count("is still inside an actor's callback") == 1, "%s", ct_log);

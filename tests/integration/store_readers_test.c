@@ -18,12 +18,6 @@
 
 TestSuite(store_readers, .init = ct_setup, .fini = ct_teardown, .timeout = 90);
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 typedef struct {
   int rc;
   char* out;
@@ -33,9 +27,9 @@ typedef struct {
 
 static void* unpack(void* arg) {
   unpack_t* u = arg;
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   u->rc = ct_molt("unpack " MOLT_RELEASE_DIR "/demo-1.1.0", &u->out);
-  u->ms = now_ms() - t0;
+  u->ms = tu_now_ms() - t0;
   u->done = 1;
   return NULL;
 }
@@ -48,9 +42,9 @@ typedef struct {
 } sample_t;
 
 static void sample(const char* args, sample_t* out) {
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   cr_assert_eq(ct_molt(args, NULL), 0, "molt %s", args);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   if (ms > out->worst) out->worst = ms;
   out->n++;
 }

@@ -19,12 +19,6 @@ TestSuite(stubborn_terminate, .init = ct_setup, .fini = ct_teardown, .timeout = 
 #define SHUTDOWN_MS 300
 #define TERMINATE_MS 8000
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /* Bundle fx <vsn> into <home>/fx-<vsn>: counter 1.0.0 and, with_stubborn,
  * a stubborn child whose terminate holds on for TERMINATE_MS. */
 static void bundle_fx(const char* vsn, bool with_stubborn) {
@@ -57,10 +51,10 @@ static void start_fx(void) {
 
 Test(stubborn_terminate, an_upgrade_removing_the_child_answers_without_waiting_for_its_terminate) {
   start_fx();
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   char* out = NULL;
   int rc = ct_molt("upgrade 2.0.0", &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_log_info("upgrade 2.0.0 answered in %.0f ms: %s", ms, out);
   cr_expect_eq(rc, 0, "%s", out);
   cr_expect(ct_log_count("stubborn: terminate holds on") == 1, "%s", ct_log);
@@ -76,15 +70,15 @@ Test(stubborn_terminate, an_upgrade_removing_the_child_answers_without_waiting_f
 
 Test(stubborn_terminate, a_stop_does_not_wait_for_the_terminate) {
   start_fx();
-  double t0 = now_ms();
+  double t0 = tu_now_ms();
   char* out = NULL;
   int rc = ct_molt("stop", &out);
-  double ms = now_ms() - t0;
+  double ms = tu_now_ms() - t0;
   cr_log_info("stop answered in %.0f ms: %s", ms, out);
   cr_expect_eq(rc, 0, "%s", out);
   free(out);
   cr_expect_geq(ct_wait_exit(10000), 0, "the container outlived its stop: %s", ct_log);
-  ms = now_ms() - t0;
+  ms = tu_now_ms() - t0;
   cr_log_info("the container exited %.0f ms after the stop", ms);
   if (ms >= TERMINATE_MS) cr_log_error("the container's log:\n%s", tu_read_file(ct_log, NULL));
   cr_expect_lt(ms, TERMINATE_MS, "the stop waited for the terminate");

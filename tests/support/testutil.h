@@ -18,6 +18,8 @@ int tu_write_file(const char* path, const void* data, size_t len);
 /* Run a shell command, capture stdout (malloc'd, may be NULL), return the
  * exit status (or -1). */
 int tu_run(const char* cmd, char** out);
+/* The monotonic clock in milliseconds, for timing what a test waits on. */
+double tu_now_ms(void);
 /* A TCP port on 127.0.0.1 nobody listens on right now (the OS's choice,
  * released again), or -1. */
 int tu_free_port(void);
