@@ -271,7 +271,6 @@ int molt__tcp_accept_everywhere(sock_t* l, int fd) {
     a->slot = l->slot;
     a->listener = l->h;
     a->sched = &molt__rt.scheds[i];
-    a->handles = 0;
     if (a->sched == molt__sched_current()) {
       task_acceptor_start(a);
     } else if (molt__sched_post(a->sched, task_acceptor_start, a) != 0) {

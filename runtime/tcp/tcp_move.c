@@ -36,11 +36,7 @@ static void task_attach(void* arg) {
     close(s->fd);
     molt__tcp_drop_held(s);
     molt__free(s->rbuf);
-    if (!here) {
-      molt__free(s);
-      return;
-    }
-    molt__tcp_slot_free(s->slot);
+    if (here) molt__tcp_slot_free(s->slot); /* off every loop, at a stop, the table goes whole */
     molt__free(s);
     return;
   }

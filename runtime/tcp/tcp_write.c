@@ -163,7 +163,7 @@ int molt_tcp_write(molt_tcp_t conn, const void* data, size_t size) {
     size -= (size_t)direct;
   }
   size_t before = atomic_fetch_add(&slot->queued, size);
-  if (before + size > MOLT_TCP_WRITE_MAX && direct < 0) {
+  if (before + size > MOLT_TCP_WRITE_MAX) { /* never after a direct start: its queue was empty */
     atomic_fetch_sub(&slot->queued, size);
     return MOLT_ENOBUFS;
   }
